@@ -1,0 +1,32 @@
+# The README's commands. Each target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+TORCH := torch==2.13.0
+
+.PHONY: setup demo test test-all clean
+
+setup: $(STAMP)
+
+# torch is installed on its own first, pinned, so that CPU machines get the CPU build rather than
+# GBs of CUDA wheels; the project and its dev extras follow.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update && apt-get install -y python3-venv)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/icl reproduce --quick
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow and not gpu"
+
+test-all: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) runs figures .pytest_cache

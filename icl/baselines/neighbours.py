@@ -1,0 +1,23 @@
+"""Nearest-neighbour regression: the mean label of the k closest examples."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from icl.baselines.base import PrefixLearner
+
+
+class NearestNeighbours(PrefixLearner):
+    """Mean label of the ``n_neighbors`` nearest examples (all of them while fewer are seen)."""
+
+    def __init__(self, n_neighbors: int = 3) -> None:
+        if not isinstance(n_neighbors, int) or n_neighbors < 1:
+            raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
+        self.n_neighbors = n_neighbors
+
+    def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
+        distances = (train_xs - query.unsqueeze(1)).square().sum(dim=-1)
+        n_neighbors = min(self.n_neighbors, train_xs.shape[1])
+        nearest = distances.topk(n_neighbors, dim=1, largest=False).indices
+        return train_ys.gather(1, nearest).mean(dim=1)

@@ -1,0 +1,52 @@
+"""A 2-layer ReLU network trained by gradient descent on each prompt prefix (Garg et al.'s baseline).
+
+All prompts of a batch train in parallel as one batched network (independent weights per prompt).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from icl.baselines.base import PrefixLearner
+
+
+class GradientDescentNet(PrefixLearner):
+    """f(x) = relu(x W1 + b1) w2 + b2, fitted by ``n_steps`` of full-batch Adam on the prefix."""
+
+    def __init__(self, hidden_width: int = 100, n_steps: int = 1000, lr: float = 5e-3, seed: int = 0) -> None:
+        for name, value in (("hidden_width", hidden_width), ("n_steps", n_steps)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr!r}")
+        self.hidden_width = hidden_width
+        self.n_steps = n_steps
+        self.lr = lr
+        self.seed = seed
+
+    def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
+        batch, _, n_dims = train_xs.shape
+        generator = torch.Generator().manual_seed(self.seed)
+        w1 = (torch.randn(batch, n_dims, self.hidden_width, generator=generator) / math.sqrt(n_dims)).requires_grad_()
+        b1 = torch.zeros(batch, 1, self.hidden_width, requires_grad=True)
+        w2 = (torch.randn(batch, self.hidden_width, 1, generator=generator) / math.sqrt(self.hidden_width)).requires_grad_()
+        b2 = torch.zeros(batch, 1, 1, requires_grad=True)
+        params = [w1, b1, w2, b2]
+
+        def net(x: Tensor) -> Tensor:
+            return (torch.relu(x @ w1 + b1) @ w2 + b2).squeeze(-1)
+
+        x, y = train_xs.float(), train_ys.float()
+        optimizer = torch.optim.Adam(params, lr=self.lr)
+        with torch.enable_grad():
+            for _ in range(self.n_steps):
+                # sum over prompts: each prompt's weights get the gradient of its own mean loss
+                loss = (net(x) - y).square().mean(dim=1).sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        with torch.no_grad():
+            return net(query.float().unsqueeze(1)).squeeze(1).double()

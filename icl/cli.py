@@ -1,0 +1,181 @@
+"""The ``icl`` command: train, eval, figures, reproduce.
+
+User errors (a bad config key, an unknown task, a missing checkpoint) print one line and exit 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, RuntimeError, KeyError)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from icl import config as cfg
+    from icl.models import count_parameters
+    from icl.train import read_metrics, setup, train
+
+    overrides = list(args.set)
+    if args.name:
+        overrides.append(f"name={args.name}")
+    if args.device:
+        overrides.append(f"train.device={args.device}")
+    config = cfg.load(args.config, overrides)
+    n_params = count_parameters(setup(config).model)
+    console.print(
+        f"run [bold]{config.name}[/]: task {config.task.name} (d={config.task.n_dims}, K={config.task.n_points}), "
+        f"model {config.model.size} {config.model.dims} ({n_params:,} parameters), {config.train.steps} steps "
+        f"on {config.train.device}"
+    )
+    started = time.perf_counter()
+    with _progress() as progress:
+        bar = progress.add_task("train", total=config.train.steps, status="")
+
+        def on_step(step: int, loss: float) -> None:
+            progress.update(bar, completed=step, status=f"loss {loss:.4f}")
+
+        run_dir = train(config, args.runs_dir, on_step=on_step)
+    metrics = read_metrics(run_dir)
+    final = metrics[-1] if metrics else {}
+    console.print(
+        f"done: {run_dir} — step {final.get('step', '?')}, loss {final.get('loss', float('nan')):.4f}, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from icl.evaluate import EVAL_FILE, eval_prompts, evaluate, learners_for, write_csv
+    from icl.train import load_model
+
+    config, model = load_model(args.run_dir)
+    task = config.task.build()
+    prompt = eval_prompts(task, config, args.n_points)
+    specs = args.baselines if args.baselines is not None else config.eval.baselines
+    learners = learners_for(model, specs)
+    with console.status(f"evaluating {len(learners)} learners on {prompt.batch_size} prompts"):
+        frame = evaluate(
+            learners,
+            prompt,
+            n_bootstrap=config.eval.n_bootstrap,
+            confidence=config.eval.confidence,
+            seed=config.eval.seed,
+            batch_size=config.eval.batch_size,
+        )
+    path = write_csv(frame, Path(args.run_dir) / EVAL_FILE)
+    ks = sorted({0, prompt.n_points // 4, prompt.n_points // 2, prompt.n_points - 1})
+    table = Table(title=f"{config.task.name}: {frame.metric.iloc[0]} by number of in-context examples k")
+    table.add_column("learner")
+    for k in ks:
+        table.add_column(f"k={k}", justify="right")
+    for learner, rows in frame.groupby("learner", sort=False):
+        by_k = rows.set_index("k")
+        table.add_row(str(learner), *(f"{by_k.loc[k, 'mean']:.4f}" for k in ks))
+    console.print(table)
+    console.print(f"wrote {path}")
+
+
+def cmd_figures(args: argparse.Namespace) -> None:
+    import paper_figs
+
+    table = Table(title="reproducible figures (icl reproduce NAME [--quick])")
+    table.add_column("name")
+    table.add_column("what it shows")
+    for name, module in paper_figs.figures().items():
+        table.add_row(name, module.DESCRIPTION)
+    Console().print(table)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    import paper_figs
+
+    available = paper_figs.figures()
+    names = [args.name] if args.name else list(available)
+    if args.name and args.name not in available:
+        raise ValueError(f"unknown figure {args.name!r}; allowed: {', '.join(available)}")
+    if not args.name and not args.quick:
+        raise ValueError("reproducing every figure at full size is a GPU job; name one, or add --quick")
+    started = time.perf_counter()
+    written: list[Path] = []
+    for name in names:
+        figure_started = time.perf_counter()
+        with console.status(f"reproducing {name}{' (quick)' if args.quick else ''}"):
+            written += available[name].reproduce(Path(args.out), quick=args.quick, seed=args.seed)
+        console.print(f"[green]✓[/] {name} in {time.perf_counter() - figure_started:.1f} s")
+    console.print(f"{len(names)} figure(s) in {time.perf_counter() - started:.1f} s:")
+    for path in written:
+        console.print(f"  {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="icl", description="In-context learning testbed.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train (or resume) a run")
+    train.add_argument("config", nargs="?", help="TOML file or preset name (see icl/configs)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    train.add_argument("--name", help="run name (runs/<name>)")
+    train.add_argument("--device", choices=["cpu", "cuda"], help="shorthand for --set train.device=...")
+    train.add_argument("--runs-dir", default="runs", help="where run directories live (default: runs)")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="evaluate a trained run against baselines; writes eval.csv")
+    evaluate.add_argument("run_dir", help="a run directory (runs/<name>)")
+    evaluate.add_argument("--baselines", nargs="*", help="baseline specs, e.g. least_squares knn:n_neighbors=3")
+    evaluate.add_argument("--n-points", type=int, help="prompt length (default: the run's)")
+    evaluate.set_defaults(func=cmd_eval)
+
+    figures = sub.add_parser("figures", help="list the reproducible figures")
+    figures.set_defaults(func=cmd_figures)
+
+    reproduce = sub.add_parser("reproduce", help="reproduce one figure, or all with --quick")
+    reproduce.add_argument("name", nargs="?", help="figure name (icl figures); all when omitted")
+    reproduce.add_argument("--quick", action="store_true", help="small CPU version (minutes)")
+    reproduce.add_argument("--out", default="figures", help="output folder (default: figures)")
+    reproduce.add_argument("--seed", type=int, default=0)
+    reproduce.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        args.func(args)
+    except USER_ERRORS as error:
+        if args.debug:
+            raise
+        console.print(f"[red]error:[/] {error}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

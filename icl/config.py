@@ -1,0 +1,328 @@
+"""Run configuration: frozen dataclasses loaded from TOML, overridable as ``--set section.key=value``.
+
+Every key and value is checked before any work starts; an unknown key or a bad value raises
+``ConfigError`` naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import tasks
+
+SIZES: dict[str, tuple[int, int, int]] = {
+    "tiny": (64, 3, 2),
+    "small": (128, 6, 4),
+    "standard": (256, 12, 8),
+}
+"""Model sizes as (n_embd, n_layer, n_head)."""
+
+FAMILIES = ("gpt",)
+BACKENDS = ("math", "sdpa")
+DEVICES = ("cpu", "cuda")
+AUTOCAST = ("bf16", "none")
+LR_SCHEDULES = ("constant", "cosine")
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that cannot be used; the message names it."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _one_of(key: str, value: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    _require(value in allowed, f"{key} = {value!r} is not allowed; choose one of: {', '.join(allowed)}")
+
+
+def _positive(section: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(section, name)
+        _require(value > 0, f"{type(section).SECTION}.{name} must be positive, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Which function family, at which input dimension and prompt length."""
+
+    SECTION: typing.ClassVar[str] = "task"
+    name: str = "linear_regression"
+    n_dims: int = 20
+    n_points: int = 41
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _one_of("task.name", self.name, tasks.names())
+        _positive(self, "n_dims", "n_points")
+        try:
+            self.build()
+        except ValueError as error:
+            raise ConfigError(f"task.params: {error}") from None
+
+    def build(self) -> tasks.Task:
+        """The task object this section describes."""
+        return tasks.get(self.name, self.n_dims, **self.params)
+
+
+@dataclass(frozen=True)
+class CurriculumConfig:
+    """Garg et al.'s curriculum; a start of 0 means no curriculum (start at the task's value)."""
+
+    SECTION: typing.ClassVar[str] = "curriculum"
+    dims_start: int = 0
+    dims_increment: int = 1
+    dims_interval: int = 2000
+    points_start: int = 0
+    points_increment: int = 2
+    points_interval: int = 2000
+
+    def __post_init__(self) -> None:
+        _positive(self, "dims_increment", "dims_interval", "points_increment", "points_interval")
+        _require(self.dims_start >= 0 and self.points_start >= 0, "curriculum starts must be >= 0")
+
+    def build(self, task: TaskConfig) -> tasks.Curriculum:
+        """The schedules, ending at the task's dimension and prompt length."""
+        try:
+            return tasks.Curriculum(
+                dims=tasks.Schedule(
+                    self.dims_start or task.n_dims, task.n_dims, self.dims_increment, self.dims_interval
+                ),
+                points=tasks.Schedule(
+                    self.points_start or task.n_points, task.n_points, self.points_increment, self.points_interval
+                ),
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The transformer: a named size, with n_embd / n_layer / n_head overriding it when non-zero."""
+
+    SECTION: typing.ClassVar[str] = "model"
+    family: str = "gpt"
+    size: str = "tiny"
+    n_embd: int = 0
+    n_layer: int = 0
+    n_head: int = 0
+    backend: str = "sdpa"
+
+    def __post_init__(self) -> None:
+        _one_of("model.family", self.family, FAMILIES)
+        _one_of("model.size", self.size, SIZES)
+        _one_of("model.backend", self.backend, BACKENDS)
+        for name in ("n_embd", "n_layer", "n_head"):
+            _require(getattr(self, name) >= 0, f"model.{name} must be >= 0 (0 = from size), got {getattr(self, name)}")
+        n_embd, _, n_head = self.dims
+        _require(n_embd % n_head == 0, f"model.n_embd ({n_embd}) must be divisible by model.n_head ({n_head})")
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """(n_embd, n_layer, n_head) after applying the explicit overrides to the size."""
+        preset = SIZES[self.size]
+        return (self.n_embd or preset[0], self.n_layer or preset[1], self.n_head or preset[2])
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation (AdamW), logging, checkpointing and the device."""
+
+    SECTION: typing.ClassVar[str] = "train"
+    steps: int = 5000
+    batch_size: int = 64
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    lr_schedule: str = "constant"
+    grad_clip: float = 1.0
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    autocast: str = "bf16"
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        _positive(self, "steps", "batch_size", "lr", "grad_clip", "log_every", "checkpoint_every")
+        _require(self.weight_decay >= 0, f"train.weight_decay must be >= 0, got {self.weight_decay}")
+        _require(self.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {self.warmup_steps}")
+        _one_of("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _one_of("train.device", self.device, DEVICES)
+        _one_of("train.autocast", self.autocast, AUTOCAST)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Evaluation prompts, baselines and bootstrap; n_points 0 means the task's prompt length."""
+
+    SECTION: typing.ClassVar[str] = "eval"
+    n_prompts: int = 1280
+    n_points: int = 0
+    batch_size: int = 256
+    baselines: list[str] = field(default_factory=lambda: ["least_squares", "knn", "averaging"])
+    n_bootstrap: int = 1000
+    confidence: float = 0.95
+    seed: int = 12345
+
+    def __post_init__(self) -> None:
+        _positive(self, "n_prompts", "batch_size", "n_bootstrap")
+        _require(self.n_points >= 0, f"eval.n_points must be >= 0, got {self.n_points}")
+        _require(0 < self.confidence < 1, f"eval.confidence must be in (0, 1), got {self.confidence}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; its TOML form is saved as ``runs/<name>/config.toml``."""
+
+    name: str = "run"
+    task: TaskConfig = field(default_factory=TaskConfig)
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        _require(
+            bool(self.name) and all(c.isalnum() or c in "-_." for c in self.name) and not self.name.startswith("."),
+            f"name = {self.name!r} is not allowed; use letters, digits, '-', '_' and '.'",
+        )
+        self.curriculum.build(self.task)
+
+
+def _check_type(key: str, value: Any, hint: Any) -> Any:
+    """Return ``value`` as the type ``hint`` asks for, or raise naming ``key``."""
+    origin = typing.get_origin(hint) or hint
+    if origin is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        _require(isinstance(value, list), f"{key} must be a list, got {value!r}")
+        return [_check_type(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
+    if origin is dict:
+        _require(isinstance(value, dict), f"{key} must be a table, got {value!r}")
+        return dict(value)
+    ok = isinstance(value, origin) and not (origin is int and isinstance(value, bool))
+    _require(ok, f"{key} must be {origin.__name__}, got {value!r} ({type(value).__name__})")
+    if origin is float:
+        _require(math.isfinite(value), f"{key} must be finite, got {value!r}")
+    return value
+
+
+def from_dict(data: dict[str, Any], klass: type = RunConfig, prefix: str = "") -> Any:
+    """Build ``klass`` from nested dicts, rejecting unknown keys and values of the wrong type."""
+    hints = typing.get_type_hints(klass)
+    fields = {f.name: f for f in dataclasses.fields(klass)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
+        raise ConfigError(
+            f"unknown config key {prefix}{unknown[0]!r}; allowed in {where}: {', '.join(sorted(fields))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            _require(isinstance(value, dict), f"[{prefix}{name}] must be a table, got {value!r}")
+            kwargs[name] = from_dict(value, hint, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _check_type(prefix + name, value, hint)
+    return klass(**kwargs)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The nested-dict form of a config (what ``from_dict`` reads)."""
+    return dataclasses.asdict(config)
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value (``4``, ``1e-3``, ``true``, ``["a", "b"]``), or the bare text as a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def set_values(data: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of nested dicts ``data`` with dotted keys (``"model.n_layer"``) set to ``values``."""
+    data = json.loads(json.dumps(data))
+    for key, value in values.items():
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+            _require(isinstance(node, dict), f"{key}: {part!r} is not a section")
+        node[leaf] = value
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` strings (values in TOML syntax) to nested dicts (a copy is returned)."""
+    values = {}
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        _require(bool(sep) and bool(key.strip()), f"--set expects section.key=value, got {override!r}")
+        values[key.strip()] = _parse_value(text.strip())
+    return set_values(data, values)
+
+
+def preset_names() -> list[str]:
+    """The configurations shipped with the package (icl/configs/*.toml)."""
+    return sorted(p.name.removesuffix(".toml") for p in resources.files("icl.configs").iterdir() if p.name.endswith(".toml"))
+
+
+def read_toml(source: str | Path) -> dict[str, Any]:
+    """Read a TOML file given by path, or a shipped preset given by name."""
+    path = Path(source)
+    if not path.exists() and str(source) in preset_names():
+        path = Path(str(resources.files("icl.configs").joinpath(f"{source}.toml")))
+    if not path.exists():
+        raise ConfigError(f"config {str(source)!r} is neither a file nor a preset; presets: {', '.join(preset_names())}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+
+
+def load(source: str | Path | None = None, overrides: Iterable[str] = ()) -> RunConfig:
+    """The config from a TOML file or preset (defaults when None) with ``--set`` overrides."""
+    data = read_toml(source) if source is not None else {}
+    return from_dict(apply_overrides(data, overrides))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise ConfigError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
+
+
+def to_toml(config: RunConfig) -> str:
+    """TOML text that ``load`` reads back to an equal config."""
+    lines: list[str] = []
+    sections: list[tuple[str, dict[str, Any]]] = []
+    for key, value in to_dict(config).items():
+        if isinstance(value, dict):
+            sections.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for section, values in sections:
+        lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,292 @@
+"""Training: AdamW on freshly sampled prompts, with curriculum, logging, checkpoints and resume.
+
+The prompts of step s are drawn from a generator seeded by (seed, s), the full global batch on
+every rank, each rank keeping its slice. So a run's data depends only on its config: a resumed run
+and a data-parallel run (``torchrun``) see exactly the prompts of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from icl import config as cfg
+from icl.io import atomic_path, write_text
+from icl.models import TransformerModel, build_model
+from tasks import Task
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.toml"
+CHECKPOINT_FILE = "checkpoint.pt"
+METRICS_FILE = "metrics.jsonl"
+
+
+class CheckpointError(RuntimeError):
+    """A run directory whose checkpoint is missing, unreadable or from another config."""
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The generator of training step ``step``: independent streams for every (seed, step)."""
+    state = np.random.SeedSequence([seed, step]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def prompt_loss(kind: str, predictions: Tensor, ys: Tensor) -> Tensor:
+    """Mean over all prefixes: squared error, or binary cross-entropy of logits for +-1 labels."""
+    if kind == "squared_error":
+        return (predictions.float() - ys).square().mean()
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(predictions.float(), (ys + 1) / 2)
+    raise ValueError(f"unknown loss {kind!r}; allowed: squared_error, bce")
+
+
+def learning_rate(train: cfg.TrainConfig, step: int) -> float:
+    """Linear warm-up, then constant or cosine decay to zero."""
+    if step < train.warmup_steps:
+        return train.lr * (step + 1) / train.warmup_steps
+    if train.lr_schedule == "cosine":
+        progress = (step - train.warmup_steps) / max(1, train.steps - train.warmup_steps)
+        return train.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    return train.lr
+
+
+@dataclass
+class Setup:
+    """What a run needs, built and checked before anything touches the disk."""
+
+    config: cfg.RunConfig
+    task: Task
+    model: TransformerModel
+    device: torch.device
+
+
+def setup(config: cfg.RunConfig) -> Setup:
+    """Build the task and the model; raise ConfigError for anything that cannot run."""
+    if config.train.device == "cuda" and not torch.cuda.is_available():
+        raise cfg.ConfigError("train.device = 'cuda' but CUDA is not available on this machine; use 'cpu'")
+    torch.manual_seed(config.train.seed)
+    task = config.task.build()
+    model = build_model(config.model, config.task.n_dims, config.task.n_points)
+    return Setup(config, task, model, torch.device(config.train.device))
+
+
+def _create_run_dir(run_dir: Path, config: cfg.RunConfig) -> None:
+    """Create ``run_dir`` holding config.toml, atomically: it appears whole or not at all."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.tmp"))
+    try:
+        (tmp / CONFIG_FILE).write_text(cfg.to_toml(config))
+        os.rename(tmp, run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_run_config(run_dir: Path) -> cfg.RunConfig:
+    """The config saved in a run directory."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.exists():
+        raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    return cfg.load(path)
+
+
+def _config_diff(a: cfg.RunConfig, b: cfg.RunConfig) -> list[str]:
+    flat_a, flat_b = (
+        {f"{s}.{k}": v for s, sec in cfg.to_dict(c).items() if isinstance(sec, dict) for k, v in sec.items()}
+        for c in (a, b)
+    )
+    return sorted(k for k in flat_a if flat_a[k] != flat_b.get(k)) + (["name"] if a.name != b.name else [])
+
+
+def load_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The checkpoint of a run directory, or a CheckpointError saying what is wrong with it."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint in {run_dir}: train it first (icl train)")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+        if not {"model", "optimizer", "step"} <= set(state):
+            raise KeyError("model/optimizer/step")
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the same user-facing error
+        raise CheckpointError(f"checkpoint {path} is corrupted ({type(error).__name__}); delete it to retrain") from None
+    return state
+
+
+def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[cfg.RunConfig, TransformerModel]:
+    """The config and trained model of a run directory."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    model = build_model(config.model, config.task.n_dims, config.task.n_points)
+    model.load_state_dict(load_checkpoint(run_dir, device)["model"])
+    return config, model.to(device)
+
+
+def _save_checkpoint(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
+    with atomic_path(run_dir / CHECKPOINT_FILE) as tmp:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop metric lines logged after the checkpoint we resume from."""
+    if path.exists():
+        lines = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        write_text(path, "".join(line + "\n" for line in lines))
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The logged metrics of a run, one dict per logged step."""
+    path = Path(run_dir) / METRICS_FILE
+    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, local_rank, world_size) from torchrun's environment; (0, 0, 1) without it."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world_size
+
+
+def train(
+    config: cfg.RunConfig,
+    runs_dir: str | Path = "runs",
+    *,
+    stop_at: int | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> Path:
+    """Train (or resume) the run ``runs_dir/config.name``; returns the run directory.
+
+    An existing run directory with the same config resumes from its checkpoint; with a different
+    config it is an error. ``stop_at`` ends early at that step (after checkpointing), as if killed.
+    ``on_step(step, loss)`` is called after every step with the last logged loss (progress bars).
+    """
+    run = setup(config)
+    rank, local_rank, world_size = _distributed()
+    if config.train.batch_size % world_size:
+        raise cfg.ConfigError(f"train.batch_size ({config.train.batch_size}) must be divisible by the {world_size} ranks")
+    run_dir = Path(runs_dir) / config.name
+    if rank == 0:
+        if (run_dir / CONFIG_FILE).exists():
+            differing = _config_diff(read_run_config(run_dir), config)
+            if differing:
+                raise cfg.ConfigError(
+                    f"{run_dir} holds a run with a different config ({', '.join(differing)}); "
+                    "choose another name or delete it"
+                )
+        elif run_dir.exists():
+            raise cfg.ConfigError(f"{run_dir} exists but is not a run directory; choose another name")
+        else:
+            _create_run_dir(run_dir, config)
+
+    device = run.device
+    if world_size > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+        dist.barrier()
+    try:
+        return _train_loop(run, run_dir, device, rank, world_size, stop_at, on_step)
+    finally:
+        if world_size > 1:
+            dist.destroy_process_group()
+
+
+def _train_loop(
+    run: Setup,
+    run_dir: Path,
+    device: torch.device,
+    rank: int,
+    world_size: int,
+    stop_at: int | None,
+    on_step: Callable[[int, float], None] | None,
+) -> Path:
+    config, train_cfg = run.config, run.config.train
+    model = run.model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    start = 0
+    if (run_dir / CHECKPOINT_FILE).exists():
+        state = load_checkpoint(run_dir, device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start = state["step"]
+        if rank == 0:
+            _truncate_metrics(run_dir / METRICS_FILE, start)
+            log.info("resuming %s from step %d", run_dir, start)
+    forward: nn.Module = model
+    if world_size > 1:
+        forward = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if train_cfg.compile:
+        forward = torch.compile(forward)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda" and train_cfg.autocast == "bf16"
+        else nullcontext()
+    )
+    curriculum = config.curriculum.build(config.task)
+    per_rank = train_cfg.batch_size // world_size
+    end = train_cfg.steps if stop_at is None else min(stop_at, train_cfg.steps)
+    started = time.perf_counter()
+    loss_value = math.nan
+    metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
+    try:
+        for step in range(start, end):
+            n_dims_active, n_points = curriculum.at(step)
+            prompt = run.task.sample(train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active)
+            xs = prompt.xs[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
+            ys = prompt.ys[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
+            lr = learning_rate(train_cfg, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast:
+                loss = prompt_loss(run.task.loss, forward(xs, ys), ys)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+            optimizer.step()
+            done = step + 1
+            if done % train_cfg.log_every == 0 or done == end:
+                loss_value = _mean_over_ranks(loss.detach(), world_size)
+                if metrics is not None:
+                    record = {
+                        "step": done,
+                        "loss": loss_value,
+                        "lr": lr,
+                        "grad_norm": float(grad_norm),
+                        "n_dims": n_dims_active,
+                        "n_points": n_points,
+                        "elapsed_s": round(time.perf_counter() - started, 3),
+                    }
+                    metrics.write(json.dumps(record) + "\n")
+                    metrics.flush()
+            if on_step is not None:
+                on_step(done, loss_value)
+            if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
+                _save_checkpoint(run_dir, model, optimizer, done)
+    finally:
+        if metrics is not None:
+            metrics.close()
+    return run_dir
+
+
+def _mean_over_ranks(value: Tensor, world_size: int) -> float:
+    if world_size > 1:
+        value = value.clone()
+        dist.all_reduce(value)
+        value /= world_size
+    return float(value)
+

@@ -1,0 +1,1 @@
+"""Attention kernels: the plain-torch reference (``kernels.reference``)."""
