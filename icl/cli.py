@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.device:
         overrides.append(f"train.device={args.device}")
     config = cfg.load(args.config, overrides)
+    if os.environ.get("RANK", "0") != "0":
+        train(config, args.runs_dir)
+        return
     n_params = count_parameters(setup(config).model)
     console.print(
         f"run [bold]{config.name}[/]: task {config.task.name} (d={config.task.n_dims}, K={config.task.n_points}), "

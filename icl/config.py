@@ -227,7 +227,7 @@ def from_dict(data: dict[str, Any], klass: type = RunConfig, prefix: str = "") -
     if unknown:
         where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
         raise ConfigError(
-            f"unknown config key {prefix}{unknown[0]!r}; allowed in {where}: {', '.join(sorted(fields))}"
+            f"unknown config key '{prefix}{unknown[0]}'; allowed in {where}: {', '.join(sorted(fields))}"
         )
     kwargs: dict[str, Any] = {}
     for name, value in data.items():

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from icl import config as cfg
+
+
+def test_defaults_and_overrides() -> None:
+    config = cfg.load(None, ["model.size=small", "train.lr=3e-4", "task.params.sparsity=2", "task.name=sparse_linear_regression"])
+    assert config.model.dims == (128, 6, 4)
+    assert config.train.lr == 3e-4
+    assert config.task.build().sparsity == 2
+
+
+def test_explicit_dims_override_the_size() -> None:
+    assert cfg.ModelConfig(size="standard", n_layer=4).dims == (256, 4, 8)
+
+
+def test_toml_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = cfg.load(None, ["eval.baselines=['ridge:alpha=0.5', 'knn']", "task.params.x_scale=2.0"])
+    path = tmp_path / "c.toml"
+    path.write_text(cfg.to_toml(config))
+    assert cfg.load(path) == config
+
+
+def test_preset_loads() -> None:
+    assert "linear_regression" in cfg.preset_names()
+    config = cfg.load("linear_regression")
+    assert config.model.size == "standard" and config.train.steps == 500_000
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.n_layers=4"], "unknown config key 'model.n_layers'; allowed in [model]: backend, family, n_embd"),
+        (["modell.size=tiny"], "unknown config key 'modell'"),
+        (["model.size=huge"], "model.size = 'huge' is not allowed; choose one of: tiny, small, standard"),
+        (["model.backend=flash"], "model.backend = 'flash' is not allowed; choose one of: math, sdpa"),
+        (["task.name=nope"], "task.name = 'nope' is not allowed"),
+        (["task.n_dims=0"], "task.n_dims must be positive, got 0"),
+        (["train.steps=-5"], "train.steps must be positive, got -5"),
+        (["train.lr=fast"], "train.lr must be float, got 'fast'"),
+        (["task.params.sparsity=3"], "task.params: task 'linear_regression' has no parameter 'sparsity'"),
+        (["model.n_embd=30", "model.n_head=4"], "model.n_embd (30) must be divisible by model.n_head (4)"),
+        (["name=../x"], "name = '../x' is not allowed"),
+        (["train.lr"], "--set expects section.key=value"),
+    ],
+)
+def test_bad_config_names_the_key(overrides: list[str], message: str) -> None:
+    with pytest.raises(cfg.ConfigError) as error:
+        cfg.load(None, overrides)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_config_file() -> None:
+    with pytest.raises(cfg.ConfigError, match="neither a file nor a preset"):
+        cfg.load("no/such.toml")

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from icl.config import ModelConfig
+from icl.models import attention, build_model
+
+
+def prompt(batch: int = 4, n_points: int = 9, n_dims: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(batch, n_points, n_dims, generator=generator), torch.randn(batch, n_points, generator=generator)
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa"])
+def test_prediction_k_ignores_later_examples(backend: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(backend=backend), n_dims=3, n_positions=9)
+    xs, ys = prompt()
+    base = model.predict(xs, ys)
+    xs2, ys2 = xs.clone(), ys.clone()
+    xs2[:, 5:] += 1.0
+    ys2[:, 4:] += 1.0
+    changed = model.predict(xs2, ys2)
+    assert torch.equal(base[:, :5], changed[:, :5])
+    assert not torch.allclose(base[:, 5:], changed[:, 5:])
+
+
+def test_prediction_uses_earlier_labels() -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(), n_dims=3, n_positions=9)
+    xs, ys = prompt()
+    ys2 = ys.clone()
+    ys2[:, 0] += 1.0
+    assert not torch.allclose(model.predict(xs, ys)[:, 1:], model.predict(xs, ys2)[:, 1:])
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_backends_agree(causal: bool) -> None:
+    q, k, v = torch.randn(3, 2, 4, 11, 16).unbind(0)
+    assert torch.allclose(attention(q, k, v, causal, "math"), attention(q, k, v, causal, "sdpa"), atol=1e-5)
+
+
+def test_backends_give_the_same_model_output() -> None:
+    xs, ys = prompt()
+    outputs = []
+    for backend in ("math", "sdpa"):
+        torch.manual_seed(0)
+        outputs.append(build_model(ModelConfig(backend=backend), 3, 9).predict(xs, ys))
+    assert torch.allclose(*outputs, atol=1e-5)
+
+
+def test_sizes() -> None:
+    model = build_model(ModelConfig(size="small"), n_dims=5, n_positions=11)
+    assert len(model.blocks) == 6 and model.read_in.out_features == 128
+
+
+def test_prompt_longer_than_context() -> None:
+    model = build_model(ModelConfig(), n_dims=3, n_positions=5)
+    xs, ys = prompt(n_points=9)
+    with pytest.raises(ValueError, match="prompt of 9 examples is longer than the model's context of 5 examples"):
+        model.predict(xs, ys)
+
+
+def test_wrong_dimension() -> None:
+    model = build_model(ModelConfig(), n_dims=4, n_positions=9)
+    xs, ys = prompt()
+    with pytest.raises(ValueError, match="prompt inputs have dimension 3; this model takes n_dims=4"):
+        model.predict(xs, ys)
+
+
+def test_unknown_backend() -> None:
+    q = torch.randn(1, 1, 2, 8)
+    with pytest.raises(ValueError, match="unknown attention backend 'flash'; allowed: math, sdpa"):
+        attention(q, q, q, True, "flash")

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from icl import config as cfg
+from icl.train import CHECKPOINT_FILE, CheckpointError, load_checkpoint, load_model, read_metrics, train
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(run_dir)["model"]
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.equal(wa[key], wb[key]), key
+
+
+def test_training_learns_a_fixed_function(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    """With a pool of one function there is nothing to infer in context: the loss must collapse."""
+    config = replace(
+        tiny_config,
+        task=replace(tiny_config.task, params={"pool_size": 1}),
+        train=replace(tiny_config.train, steps=150, log_every=10, checkpoint_every=150, lr=3e-3),
+    )
+    metrics = read_metrics(train(config, tmp_path))
+    assert [m["step"] for m in metrics] == list(range(10, 151, 10))
+    first, last = metrics[0]["loss"], sum(m["loss"] for m in metrics[-3:]) / 3
+    assert last < 0.1 * first
+
+
+def test_same_seed_same_prompts_and_weights(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    run_a = train(tiny_config, tmp_path / "a")
+    run_b = train(tiny_config, tmp_path / "b")
+    assert_same_weights(run_a, run_b)
+    assert [m["loss"] for m in read_metrics(run_a)] == [m["loss"] for m in read_metrics(run_b)]
+    other = train(replace(tiny_config, train=replace(tiny_config.train, seed=1)), tmp_path / "c")
+    assert not torch.equal(weights(run_a)["read_in.weight"], weights(other)["read_in.weight"])
+
+
+def test_resume_equals_uninterrupted(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    uninterrupted = train(tiny_config, tmp_path / "a")
+    train(tiny_config, tmp_path / "b", stop_at=20)
+    assert load_checkpoint(tmp_path / "b" / "tiny")["step"] == 20
+    resumed = train(tiny_config, tmp_path / "b")
+    assert_same_weights(uninterrupted, resumed)
+    losses_a = [m["loss"] for m in read_metrics(uninterrupted)]
+    losses_b = [m["loss"] for m in read_metrics(resumed)]
+    assert losses_a == pytest.approx(losses_b, abs=1e-6)
+
+
+def test_killed_run_resumes_to_the_same_result(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    """Kill -9 a training process after its first checkpoint; resuming gives the same weights."""
+    config = replace(tiny_config, train=replace(tiny_config.train, steps=400, checkpoint_every=50, log_every=10))
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(cfg.to_toml(config))
+    runs = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "icl.cli", "train", str(config_path), "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
+    checkpoint = runs / "tiny" / CHECKPOINT_FILE
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = load_checkpoint(runs / "tiny")["step"]
+    assert killed_at < 400, "the process finished before it could be killed"
+    resumed = train(config, runs)
+    uninterrupted = train(config, tmp_path / "clean")
+    assert_same_weights(uninterrupted, resumed)
+    assert [m["step"] for m in read_metrics(resumed)] == list(range(10, 401, 10))
+
+
+def test_changed_config_is_refused(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    train(tiny_config, tmp_path)
+    changed = replace(tiny_config, train=replace(tiny_config.train, lr=0.5))
+    with pytest.raises(cfg.ConfigError, match="different config \\(train.lr\\)"):
+        train(changed, tmp_path)
+
+
+def test_failed_start_leaves_no_run_directory(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    bad = replace(tiny_config, train=replace(tiny_config.train, device="cuda"))
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    with pytest.raises(cfg.ConfigError, match="CUDA is not available"):
+        train(bad, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_and_corrupted_checkpoints(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not a run directory"):
+        load_model(tmp_path)
+    run_dir = train(tiny_config, tmp_path)
+    (run_dir / CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="is corrupted"):
+        load_model(run_dir)
+    (run_dir / CHECKPOINT_FILE).unlink()
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_model(run_dir)
+
+
+def test_data_parallel_matches_single_process(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    """torchrun with 2 ranks (gloo) sees the same global batches and ends at the same weights."""
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(cfg.to_toml(tiny_config))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", f"--master-port={port}", "-m", "icl.cli",
+         "train", str(config_path), "--runs-dir", str(tmp_path / "ddp")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    single = train(tiny_config, tmp_path / "single")
+    ddp_losses = [m["loss"] for m in read_metrics(tmp_path / "ddp" / "tiny")]
+    assert ddp_losses == pytest.approx([m["loss"] for m in read_metrics(single)], rel=1e-4, abs=1e-5)
+    for key, value in weights(single).items():
+        assert torch.allclose(value, weights(tmp_path / "ddp" / "tiny")[key], atol=1e-4), key
