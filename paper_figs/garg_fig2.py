@@ -42,7 +42,7 @@ PANELS = (
         "linear_regression",
         {},
         ("least_squares", "knn:n_neighbors=3", "averaging"),
-        quick={"task.n_dims": 5, "task.n_points": 11, "train.steps": 4000, "eval.n_prompts": 512},
+        quick={"task.n_dims": 5, "task.n_points": 11, "train.steps": 5000, "eval.n_prompts": 512},
         full={"task.n_dims": 20, "task.n_points": 41},
     ),
     Panel(
@@ -50,7 +50,7 @@ PANELS = (
         "sparse_linear_regression",
         {"sparsity": 2},
         ("least_squares", "lasso:alpha=0.01", "knn:n_neighbors=3", "averaging"),
-        quick={"task.n_dims": 5, "task.n_points": 11, "train.steps": 3000, "eval.n_prompts": 256},
+        quick={"task.n_dims": 5, "task.n_points": 11, "train.steps": 2500, "eval.n_prompts": 256},
         full={"task.n_dims": 20, "task.n_points": 41, "task.params": {"sparsity": 3}},
     ),
     Panel(
@@ -58,14 +58,15 @@ PANELS = (
         "decision_tree",
         {"depth": 4},
         ("greedy_tree", "boosted_trees", "knn:n_neighbors=3", "least_squares"),
-        quick={"task.n_dims": 5, "task.n_points": 16, "train.steps": 2000, "eval.n_prompts": 128},
+        quick={"task.n_dims": 5, "task.n_points": 16, "train.steps": 1500, "eval.n_prompts": 128},
         full={"task.n_dims": 20, "task.n_points": 101},
     ),
 )
 
 QUICK_COMMON = {
     "model.size": "tiny",
-    "train.lr": 3e-4,
+    "train.lr": 1e-3,
+    "train.lr_schedule": "cosine",
     "train.batch_size": 64,
     "curriculum.dims_start": 2,
     "curriculum.dims_interval": 200,

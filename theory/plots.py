@@ -21,6 +21,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from icl.evaluate import write_csv  # noqa: E402
 from icl.io import atomic_path  # noqa: E402
 
+Y_CAP = 2.0
+"""Upper limit of normalised-error axes (twice the zero predictor's error)."""
+
 METRIC_LABELS = {
     "squared_error": "normalised squared error",
     "accuracy": "accuracy",
@@ -30,7 +33,8 @@ METRIC_LABELS = {
 def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] | None = None) -> None:
     """Mean score vs number of in-context examples per learner, with its bootstrap band.
 
-    Rows whose ``learner`` ends in "(theory)" are drawn dashed without a band.
+    Rows whose ``learner`` ends in "(theory)" are drawn dashed without a band. Normalised errors
+    are shown up to ``Y_CAP``.
     """
     learners = list(order) if order is not None else list(frame.learner.unique())
     palette = dict(zip(learners, sns.color_palette("colorblind", len(learners))))
@@ -45,7 +49,8 @@ def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] 
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(title)
     if metric == "squared_error":
-        ax.set_ylim(bottom=0)
+        # least squares' variance is unbounded near k = d; cap the axis so the other curves stay legible
+        ax.set_ylim(0, min(Y_CAP, 1.05 * float(frame["ci_high"].max())))
 
 
 def new_figure(n_panels: int, width_in: float = 4.5, height_in: float = 3.6) -> tuple[Figure, list[Axes]]:

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from icl.cli import main
+
+TINY = ["--set", "task.n_dims=3", "--set", "task.n_points=7", "--set", "model.n_embd=32", "--set", "model.n_layer=2",
+        "--set", "train.steps=30", "--set", "train.log_every=10", "--set", "eval.n_prompts=32"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "icl.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_train_then_eval(tmp_path: Path) -> None:
+    assert main(["train", "--name", "cli", "--runs-dir", str(tmp_path), *TINY]) == 0
+    assert main(["eval", str(tmp_path / "cli"), "--baselines", "least_squares", "knn:n_neighbors=1"]) == 0
+    frame = pd.read_csv(tmp_path / "cli" / "eval.csv")
+    assert set(frame.learner) == {"transformer", "least_squares", "knn:n_neighbors=1"}
+    assert len(frame) == 3 * 7
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--set", "model.n_layers=4"], "unknown config key 'model.n_layers'"),
+        (["train", "--set", "task.name=cubic"], "task.name = 'cubic' is not allowed"),
+        (["train", "--set", "model.backend=flash"], "model.backend = 'flash' is not allowed"),
+        (["eval", "does/not/exist"], "is not a run directory"),
+        (["eval", ".", "--baselines", "svm"], "is not a run directory"),
+        (["reproduce", "fig99"], "unknown figure 'fig99'; allowed: garg_fig2"),
+    ],
+)
+def test_user_errors_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_cli(*args, *(["--runs-dir", str(tmp_path)] if args[0] == "train" else []))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert not any(tmp_path.iterdir()), "a failed start left files behind"
+
+
+def test_eval_with_prompt_longer_than_context(tmp_path: Path) -> None:
+    assert main(["train", "--name", "short", "--runs-dir", str(tmp_path), *TINY]) == 0
+    result = run_cli("eval", str(tmp_path / "short"), "--n-points", "50")
+    assert result.returncode == 2
+    assert "prompt of 50 examples is longer than the model's context of 7 examples" in result.stderr
+
+
+def test_figures_lists_garg_fig2() -> None:
+    result = run_cli("figures")
+    assert result.returncode == 0 and "garg_fig2" in result.stdout
