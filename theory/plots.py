@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -45,6 +46,7 @@ def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] 
         if not theory:
             ax.fill_between(rows.k, rows.ci_low, rows.ci_high, color=palette[learner], alpha=0.2, lw=0)
     metric = frame.metric.iloc[0]
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("in-context examples k")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(title)
