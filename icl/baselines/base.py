@@ -19,6 +19,13 @@ class Learner(Protocol):
         ...
 
 
+def require_positive(name: str, value: float | None, *, integer: bool = False) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is positive (and an integer if asked)."""
+    if value is None or (integer and (not isinstance(value, int) or isinstance(value, bool))) or not value > 0:
+        kind = "a positive integer" if integer else "positive"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+
+
 def check_prompt(xs: Tensor, ys: Tensor) -> None:
     """Raise a ValueError unless xs is [B, K, d] and ys is [B, K]."""
     if xs.dim() != 3 or ys.shape != xs.shape[:2]:

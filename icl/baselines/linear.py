@@ -9,12 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso as SklearnLasso
 from torch import Tensor
 
-from icl.baselines.base import PrefixLearner, fit_each_prompt
-
-
-def _positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
+from icl.baselines.base import PrefixLearner, fit_each_prompt, require_positive
 
 
 class LeastSquares(PrefixLearner):
@@ -29,7 +24,7 @@ class Ridge(PrefixLearner):
     """w = (X^T X + alpha I)^-1 X^T y: the posterior mean for w ~ N(0, I) and noise variance alpha."""
 
     def __init__(self, alpha: float = 1.0) -> None:
-        _positive("alpha", alpha)
+        require_positive("alpha", alpha)
         self.alpha = alpha
 
     def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
@@ -51,8 +46,8 @@ class Lasso(PrefixLearner):
     """L1-regularised least squares (scikit-learn's coordinate descent), one fit per prompt."""
 
     def __init__(self, alpha: float = 0.01, max_iter: int = 10_000) -> None:
-        _positive("alpha", alpha)
-        _positive("max_iter", max_iter)
+        require_positive("alpha", alpha)
+        require_positive("max_iter", max_iter, integer=True)
         self.alpha = alpha
         self.max_iter = max_iter
 

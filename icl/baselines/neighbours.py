@@ -5,15 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from icl.baselines.base import PrefixLearner
+from icl.baselines.base import PrefixLearner, require_positive
 
 
 class NearestNeighbours(PrefixLearner):
     """Mean label of the ``n_neighbors`` nearest examples (all of them while fewer are seen)."""
 
     def __init__(self, n_neighbors: int = 3) -> None:
-        if not isinstance(n_neighbors, int) or n_neighbors < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
+        require_positive("n_neighbors", n_neighbors, integer=True)
         self.n_neighbors = n_neighbors
 
     def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:

@@ -10,18 +10,16 @@ import math
 import torch
 from torch import Tensor
 
-from icl.baselines.base import PrefixLearner
+from icl.baselines.base import PrefixLearner, require_positive
 
 
 class GradientDescentNet(PrefixLearner):
     """f(x) = relu(x W1 + b1) w2 + b2, fitted by ``n_steps`` of full-batch Adam on the prefix."""
 
     def __init__(self, hidden_width: int = 100, n_steps: int = 1000, lr: float = 5e-3, seed: int = 0) -> None:
-        for name, value in (("hidden_width", hidden_width), ("n_steps", n_steps)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr!r}")
+        require_positive("hidden_width", hidden_width, integer=True)
+        require_positive("n_steps", n_steps, integer=True)
+        require_positive("lr", lr)
         self.hidden_width = hidden_width
         self.n_steps = n_steps
         self.lr = lr

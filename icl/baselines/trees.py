@@ -6,15 +6,15 @@ import xgboost
 from sklearn.tree import DecisionTreeRegressor
 from torch import Tensor
 
-from icl.baselines.base import PrefixLearner, fit_each_prompt
+from icl.baselines.base import PrefixLearner, fit_each_prompt, require_positive
 
 
 class GreedyTree(PrefixLearner):
     """CART regression tree grown greedily to ``max_depth`` (unlimited when None)."""
 
     def __init__(self, max_depth: int | None = None) -> None:
-        if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 1):
-            raise ValueError(f"max_depth must be a positive integer or None, got {max_depth!r}")
+        if max_depth is not None:
+            require_positive("max_depth", max_depth, integer=True)
         self.max_depth = max_depth
 
     def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
@@ -25,11 +25,9 @@ class BoostedTrees(PrefixLearner):
     """Gradient-boosted trees (XGBoost, its default settings as in Garg et al.), single-threaded."""
 
     def __init__(self, n_estimators: int = 100, max_depth: int = 6, learning_rate: float = 0.3) -> None:
-        for name, value in (("n_estimators", n_estimators), ("max_depth", max_depth)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+        require_positive("n_estimators", n_estimators, integer=True)
+        require_positive("max_depth", max_depth, integer=True)
+        require_positive("learning_rate", learning_rate)
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
