@@ -1,8 +1,9 @@
 """Training steps/s of our transformer vs a Hugging Face GPT-2 of the same size, same inputs.
 
 The GPT-2 side is Garg et al.'s model: a linear read-in, ``GPT2Model`` on ``inputs_embeds``
-(dropout off, no cache) and a linear read-out at the x positions. Both train with AdamW on the
-same prompts; timings alternate between the two in one process and the median of the repeats is
+(dropout off, no cache) and a linear read-out at the x positions. Both train on the
+same prompts, each with its own optimizer set-up (ours: ``icl.train.make_optimizer``, fused AdamW;
+Garg et al.'s: torch's default Adam); timings alternate between the two in one process and the median of the repeats is
 reported. Prints steps/s for each and the ratio ours / GPT-2.
 
     python benchmarks/train_speed.py --size tiny --n-dims 20 --n-points 41 --device cpu
@@ -19,9 +20,9 @@ from torch import Tensor, nn
 from transformers import GPT2Config, GPT2Model
 
 import tasks
-from icl.config import SIZES, ModelConfig
+from icl.config import SIZES, ModelConfig, TrainConfig
 from icl.models import build_model
-from icl.train import prompt_loss
+from icl.train import make_optimizer, prompt_loss
 
 
 class GargGPT2(nn.Module):
@@ -45,9 +46,10 @@ class GargGPT2(nn.Module):
         return self.read_out(hidden)[:, ::2, 0]
 
 
-def time_steps(model: nn.Module, prompts: list[tasks.Prompt], device: torch.device, autocast: bool) -> float:
+def time_steps(
+    model: nn.Module, optimizer: torch.optim.Optimizer, prompts: list[tasks.Prompt], device: torch.device, autocast: bool
+) -> float:
     """Seconds per training step, averaged over ``prompts``."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     context = torch.autocast("cuda", dtype=torch.bfloat16) if autocast else torch.autocast("cpu", enabled=False)
 
     def step(prompt: tasks.Prompt) -> None:
@@ -87,12 +89,14 @@ def main() -> None:
     torch.manual_seed(0)
     ours = build_model(ModelConfig(size=args.size, backend="sdpa"), args.n_dims, args.n_points).to(device)
     theirs = GargGPT2(args.n_dims, args.n_points, n_embd, n_layer, n_head).to(device)
+    ours_optimizer = make_optimizer(ours, TrainConfig(lr=1e-4))
+    theirs_optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-4)
     autocast = device.type == "cuda"
 
     ours_s, theirs_s = [], []
     for _ in range(args.repeats):
-        ours_s.append(time_steps(ours, prompts, device, autocast))
-        theirs_s.append(time_steps(theirs, prompts, device, autocast))
+        ours_s.append(time_steps(ours, ours_optimizer, prompts, device, autocast))
+        theirs_s.append(time_steps(theirs, theirs_optimizer, prompts, device, autocast))
     ours_med, theirs_med = statistics.median(ours_s), statistics.median(theirs_s)
     print(
         f"device={device.type} size={args.size} ({n_embd}/{n_layer}/{n_head}) d={args.n_dims} K={args.n_points} "

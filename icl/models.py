@@ -39,11 +39,12 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(n_embd, 3 * n_embd)
         self.proj = nn.Linear(n_embd, n_embd)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, keep: slice = slice(None)) -> Tensor:
+        """Attend over all tokens; project only the output positions selected by ``keep``."""
         batch, n_tokens, n_embd = x.shape
         q, k, v = self.qkv(x).view(batch, n_tokens, 3, self.n_head, n_embd // self.n_head).permute(2, 0, 3, 1, 4)
         out = attention(q, k, v, causal=True, backend=self.backend)
-        return self.proj(out.transpose(1, 2).reshape(batch, n_tokens, n_embd))
+        return self.proj(out.transpose(1, 2)[:, keep].reshape(batch, -1, n_embd))
 
 
 class Block(nn.Module):
@@ -56,8 +57,9 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(n_embd)
         self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(approximate="tanh"), nn.Linear(4 * n_embd, n_embd))
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: Tensor, keep: slice = slice(None)) -> Tensor:
+        """The block's output at the positions selected by ``keep`` (all by default)."""
+        x = x[:, keep] + self.attn(self.ln_1(x), keep)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -109,9 +111,11 @@ class TransformerModel(nn.Module):
         ys_wide = torch.cat([ys.unsqueeze(-1), xs.new_zeros(batch, n_points, n_dims - 1)], dim=-1)
         tokens = torch.stack([xs, ys_wide], dim=2).view(batch, 2 * n_points, n_dims)
         h = self.read_in(tokens) + self.wpe.weight[: 2 * n_points]
-        for block in self.blocks:
+        for block in self.blocks[:-1]:
             h = block(h)
-        return self.read_out(self.ln_f(h[:, ::2])).squeeze(-1)
+        # only x positions are read out, so the last block computes its output there alone
+        h = self.blocks[-1](h, keep=slice(None, None, 2))
+        return self.read_out(self.ln_f(h)).squeeze(-1)
 
     @torch.no_grad()
     def predict(self, xs: Tensor, ys: Tensor) -> Tensor:
