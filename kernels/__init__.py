@@ -1,1 +1,1 @@
-"""Attention kernels: the plain-torch reference (``kernels.reference``)."""
+"""Attention kernels: the plain-torch reference (``kernels.reference``); Triton kernels come with issue 7."""

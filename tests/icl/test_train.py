@@ -121,15 +121,22 @@ def test_data_parallel_matches_single_process(tiny_config: cfg.RunConfig, tmp_pa
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", f"--master-port={port}", "-m", "icl.cli",
          "train", str(config_path), "--runs-dir", str(tmp_path / "ddp")],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
+        start_new_session=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # torchrun and both ranks: no orphans on a hang
+            process.wait()
+    assert process.returncode == 0, stderr[-3000:]
     single = train(tiny_config, tmp_path / "single")
     ddp_losses = [m["loss"] for m in read_metrics(tmp_path / "ddp" / "tiny")]
     assert ddp_losses == pytest.approx([m["loss"] for m in read_metrics(single)], rel=1e-4, abs=1e-5)

@@ -1,0 +1,94 @@
+"""The embedded simulator against Bianchi's model, and its contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.csma import CsmaSimulator, simulate
+from sim.timing import Timing
+from theory import csma
+
+STATIONS = np.array([2, 5, 10, 20, 50])
+POLICIES = {
+    "fixed W=32": (32, 32, 0),
+    "fixed W=128": (128, 128, 0),
+    "BEB 16..1024": (16, 1024, 6),
+}
+
+
+@pytest.fixture(scope="module", params=list(POLICIES))
+def measured(request: pytest.FixtureRequest) -> tuple[str, object]:
+    cw_min, cw_max, _ = POLICIES[request.param]
+    return request.param, simulate(STATIONS, cw_min, cw_max, n_slots=150_000, retry_limit=None, seed=1)
+
+
+def test_throughput_matches_bianchi_within_3_percent(measured) -> None:  # type: ignore[no-untyped-def]
+    name, stats = measured
+    cw_min, _, stages = POLICIES[name]
+    predicted = csma.throughput(STATIONS, cw_min, stages)
+    np.testing.assert_allclose(stats.throughput_mbps, predicted, rtol=0.03)
+
+
+def test_collision_probability_matches_bianchi(measured) -> None:  # type: ignore[no-untyped-def]
+    """Within 3% for N >= 5. At N = 2 Bianchi's decoupling assumption (the other station's attempts
+    independent of one's own history) is at its weakest: we measure +3..7% there and allow 8%."""
+    name, stats = measured
+    cw_min, _, stages = POLICIES[name]
+    predicted = csma.collision_probability(STATIONS, cw_min, stages)
+    np.testing.assert_allclose(stats.collision_probability[1:], predicted[1:], rtol=0.03)
+    np.testing.assert_allclose(stats.collision_probability[0], predicted[0], rtol=0.08)
+
+
+def test_fair_shares() -> None:
+    stats = simulate([10], 64, n_slots=100_000, seed=0)
+    assert stats.fairness[0] > 0.99
+
+
+def test_reproducible_and_seed_dependent() -> None:
+    a = simulate([5, 20], 32, n_slots=5000, seed=4)
+    b = simulate([5, 20], 32, n_slots=5000, seed=4)
+    c = simulate([5, 20], 32, n_slots=5000, seed=5)
+    assert np.array_equal(a.successes, b.successes) and not np.array_equal(a.successes, c.successes)
+
+
+def test_exact_slot_count_and_single_station() -> None:
+    stats = simulate([1, 3], 8, n_slots=1234, seed=0, warmup_slots=0)
+    assert stats.slots.tolist() == [1234, 1234]
+    assert stats.collisions[0] == 0 and stats.collision_probability[0] == 0
+
+
+def test_changing_the_number_of_stations() -> None:
+    simulator = CsmaSimulator([5], 64, max_stations=50, seed=0)
+    simulator.run(2000)
+    few = simulator.run(50_000).collision_probability[0]
+    simulator.set_stations([50])
+    simulator.run(2000)
+    many = simulator.run(50_000).collision_probability[0]
+    assert simulator.n_stations.tolist() == [50]
+    assert few == pytest.approx(float(csma.collision_probability(5, 64)), rel=0.06)
+    assert many == pytest.approx(float(csma.collision_probability(50, 64)), rel=0.03)
+
+
+def test_retry_limit_drops_frames() -> None:
+    stats = simulate([50], 2, n_slots=20_000, retry_limit=1, seed=0)
+    assert stats.drops[0] > 0
+    assert simulate([50], 2, n_slots=20_000, retry_limit=None, seed=0).drops[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: simulate([0], 16), "number of stations N must be >= 1, got 0"),
+        (lambda: simulate([5], 0), r"contention window W \(cw_min\) must be in \[1, 65536\], got 0"),
+        (lambda: simulate([5], 2**17), r"must be in \[1, 65536\], got 131072"),
+        (lambda: simulate([5], 64, 32), "cw_max must be >= cw_min"),
+        (lambda: simulate([5], 16, n_slots=0), "n_slots must be a positive integer"),
+        (lambda: CsmaSimulator([5], 16, max_stations=10).set_stations([11]), r"must be in \[1, 10\], got 11"),
+        (lambda: Timing(slot_us=-9.0), "timing slot_us must be positive, got -9.0"),
+        (lambda: Timing(propagation_us=-1.0), "propagation_us must be >= 0"),
+    ],
+)
+def test_bad_input(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        call()

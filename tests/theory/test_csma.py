@@ -1,0 +1,62 @@
+"""Bianchi's model: symbolic and numeric forms agree, and the known operating points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from theory import csma
+
+
+def test_numeric_tau_equals_the_symbolic_formula() -> None:
+    s = csma.symbolic()
+    for p, window, stages in [(0.1, 16, 6), (0.3, 32, 3), (0.45, 64, 5)]:
+        exact = float(s.tau_beb.subs({s.p: p, s.window: window, s.stages: stages}))
+        assert float(csma.tau_of_p(p, window, stages)) == pytest.approx(exact, rel=1e-12)
+    assert sp.simplify(s.tau_beb.subs(s.stages, 0) - s.tau_fixed) == 0
+
+
+def test_fixed_point_is_consistent() -> None:
+    tau, p = csma.fixed_point([5, 50], [16, 16], stages=6)
+    np.testing.assert_allclose(p, 1 - (1 - tau) ** (np.array([5, 50]) - 1), rtol=1e-9)
+
+
+def test_symbolic_throughput_matches_numeric() -> None:
+    s = csma.symbolic()
+    t = csma.OFDM_54
+    tau = float(csma.fixed_point(10, 64)[0])
+    sigma, t_s, t_c, bits = sp.symbols("sigma T_s T_c L", positive=True)
+    value = s.throughput.subs({s.tau: tau, s.n: 10, sigma: t.slot_us, t_s: t.success_us, t_c: t.collision_us, bits: t.payload_bits})
+    assert float(value) == pytest.approx(float(csma.throughput(10, 64)), rel=1e-9)
+
+
+def test_reference_operating_points() -> None:
+    """REFERENCES.md: 802.11a 54 Mb/s, 1500 B: BEB ~23.3 Mb/s at N = 50, best fixed W ~427 ~30.0 Mb/s;
+    at N = 5 the gap is under 2%."""
+    assert float(csma.throughput(50, 16, 6)) == pytest.approx(23.3, abs=0.1)
+    w_star = csma.optimal_window(50)
+    assert w_star == pytest.approx(427, rel=0.02)
+    assert float(csma.throughput(50, w_star)) == pytest.approx(30.0, abs=0.15)
+    assert float(csma.throughput(5, csma.optimal_window(5))) / float(csma.throughput(5, 16, 6)) < 1.02
+
+
+def test_optimal_window_grows_linearly_and_p_star_is_flat() -> None:
+    windows = [csma.optimal_window(n) for n in (10, 20, 40)]
+    assert windows[1] / windows[0] == pytest.approx(2, rel=0.06)
+    assert windows[2] / windows[1] == pytest.approx(2, rel=0.03)
+    p_stars = [csma.optimal_collision_probability(n) for n in (10, 20, 40)]
+    assert max(p_stars) - min(p_stars) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: csma.throughput(0, 16), "N must be >= 1, got 0"),
+        (lambda: csma.throughput(5, 0), r"W must be in \[1, 65536\], got 0"),
+        (lambda: csma.optimal_window(0), "N must be >= 1"),
+    ],
+)
+def test_bad_input(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        call()
