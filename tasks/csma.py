@@ -1,0 +1,179 @@
+"""In-context CSMA contention-window prompts (our reading of Hao, Li, Duan 2025).
+
+One prompt is one network whose number of stations N is hidden. Its examples are
+"collision-threshold data examples": the collision probability p_i observed when every station
+uses the fixed contention window W_i (the threshold), with label y_i = log2 W_i. The last
+example is the query collision case: x = p*, the collision level at which throughput peaks, and
+its label is log2 W*(N), the threshold that maximises throughput. Learning the map from collision
+level to threshold of a network it has never seen is the in-context task.
+
+Inputs are x = (p, z) with z = log(-log(1 - p)): for a fixed window, log W is close to linear in
+z with an N-dependent intercept (log(1 - p) = (N - 1) log(1 - 2 / (W + 1))), so the task is a
+noisy one-dimensional regression whose offset must be inferred from the examples.
+Observations come from Bianchi's model (fast, for training), optionally with finite-window
+measurement noise and a fraction of erroneous examples.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from sim.timing import Timing
+from tasks.base import Functions, Prompt, Task, register
+from theory import csma as bianchi
+
+ERROR_MODES = ("random", "wrong_n")
+P_FLOOR = 1e-4
+
+
+@cache
+def optimum(n_stations: int, payload_bytes: int) -> tuple[float, float]:
+    """(W*, p*) of a fixed-window network of n stations with this payload (cached)."""
+    timing = Timing(payload_bytes=payload_bytes)
+    window = bianchi.optimal_window(n_stations, timing)
+    return window, float(bianchi.collision_probability(n_stations, window))
+
+
+def features(p: Tensor) -> Tensor:
+    """The input vector (p, log(-log(1 - p))) of a collision probability p."""
+    p = p.clamp(P_FLOOR, 1 - P_FLOOR)
+    return torch.stack([p, torch.log(-torch.log1p(-p))], dim=-1)
+
+
+@register
+class CsmaWindowTask(Task):
+    """Collision-threshold prompts for a hidden N; the last example is the query (p*, W*)."""
+
+    name = "csma_window"
+
+    def __init__(
+        self,
+        n_dims: int = 2,
+        *,
+        n_min: int = 5,
+        n_max: int = 50,
+        w_min: int = 16,
+        w_max: int = 1024,
+        measurement_attempts: int = 0,
+        error_fraction: float = 0.0,
+        error_mode: str = "random",
+        payload_bytes: Sequence[int] = (1500,),
+        **kwargs: Any,
+    ) -> None:
+        if n_dims != 2:
+            raise ValueError(f"csma_window has n_dims = 2 (p and log(-log(1 - p))), got {n_dims}")
+        if not 2 <= n_min <= n_max:
+            raise ValueError(f"need 2 <= n_min <= n_max (one station never collides), got n_min={n_min}, n_max={n_max}")
+        if not 1 <= w_min < w_max <= bianchi.W_MAX:
+            raise ValueError(f"need 1 <= w_min < w_max <= {bianchi.W_MAX}, got w_min={w_min}, w_max={w_max}")
+        if not 0.0 <= error_fraction <= 1.0:
+            raise ValueError(f"error_fraction (eps) must be in [0, 1], got {error_fraction}")
+        if error_mode not in ERROR_MODES:
+            raise ValueError(f"error_mode {error_mode!r} is not allowed; choose one of: {', '.join(ERROR_MODES)}")
+        if measurement_attempts < 0:
+            raise ValueError(f"measurement_attempts must be >= 0 (0 = exact), got {measurement_attempts}")
+        if not payload_bytes or any(int(b) < 1 for b in payload_bytes):
+            raise ValueError(f"payload_bytes must be a non-empty list of positive sizes, got {payload_bytes!r}")
+        self.n_min, self.n_max = n_min, n_max
+        self.w_min, self.w_max = w_min, w_max
+        self.measurement_attempts = measurement_attempts
+        self.error_fraction = error_fraction
+        self.error_mode = error_mode
+        self.payload_bytes = tuple(int(b) for b in payload_bytes)
+        super().__init__(n_dims, **kwargs)
+
+    def draw_functions(self, batch_size: int, generator: torch.Generator, n_dims_active: int) -> Functions:
+        n = torch.randint(self.n_min, self.n_max + 1, (batch_size,), generator=generator)
+        payload = torch.randint(len(self.payload_bytes), (batch_size,), generator=generator)
+        return {"n_stations": n, "payload_index": payload}
+
+    def sample(
+        self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int | None = None
+    ) -> Prompt:
+        """Prompts of n_points - 1 probes and the query; ``info`` carries the hidden N and W*."""
+        if n_points < 2:
+            raise ValueError(f"a csma_window prompt needs n_points >= 2 (probes + query), got {n_points}")
+        if self.pool is None:
+            functions = self.draw_functions(batch_size, generator, self.n_dims)
+        else:
+            index = torch.randint(len(self.pool["n_stations"]), (batch_size,), generator=generator)
+            functions = {key: value[index] for key, value in self.pool.items()}
+        n = functions["n_stations"]
+        payloads = [self.payload_bytes[i] for i in functions["payload_index"].tolist()]
+        optima = [optimum(int(k), b) for k, b in zip(n.tolist(), payloads)]
+        w_star = torch.tensor([w for w, _ in optima], dtype=torch.float64)
+        p_star = torch.tensor([p for _, p in optima], dtype=torch.float64)
+
+        log_w = torch.empty(batch_size, n_points - 1, dtype=torch.float64).uniform_(
+            math.log2(self.w_min), math.log2(self.w_max), generator=generator
+        )
+        windows = torch.exp2(log_w).round().clamp(1, bianchi.W_MAX)
+        n_probe = n[:, None].double().expand_as(windows)
+        p = torch.from_numpy(bianchi.collision_probability(n_probe.numpy(), windows.numpy()))
+        p = self._measure(p, generator)
+        p = self._corrupt_examples(p, n_probe, windows, generator)
+
+        xs = features(torch.cat([p, p_star[:, None]], dim=1)).float()
+        query_label = self.apply(functions, xs[:, -1:])
+        ys = torch.cat([windows.log2().float(), query_label], dim=1)
+        info = {
+            "task": self.name,
+            "metric": self.metric,
+            "error_scale": self.error_scale(self.n_dims),
+            "n_dims": self.n_dims,
+            "n_stations": n,
+            "payload_bytes": torch.tensor(payloads),
+            "w_star": w_star,
+            "p_star": p_star,
+        }
+        return Prompt(xs, ys, info)
+
+    def _measure(self, p: Tensor, generator: torch.Generator) -> Tensor:
+        """Finite-window estimate: collided / attempted frames out of ``measurement_attempts``."""
+        if self.measurement_attempts == 0:
+            return p
+        attempts = torch.full_like(p, float(self.measurement_attempts))
+        return torch.binomial(attempts, p, generator=generator) / self.measurement_attempts
+
+    def _corrupt_examples(self, p: Tensor, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
+        """Replace a fraction eps of the examples by wrong collision measurements."""
+        if self.error_fraction == 0:
+            return p
+        wrong = torch.rand(p.shape, generator=generator, dtype=torch.float64) < self.error_fraction
+        if self.error_mode == "random":
+            bad = torch.rand(p.shape, generator=generator, dtype=torch.float64) * 0.9
+        else:
+            other_n = torch.randint(self.n_min, self.n_max + 1, p.shape, generator=generator).double()
+            bad = torch.from_numpy(bianchi.collision_probability(other_n.numpy(), windows.numpy()))
+        return torch.where(wrong, bad, p)
+
+    def apply(self, functions: Functions, xs: Tensor) -> Tensor:
+        """log2 of the fixed window at which each network sees collision probability p = xs[..., 0].
+
+        The exact inverse of Bianchi's fixed-window model: tau = 1 - (1 - p)^(1 / (N - 1)),
+        W = 2 / tau - 1. At p = p* it gives the optimal threshold W*.
+        """
+        n = functions["n_stations"].double()[:, None]
+        p = xs[..., 0].double().clamp(P_FLOOR, 1 - P_FLOOR)
+        tau = -torch.expm1(torch.log1p(-p) / (n - 1))
+        return torch.log2(2 / tau - 1).clamp(0, math.log2(bianchi.W_MAX)).float()
+
+    def error_scale(self, n_dims_active: int) -> float:
+        """Variance of log2 W uniform on [log2 w_min, log2 w_max]."""
+        return (math.log2(self.w_max) - math.log2(self.w_min)) ** 2 / 12
+
+
+def throughput_at(n_stations: Tensor, log2_window: Tensor, payload_bytes: Tensor) -> np.ndarray:
+    """Bianchi throughput (Mb/s) of each network when it uses window 2^log2_window."""
+    windows = np.clip(np.exp2(log2_window.double().numpy()), 1, bianchi.W_MAX)
+    out = np.empty(len(windows))
+    for payload in payload_bytes.unique().tolist():
+        mask = (payload_bytes == payload).numpy()
+        out[mask] = bianchi.throughput(n_stations.numpy()[mask], windows[mask], 0, Timing(payload_bytes=payload))
+    return out

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import tasks
+from tasks.csma import optimum, throughput_at
+from theory import csma as bianchi
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_prompt_layout_and_query_label() -> None:
+    task = tasks.get("csma_window", 2)
+    prompt = task.sample(64, 9, gen())
+    assert prompt.xs.shape == (64, 9, 2) and prompt.ys.shape == (64, 9)
+    n = prompt.info["n_stations"]
+    assert ((n >= 5) & (n <= 50)).all()
+    torch.testing.assert_close(prompt.ys[:, -1], prompt.info["w_star"].log2().float(), atol=1e-4, rtol=0)
+    torch.testing.assert_close(prompt.xs[:, -1, 0], prompt.info["p_star"].float())
+    assert ((prompt.ys[:, :-1] >= 4) & (prompt.ys[:, :-1] <= 10)).all()
+
+
+def test_examples_follow_bianchi_and_apply_inverts_it() -> None:
+    task = tasks.get("csma_window", 2)
+    prompt = task.sample(32, 6, gen(1))
+    n = prompt.info["n_stations"][:, None].expand(-1, 5)
+    expected = bianchi.collision_probability(n.numpy(), torch.exp2(prompt.ys[:, :-1].double()).numpy())
+    torch.testing.assert_close(prompt.xs[:, :-1, 0].double(), torch.from_numpy(expected), atol=1e-6, rtol=0)
+    recovered = task.apply({"n_stations": prompt.info["n_stations"]}, prompt.xs[:, :-1])
+    torch.testing.assert_close(recovered, prompt.ys[:, :-1], atol=2e-3, rtol=0)
+
+
+def test_measurement_noise_and_erroneous_examples() -> None:
+    exact = tasks.get("csma_window", 2).sample(500, 11, gen(2))
+    noisy = tasks.get("csma_window", 2, measurement_attempts=400).sample(500, 11, gen(2))
+    spread = (noisy.xs[:, :-1, 0] - exact.xs[:, :-1, 0]).abs()
+    assert 0 < spread.mean() < 0.03
+    corrupted = tasks.get("csma_window", 2, error_fraction=0.2).sample(2000, 11, gen(3))
+    off = (corrupted.xs[:, :-1, 0] - exact_like(corrupted)).abs() > 1e-6
+    assert off.float().mean().item() == pytest.approx(0.2, abs=0.02)
+
+
+def exact_like(prompt: tasks.Prompt) -> torch.Tensor:
+    n = prompt.info["n_stations"][:, None].expand(-1, prompt.n_points - 1)
+    windows = torch.exp2(prompt.ys[:, :-1].double())
+    return torch.from_numpy(bianchi.collision_probability(n.numpy(), windows.numpy())).float()
+
+
+def test_optimum_and_throughput_helpers() -> None:
+    window, p_star = optimum(50, 1500)
+    assert window == pytest.approx(bianchi.optimal_window(50)) and 0.15 < p_star < 0.25
+    n = torch.tensor([50, 50])
+    s = throughput_at(n, torch.tensor([math.log2(window), 4.0]), torch.tensor([1500, 1500]))
+    assert s[0] == pytest.approx(29.9, abs=0.1) and s[1] < s[0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"error_fraction": 1.5}, r"error_fraction \(eps\) must be in \[0, 1\], got 1.5"),
+        ({"n_min": 1}, "need 2 <= n_min <= n_max"),
+        ({"w_min": 0}, "need 1 <= w_min < w_max"),
+        ({"error_mode": "evil"}, "error_mode 'evil' is not allowed; choose one of: random, wrong_n"),
+        ({"measurement_attempts": -1}, "measurement_attempts must be >= 0"),
+    ],
+)
+def test_bad_parameters(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        tasks.get("csma_window", 2, **kwargs)
+
+
+def test_needs_two_dimensions_and_a_query() -> None:
+    with pytest.raises(ValueError, match="csma_window has n_dims = 2"):
+        tasks.get("csma_window", 3)
+    with pytest.raises(ValueError, match="needs n_points >= 2"):
+        tasks.get("csma_window", 2).sample(4, 1, gen())
