@@ -3,8 +3,10 @@
 One prompt is one network whose number of stations N is hidden. Its examples are
 "collision-threshold data examples": the collision probability p_i observed when every station
 uses the fixed contention window W_i (the threshold), with label y_i = log2 W_i. The last
-example is the query collision case: x = p*, the collision level at which throughput peaks, and
-its label is log2 W*(N), the threshold that maximises throughput. Learning the map from collision
+example is the query collision case: x = p*, the collision level at which throughput peaks
+(Bianchi: it depends on the frame timing, hardly on N; we compute it at a reference N so that the
+query does not leak N), and its label is log2 of the threshold at which this network reaches p*,
+which is the throughput-optimal W*(N) to within a fraction of a percent of throughput. Learning the map from collision
 level to threshold of a network it has never seen is the in-context task.
 
 Inputs are x = (p, z) with z = log(-log(1 - p)): for a fixed window, log W is close to linear in
@@ -96,7 +98,7 @@ class CsmaWindowTask(Task):
     def sample(
         self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int | None = None
     ) -> Prompt:
-        """Prompts of n_points - 1 probes and the query; ``info`` carries the hidden N and W*."""
+        """Prompts of n_points - 1 probes and the query; ``info`` carries the hidden N and the oracle W*."""
         if n_points < 2:
             raise ValueError(f"a csma_window prompt needs n_points >= 2 (probes + query), got {n_points}")
         if self.pool is None:
@@ -106,9 +108,8 @@ class CsmaWindowTask(Task):
             functions = {key: value[index] for key, value in self.pool.items()}
         n = functions["n_stations"]
         payloads = [self.payload_bytes[i] for i in functions["payload_index"].tolist()]
-        optima = [optimum(int(k), b) for k, b in zip(n.tolist(), payloads)]
-        w_star = torch.tensor([w for w, _ in optima], dtype=torch.float64)
-        p_star = torch.tensor([p for _, p in optima], dtype=torch.float64)
+        w_star = torch.tensor([optimum(int(k), b)[0] for k, b in zip(n.tolist(), payloads)], dtype=torch.float64)
+        p_star = torch.tensor([self.target_collision(b) for b in payloads], dtype=torch.float64)
 
         log_w = torch.empty(batch_size, n_points - 1, dtype=torch.float64).uniform_(
             math.log2(self.w_min), math.log2(self.w_max), generator=generator
@@ -133,6 +134,15 @@ class CsmaWindowTask(Task):
             "p_star": p_star,
         }
         return Prompt(xs, ys, info)
+
+    @property
+    def n_reference(self) -> int:
+        """The N at which the query's collision level p* is computed (geometric middle of the range)."""
+        return round(math.sqrt(self.n_min * self.n_max))
+
+    def target_collision(self, payload_bytes: int) -> float:
+        """The query collision case p*: it depends on the frame timing only (not on the hidden N)."""
+        return optimum(self.n_reference, payload_bytes)[1]
 
     def _measure(self, p: Tensor, generator: torch.Generator) -> Tensor:
         """Finite-window estimate: collided / attempted frames out of ``measurement_attempts``."""

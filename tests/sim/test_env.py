@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from sim.env import CsmaEnv
+from theory import csma
+
+
+def test_follows_the_gymnasium_api() -> None:
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(CsmaEnv(10, interval_slots=500), skip_render_check=True)
+
+
+def test_reward_is_throughput_and_observation_the_collision_level() -> None:
+    env = CsmaEnv(20, interval_slots=20_000)
+    env.reset(seed=0)
+    observation, reward, terminated, truncated, info = env.step(128)
+    assert reward == pytest.approx(float(csma.throughput(20, 128)), rel=0.05)
+    assert observation[0] == pytest.approx(float(csma.collision_probability(20, 128)), rel=0.1)
+    assert not terminated and not truncated and info["window"] == 128
+
+
+def test_schedule_changes_n_and_is_reproducible() -> None:
+    env = CsmaEnv(5, n_schedule={3: 40}, interval_slots=2000, max_steps=6)
+    runs = []
+    for _ in range(2):
+        env.reset(seed=7)
+        runs.append([env.step(64) for _ in range(6)])
+    assert [step[4]["n_stations"] for step in runs[0]] == [5, 5, 5, 40, 40, 40]
+    assert runs[0][-1][3] is True
+    assert [s[1] for s in runs[0]] == [s[1] for s in runs[1]]
+    assert runs[0][4][0][0] > 2 * runs[0][1][0][0]
+
+
+def test_beb_backoff() -> None:
+    env = CsmaEnv(50, backoff="beb", interval_slots=50_000)
+    env.reset(seed=0)
+    _, reward, *_ = env.step(16)
+    assert reward == pytest.approx(float(csma.throughput(50, 16, 6)), rel=0.03)
+
+
+def test_misuse_is_reported() -> None:
+    env = CsmaEnv(5)
+    with pytest.raises(RuntimeError, match="before reset"):
+        env.step(16)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"contention window W\) must be in \[1, 65536\], got 0.0"):
+        env.step(0)
+    env.close()
+    with pytest.raises(RuntimeError, match="after close"):
+        env.step(16)
+    with pytest.raises(ValueError, match=r"number of stations N must be in \[1, 64\], got 0"):
+        CsmaEnv(0)
+    with pytest.raises(ValueError, match="unknown CsmaEnv backend 'ns4'"):
+        CsmaEnv(5, backend="ns4")
+
+
+def test_is_a_gym_env() -> None:
+    assert isinstance(CsmaEnv(), gym.Env) and np.isclose(CsmaEnv().action_space.high[0], 65536)
