@@ -62,7 +62,7 @@ class CsmaWindowTask(Task):
         n_max: int = 50,
         w_min: int = 16,
         w_max: int = 1024,
-        measurement_attempts: int = 0,
+        measurement_slots: int = 0,
         error_fraction: float = 0.0,
         error_mode: str = "random",
         payload_bytes: Sequence[int] = (1500,),
@@ -78,13 +78,13 @@ class CsmaWindowTask(Task):
             raise ValueError(f"error_fraction (eps) must be in [0, 1], got {error_fraction}")
         if error_mode not in ERROR_MODES:
             raise ValueError(f"error_mode {error_mode!r} is not allowed; choose one of: {', '.join(ERROR_MODES)}")
-        if measurement_attempts < 0:
-            raise ValueError(f"measurement_attempts must be >= 0 (0 = exact), got {measurement_attempts}")
+        if measurement_slots < 0:
+            raise ValueError(f"measurement_slots must be >= 0 (0 = exact), got {measurement_slots}")
         if not payload_bytes or any(int(b) < 1 for b in payload_bytes):
             raise ValueError(f"payload_bytes must be a non-empty list of positive sizes, got {payload_bytes!r}")
         self.n_min, self.n_max = n_min, n_max
         self.w_min, self.w_max = w_min, w_max
-        self.measurement_attempts = measurement_attempts
+        self.measurement_slots = measurement_slots
         self.error_fraction = error_fraction
         self.error_mode = error_mode
         self.payload_bytes = tuple(int(b) for b in payload_bytes)
@@ -117,7 +117,7 @@ class CsmaWindowTask(Task):
         windows = torch.exp2(log_w).round().clamp(1, bianchi.W_MAX)
         n_probe = n[:, None].double().expand_as(windows)
         p = torch.from_numpy(bianchi.collision_probability(n_probe.numpy(), windows.numpy()))
-        p = self._measure(p, generator)
+        p = self._measure(p, n_probe, windows, generator)
         p = self._corrupt_examples(p, n_probe, windows, generator)
 
         xs = features(torch.cat([p, p_star[:, None]], dim=1)).float()
@@ -144,12 +144,15 @@ class CsmaWindowTask(Task):
         """The query collision case p*: it depends on the frame timing only (not on the hidden N)."""
         return optimum(self.n_reference, payload_bytes)[1]
 
-    def _measure(self, p: Tensor, generator: torch.Generator) -> Tensor:
-        """Finite-window estimate: collided / attempted frames out of ``measurement_attempts``."""
-        if self.measurement_attempts == 0:
+    def _measure(self, p: Tensor, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
+        """Finite-window estimate, as a station counter would see it: over ``measurement_slots``
+        slots the network makes about slots * N * tau attempts (tau = 2 / (W + 1)), of which a
+        Binomial(attempts, p) collide. Few attempts give coarse (even zero) estimates."""
+        if self.measurement_slots == 0:
             return p
-        attempts = torch.full_like(p, float(self.measurement_attempts))
-        return torch.binomial(attempts, p, generator=generator) / self.measurement_attempts
+        attempts = (self.measurement_slots * n * 2 / (windows + 1)).round()
+        collided = torch.binomial(attempts, p, generator=generator)
+        return torch.where(attempts > 0, collided / attempts.clamp(min=1), torch.zeros_like(p))
 
     def _corrupt_examples(self, p: Tensor, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
         """Replace a fraction eps of the examples by wrong collision measurements."""

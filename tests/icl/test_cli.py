@@ -33,7 +33,7 @@ def test_train_then_eval(tmp_path: Path) -> None:
         (["train", "--set", "model.backend=flash"], "model.backend = 'flash' is not allowed"),
         (["eval", "does/not/exist"], "is not a run directory"),
         (["eval", ".", "--baselines", "svm"], "is not a run directory"),
-        (["reproduce", "fig99"], "unknown figure 'fig99'; allowed: garg_fig2"),
+        (["reproduce", "fig99"], "unknown figure 'fig99'; allowed: csma_icl, garg_fig2"),
     ],
 )
 def test_user_errors_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
@@ -52,6 +52,6 @@ def test_eval_with_prompt_longer_than_context(tmp_path: Path) -> None:
     assert "prompt of 50 examples is longer than the model's context of 7 examples" in result.stderr
 
 
-def test_figures_lists_garg_fig2() -> None:
+def test_figures_lists_every_figure() -> None:
     result = run_cli("figures")
-    assert result.returncode == 0 and "garg_fig2" in result.stdout
+    assert result.returncode == 0 and "garg_fig2" in result.stdout and "csma_icl" in result.stdout

@@ -41,9 +41,12 @@ def test_examples_follow_bianchi_and_apply_inverts_it() -> None:
 
 def test_measurement_noise_and_erroneous_examples() -> None:
     exact = tasks.get("csma_window", 2).sample(500, 11, gen(2))
-    noisy = tasks.get("csma_window", 2, measurement_attempts=400).sample(500, 11, gen(2))
+    noisy = tasks.get("csma_window", 2, measurement_slots=5000).sample(500, 11, gen(2))
     spread = (noisy.xs[:, :-1, 0] - exact.xs[:, :-1, 0]).abs()
     assert 0 < spread.mean() < 0.03
+    # small windows make many attempts: precise; the largest windows few: coarse
+    small_w, large_w = noisy.ys[:, :-1] < 5, noisy.ys[:, :-1] > 9.5
+    assert spread[small_w].mean() < spread[large_w].mean()
     corrupted = tasks.get("csma_window", 2, error_fraction=0.2).sample(2000, 11, gen(3))
     off = (corrupted.xs[:, :-1, 0] - exact_like(corrupted)).abs() > 1e-6
     assert off.float().mean().item() == pytest.approx(0.2, abs=0.02)
@@ -70,7 +73,7 @@ def test_optimum_and_throughput_helpers() -> None:
         ({"n_min": 1}, "need 2 <= n_min <= n_max"),
         ({"w_min": 0}, "need 1 <= w_min < w_max"),
         ({"error_mode": "evil"}, "error_mode 'evil' is not allowed; choose one of: random, wrong_n"),
-        ({"measurement_attempts": -1}, "measurement_attempts must be >= 0"),
+        ({"measurement_slots": -1}, "measurement_slots must be >= 0"),
     ],
 )
 def test_bad_parameters(kwargs: dict, message: str) -> None:

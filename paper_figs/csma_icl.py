@@ -1,0 +1,145 @@
+"""In-context CSMA window optimisation (Hao, Li, Duan 2025, our formulation), on the embedded simulator.
+
+Left: throughput vs the number of stations N for the ICL controller (probes, then its predicted
+window), the oracle fixed window W*(N), 802.11 BEB (CW 16..1024) and the model-based optimum for
+a misestimated N, all measured closed loop in ``sim.CsmaEnv``, with Bianchi's oracle curve.
+Right: how fast training gets there: the throughput the model's threshold achieves, relative to
+the oracle's, vs training steps (Bianchi's model, 512 unseen networks). Bands: 95% bootstrap
+intervals over seeds (left) and networks (right).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from icl import config as cfg
+from icl.csma import IclController, run_fixed
+from icl.evaluate import bootstrap_mean
+from icl.train import load_model, train
+from paper_figs import script_main
+from sim.env import CsmaEnv
+from tasks.csma import CsmaWindowTask, optimum, throughput_at
+from theory import csma as bianchi
+from theory.plots import new_figure, save_figure
+
+DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
+NAME = "csma_icl"
+N_ASSUMED = 20
+MEASUREMENT_SLOTS = 5000
+"""Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
+
+
+def run_config(quick: bool, seed: int) -> cfg.RunConfig:
+    values = {
+        "name": f"{NAME}-{'quick' if quick else 'full'}-seed{seed}",
+        "task.name": "csma_window",
+        "task.n_dims": 2,
+        "task.n_points": 11,
+        "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": 0.05},
+        "model.size": "tiny",
+        "train.steps": 2000 if quick else 20_000,
+        "train.lr": 1e-3,
+        "train.lr_schedule": "cosine",
+        "train.seed": seed,
+        "train.log_every": 100,
+        "train.checkpoint_every": 500,
+        "eval.n_prompts": 512,
+    }
+    return cfg.from_dict(cfg.set_values({}, values))
+
+
+def _row(panel: str, policy: str, x: float, samples: np.ndarray, seed: int) -> dict:
+    low, high = bootstrap_mean(samples[:, None], 1000, 0.95, seed)
+    return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}
+
+
+def training_curve(config: cfg.RunConfig, runs_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
+    """Throughput ratio S(predicted W) / S(W*) after each stage of one training run (resumed in stages)."""
+    task = config.task.build()
+    prompt = task.sample(config.eval.n_prompts, config.task.n_points, torch.Generator().manual_seed(config.eval.seed))
+    n, payloads = prompt.info["n_stations"], prompt.info["payload_bytes"]
+    oracle = throughput_at(n, prompt.info["w_star"].log2(), payloads)
+    rows = []
+    for steps in stages:
+        run_dir = train(config, runs_dir, stop_at=steps)
+        _, model = load_model(run_dir)
+        ratio = throughput_at(n, model.predict(prompt.xs, prompt.ys)[:, -1], payloads) / oracle
+        rows.append(_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
+    return pd.DataFrame(rows)
+
+
+def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], seeds: int, hold_steps: int) -> pd.DataFrame:
+    """Steady-state throughput per policy and N on the simulator (ICL after its probes)."""
+    _, model = load_model(runs_dir / config.name)
+    task = config.task.build()
+    if not isinstance(task, CsmaWindowTask):
+        raise ValueError(f"{config.name}: closed-loop control needs a csma_window run, got task {config.task.name!r}")
+    controller = IclController(model, task, n_probes=config.task.n_points - 1)
+    n_steps = len(controller.probe_windows) + hold_steps
+    rows = []
+    for n in n_grid:
+        results: dict[str, list[float]] = {"ICL (transformer)": [], "oracle W*(N)": [], "BEB 16..1024": [],
+                                           f"model-based, assumes N={N_ASSUMED}": []}
+        for seed in range(seeds):
+            env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS)
+            trace = controller.run(env, n_steps, seed=seed)
+            held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
+            results["ICL (transformer)"].append(float(np.mean(held)))
+            for policy, window, backoff in (
+                ("oracle W*(N)", round(optimum(n, 1500)[0]), "fixed"),
+                ("BEB 16..1024", 16, "beb"),
+                (f"model-based, assumes N={N_ASSUMED}", round(optimum(N_ASSUMED, 1500)[0]), "fixed"),
+            ):
+                fixed = run_fixed(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, backoff=backoff), window, hold_steps, seed=seed)
+                results[policy].append(float(np.mean(fixed.throughput_mbps)))
+        rows += [_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
+        theory = float(bianchi.throughput(n, optimum(n, 1500)[0]))
+        rows.append({"panel": "throughput", "policy": "oracle (Bianchi)", "x": n, "mean": theory, "ci_low": theory,
+                     "ci_high": theory})
+    return pd.DataFrame(rows)
+
+
+def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+    """Train the ICL model (in stages, for the training curve), run the policies, plot."""
+    out_dir = Path(out_dir)
+    config = run_config(quick, seed)
+    stages = [100, 250, 500, 1000, 1500, 2000] if quick else [500, 1000, 2000, 5000, 10_000, 20_000]
+    curve = training_curve(config, out_dir / "runs", stages)
+    n_grid = [5, 10, 20, 30, 40, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
+    loop = closed_loop(config, out_dir / "runs", n_grid, seeds=3 if quick else 10, hold_steps=4 if quick else 20)
+    data = pd.concat([loop, curve], ignore_index=True)
+
+    fig, (left, right) = new_figure(2, width_in=5.2)
+    policies = list(loop.policy.unique())
+    palette = dict(zip(policies, ["#0072B2", "#009E73", "#D55E00", "#CC79A7", "#000000"]))
+    for policy in policies:
+        rows = loop[loop.policy == policy]
+        dashed = policy == "oracle (Bianchi)"
+        left.plot(rows.x, rows["mean"], "--" if dashed else "-o", color=palette[policy], label=policy, ms=3)
+        if not dashed:
+            left.fill_between(rows.x, rows.ci_low, rows.ci_high, color=palette[policy], alpha=0.2, lw=0)
+    left.set_xlabel("number of stations N")
+    left.set_ylabel("throughput (Mb/s)")
+    left.set_title("closed loop on the embedded simulator")
+    left.legend(fontsize=8)
+    right.plot(curve.x, 100 * curve["mean"], "-o", color=palette["ICL (transformer)"], ms=3, label="ICL (transformer)")
+    right.fill_between(curve.x, 100 * curve.ci_low, 100 * curve.ci_high, color=palette["ICL (transformer)"], alpha=0.2)
+    right.axhline(100, color="black", ls="--", lw=1, label="oracle")
+    right.set_xlabel("training steps")
+    right.set_ylabel("throughput of predicted W (% of oracle)")
+    right.set_title("training: unseen networks, N in [5, 50]")
+    right.legend(fontsize=8)
+    return save_figure(fig, data, out_dir / f"{NAME}{'_quick' if quick else ''}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    script_main(reproduce, DESCRIPTION, argv)
+
+
+if __name__ == "__main__":
+    main()
