@@ -40,7 +40,8 @@ class Trace:
 
 
 class IclController:
-    """Probe, prompt, predict, hold; re-probe when the collision level leaves p* +- tolerance."""
+    """Probe, prompt, predict, hold; re-probe once the collision level has been outside
+    p* +- tolerance for ``patience`` consecutive steps (one odd measurement does not trigger it)."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class IclController:
         n_probes: int,
         payload_bytes: int = 1500,
         tolerance: float = 0.06,
+        patience: int = 2,
     ) -> None:
         if n_probes < 1:
             raise ValueError(f"n_probes must be positive, got {n_probes}")
@@ -57,6 +59,7 @@ class IclController:
         self.probe_windows = np.unique(np.geomspace(task.w_min, task.w_max, n_probes).round().astype(int)).tolist()
         self.p_star = task.target_collision(payload_bytes)
         self.tolerance = tolerance
+        self.patience = patience
 
     def predict_window(self, probe_windows: list[int], probe_collisions: list[float]) -> int:
         """The threshold the model predicts for the query collision case p*."""
@@ -73,6 +76,7 @@ class IclController:
         queue = list(self.probe_windows)
         measured: list[float] = []
         window = self.probe_windows[0]
+        drifted = 0
         for _ in range(n_steps):
             probing = bool(queue)
             if probing:
@@ -83,8 +87,10 @@ class IclController:
                 measured.append(float(observation[0]))
                 if not queue:
                     window = self.predict_window(self.probe_windows, measured)
-            elif abs(observation[0] - self.p_star) > self.tolerance:
-                queue, measured = list(self.probe_windows), []
+            else:
+                drifted = drifted + 1 if abs(observation[0] - self.p_star) > self.tolerance else 0
+                if drifted >= self.patience:
+                    queue, measured, drifted = list(self.probe_windows), [], 0
         return trace
 
 

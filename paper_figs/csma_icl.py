@@ -19,9 +19,9 @@ import torch
 
 from icl import config as cfg
 from icl.csma import IclController, run_fixed
-from icl.evaluate import bootstrap_mean
 from icl.train import load_model, train
 from paper_figs import script_main
+from paper_figs._csma import MEASUREMENT_SLOTS, N_ASSUMED, run_config, summary_row
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum, throughput_at
 from theory import csma as bianchi
@@ -29,35 +29,6 @@ from theory.plots import new_figure, save_figure
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
 NAME = "csma_icl"
-N_ASSUMED = 20
-MEASUREMENT_SLOTS = 5000
-"""Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
-
-
-def run_config(quick: bool, seed: int) -> cfg.RunConfig:
-    values = {
-        "name": f"{NAME}-{'quick' if quick else 'full'}-seed{seed}",
-        "task.name": "csma_window",
-        "task.n_dims": 2,
-        "task.n_points": 11,
-        "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": 0.05},
-        "model.size": "tiny",
-        "train.steps": 2000 if quick else 20_000,
-        "train.lr": 1e-3,
-        "train.lr_schedule": "cosine",
-        "train.seed": seed,
-        "train.log_every": 100,
-        "train.checkpoint_every": 500,
-        "eval.n_prompts": 512,
-    }
-    return cfg.from_dict(cfg.set_values({}, values))
-
-
-def _row(panel: str, policy: str, x: float, samples: np.ndarray, seed: int) -> dict:
-    low, high = bootstrap_mean(samples[:, None], 1000, 0.95, seed)
-    return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}
-
-
 def training_curve(config: cfg.RunConfig, runs_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
     """Throughput ratio S(predicted W) / S(W*) after each stage of one training run (resumed in stages)."""
     task = config.task.build()
@@ -69,7 +40,7 @@ def training_curve(config: cfg.RunConfig, runs_dir: Path, stages: Sequence[int])
         run_dir = train(config, runs_dir, stop_at=steps)
         _, model = load_model(run_dir)
         ratio = throughput_at(n, model.predict(prompt.xs, prompt.ys)[:, -1], payloads) / oracle
-        rows.append(_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
+        rows.append(summary_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
     return pd.DataFrame(rows)
 
 
@@ -97,7 +68,7 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
             ):
                 fixed = run_fixed(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, backoff=backoff), window, hold_steps, seed=seed)
                 results[policy].append(float(np.mean(fixed.throughput_mbps)))
-        rows += [_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
+        rows += [summary_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
         theory = float(bianchi.throughput(n, optimum(n, 1500)[0]))
         rows.append({"panel": "throughput", "policy": "oracle (Bianchi)", "x": n, "mean": theory, "ci_low": theory,
                      "ci_high": theory})
@@ -107,7 +78,7 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train the ICL model (in stages, for the training curve), run the policies, plot."""
     out_dir = Path(out_dir)
-    config = run_config(quick, seed)
+    config = run_config(NAME, quick, seed, error_fraction=0.05)
     stages = [100, 250, 500, 1000, 1500, 2000] if quick else [500, 1000, 2000, 5000, 10_000, 20_000]
     curve = training_curve(config, out_dir / "runs", stages)
     n_grid = [5, 10, 20, 30, 40, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]

@@ -26,7 +26,9 @@ class CsmaEnv(gym.Env):
     """Saturated 802.11 network with a hidden number of stations; the action is the window W.
 
     Observation: [collision probability, attempts per slot, throughput in Mb/s] of the last
-    interval. ``n_schedule`` maps step index -> number of stations from that step on.
+    interval. ``n_schedule`` maps step index -> number of stations from that step on. With
+``observation_error`` = eps, each reported collision probability is, with probability eps, a
+wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the true one.
     """
 
     metadata = {"render_modes": []}
@@ -43,6 +45,7 @@ class CsmaEnv(gym.Env):
         timing: Timing = OFDM_54,
         backend: str = "embedded",
         max_steps: int | None = None,
+        observation_error: float = 0.0,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(BACKENDS)}")
@@ -52,6 +55,8 @@ class CsmaEnv(gym.Env):
         for step, n in schedule.items():
             if not 1 <= n <= max_stations:
                 raise ValueError(f"number of stations N must be in [1, {max_stations}], got {n} (at step {step})")
+        if not 0.0 <= observation_error <= 1.0:
+            raise ValueError(f"observation_error (eps) must be in [0, 1], got {observation_error}")
         if interval_slots < 1:
             raise ValueError(f"interval_slots must be positive, got {interval_slots}")
         self.schedule = dict(sorted(schedule.items()))
@@ -61,6 +66,7 @@ class CsmaEnv(gym.Env):
         self.cw_max_beb = cw_max_beb
         self.timing = timing
         self.max_steps = max_steps
+        self.observation_error = observation_error
         self.action_space = spaces.Box(low=1.0, high=float(W_MAX), shape=(1,), dtype=np.float64)
         self.observation_space = spaces.Box(
             low=np.zeros(3), high=np.array([1.0, float(max_stations), 1e4]), dtype=np.float64
@@ -103,10 +109,13 @@ class CsmaEnv(gym.Env):
         stats = self._simulator.run(self.interval_slots)
         self._step += 1
         p = float(np.nan_to_num(stats.collision_probability[0]))
+        erroneous = bool(self.np_random.random() < self.observation_error)
+        if erroneous:
+            p = float(self.np_random.uniform(0.0, 0.9))
         throughput = float(stats.throughput_mbps[0])
         observation = np.array([p, stats.attempts[0] / stats.slots[0], throughput])
         truncated = self.max_steps is not None and self._step >= self.max_steps
-        info = {"n_stations": n, "window": window_int, "airtime_us": float(stats.airtime_us[0])}
+        info = {"n_stations": n, "window": window_int, "airtime_us": float(stats.airtime_us[0]), "erroneous": erroneous}
         return observation, throughput, False, truncated, info
 
     def close(self) -> None:

@@ -60,3 +60,12 @@ def test_misuse_is_reported() -> None:
 
 def test_is_a_gym_env() -> None:
     assert isinstance(CsmaEnv(), gym.Env) and np.isclose(CsmaEnv().action_space.high[0], 65536)
+
+
+def test_erroneous_observations() -> None:
+    env = CsmaEnv(20, interval_slots=500, observation_error=0.3)
+    env.reset(seed=0)
+    flags = [env.step(64)[4]["erroneous"] for _ in range(300)]
+    assert np.mean(flags) == pytest.approx(0.3, abs=0.07)
+    with pytest.raises(ValueError, match=r"observation_error \(eps\) must be in \[0, 1\], got 2"):
+        CsmaEnv(5, observation_error=2)

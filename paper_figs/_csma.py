@@ -1,0 +1,38 @@
+"""Pieces shared by the CSMA figures: the ICL optimizer's run config and summary rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from icl import config as cfg
+from icl.evaluate import bootstrap_mean
+
+N_ASSUMED = 20
+MEASUREMENT_SLOTS = 5000
+"""Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
+
+
+def run_config(name: str, quick: bool, seed: int, error_fraction: float) -> cfg.RunConfig:
+    """The ICL optimizer's training run: csma_window prompts (10 probes + query), tiny model."""
+    values = {
+        "name": f"{name}-{'quick' if quick else 'full'}-seed{seed}",
+        "task.name": "csma_window",
+        "task.n_dims": 2,
+        "task.n_points": 11,
+        "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": error_fraction},
+        "model.size": "tiny",
+        "train.steps": 2000 if quick else 20_000,
+        "train.lr": 1e-3,
+        "train.lr_schedule": "cosine",
+        "train.seed": seed,
+        "train.log_every": 100,
+        "train.checkpoint_every": 500,
+        "eval.n_prompts": 512,
+    }
+    return cfg.from_dict(cfg.set_values({}, values))
+
+
+def summary_row(panel: str, policy: str, x: float, samples: np.ndarray, seed: int) -> dict:
+    """One CSV row: the mean of ``samples`` and its 95% bootstrap interval."""
+    low, high = bootstrap_mean(samples[:, None], 1000, 0.95, seed)
+    return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}

@@ -1,0 +1,111 @@
+"""CSMA ICL under erroneous examples and after a change of N, closed loop on the embedded simulator.
+
+Left: throughput of the ICL controller relative to the oracle window W*(N) when a fraction eps of
+the collision measurements it receives is wrong (uniform in [0, 0.9]), for a model trained with
+eps = 0.2; N in {5, 20, 50}. Right: throughput over time when N jumps from 10 to 45: the ICL
+controller (re-probes when the collision level leaves p*), 802.11 BEB, and the oracle that knows
+N. One step is one measurement window of 5,000 slots. Bands: 95% bootstrap intervals over seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from icl.csma import IclController, run_fixed
+from icl.train import load_model, train
+from paper_figs import script_main
+from paper_figs._csma import MEASUREMENT_SLOTS, run_config, summary_row
+from sim.env import CsmaEnv
+from tasks.csma import CsmaWindowTask, optimum
+from theory.plots import new_figure, save_figure
+
+DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
+NAME = "csma_robustness"
+N_BEFORE, N_AFTER, CHANGE_STEP = 10, 45, 20
+
+
+def controller_for(run_dir: Path) -> IclController:
+    config, model = load_model(run_dir)
+    task = config.task.build()
+    if not isinstance(task, CsmaWindowTask):
+        raise ValueError(f"{run_dir}: needs a csma_window run, got task {config.task.name!r}")
+    return IclController(model, task, n_probes=config.task.n_points - 1)
+
+
+def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int, hold_steps: int) -> pd.DataFrame:
+    """Mean held throughput / oracle throughput over N in {5, 20, 50} and seeds, per eps."""
+    n_steps = len(controller.probe_windows) + hold_steps
+    rows = []
+    for eps in eps_grid:
+        ratios = []
+        for n in (5, 20, 50):
+            oracle_window = round(optimum(n, 1500)[0])
+            for seed in range(seeds):
+                env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, observation_error=eps)
+                trace = controller.run(env, n_steps, seed=seed)
+                held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
+                oracle = run_fixed(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS), oracle_window, hold_steps, seed=seed)
+                ratios.append(np.mean(held) / np.mean(oracle.throughput_mbps))
+        rows.append(summary_row("errors", "ICL (trained with eps = 0.2)", eps, np.array(ratios), 0))
+    return pd.DataFrame(rows)
+
+
+def convergence(controller: IclController, seeds: int, n_steps: int) -> pd.DataFrame:
+    """Throughput per step for each policy when N changes at CHANGE_STEP."""
+    schedule = {CHANGE_STEP: N_AFTER}
+    oracle_windows = [round(optimum(N_BEFORE if t < CHANGE_STEP else N_AFTER, 1500)[0]) for t in range(n_steps)]
+    traces: dict[str, list[list[float]]] = {"ICL (transformer)": [], "BEB 16..1024": [], "oracle W*(N)": []}
+    for seed in range(seeds):
+        env = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
+        traces["ICL (transformer)"].append(controller.run(env, n_steps, seed=seed).throughput_mbps)
+        beb = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS, backoff="beb")
+        traces["BEB 16..1024"].append(run_fixed(beb, 16, n_steps, seed=seed).throughput_mbps)
+        oracle = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
+        traces["oracle W*(N)"].append(run_fixed(oracle, oracle_windows, n_steps, seed=seed).throughput_mbps)
+    rows = []
+    for policy, runs in traces.items():
+        values = np.array(runs)
+        rows += [summary_row("convergence", policy, step, values[:, step], step) for step in range(n_steps)]
+    return pd.DataFrame(rows)
+
+
+def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+    """Train the eps = 0.2 model, run both experiments, plot."""
+    out_dir = Path(out_dir)
+    config = run_config(NAME, quick, seed, error_fraction=0.2)
+    controller = controller_for(train(config, out_dir / "runs"))
+    sweep = error_sweep(controller, [0.0, 0.1, 0.2, 0.3], seeds=3 if quick else 10, hold_steps=4 if quick else 20)
+    curves = convergence(controller, seeds=4 if quick else 20, n_steps=45 if quick else 80)
+    data = pd.concat([sweep, curves], ignore_index=True)
+
+    fig, (left, right) = new_figure(2, width_in=5.2)
+    left.plot(sweep.x, 100 * sweep["mean"], "-o", ms=3, color="#0072B2", label=sweep.policy.iloc[0])
+    left.fill_between(sweep.x, 100 * sweep.ci_low, 100 * sweep.ci_high, color="#0072B2", alpha=0.2, lw=0)
+    left.axhline(100, color="black", ls="--", lw=1, label="oracle W*(N)")
+    left.axhline(95, color="grey", ls=":", lw=1, label="5% below the oracle")
+    left.set_xlabel("fraction of erroneous collision measurements eps")
+    left.set_ylabel("throughput (% of oracle)")
+    left.set_title("erroneous examples (N in {5, 20, 50})")
+    left.legend(fontsize=8)
+    for policy, color in zip(curves.policy.unique(), ["#0072B2", "#D55E00", "#009E73"]):
+        rows = curves[curves.policy == policy]
+        right.plot(rows.x, rows["mean"], color=color, label=policy, lw=1.5)
+        right.fill_between(rows.x, rows.ci_low, rows.ci_high, color=color, alpha=0.2, lw=0)
+    right.axvline(CHANGE_STEP, color="grey", ls=":", lw=1)
+    right.set_xlabel(f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}")
+    right.set_ylabel("throughput (Mb/s)")
+    right.set_title("convergence after a change of N")
+    right.legend(fontsize=8)
+    return save_figure(fig, data, out_dir / f"{NAME}{'_quick' if quick else ''}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    script_main(reproduce, DESCRIPTION, argv)
+
+
+if __name__ == "__main__":
+    main()
