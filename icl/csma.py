@@ -41,7 +41,12 @@ class Trace:
 
 class IclController:
     """Probe, prompt, predict, hold; re-probe once the collision level has been outside
-    p* +- tolerance for ``patience`` consecutive steps (one odd measurement does not trigger it)."""
+    p* +- tolerance for ``patience`` consecutive steps (one odd measurement does not trigger it).
+
+    The first prompt probes a grid over [w_min, w_max]; a re-probe uses ``n_local_probes``
+    windows around the current one (the model was trained on every prefix, so a shorter prompt
+    is in distribution), which keeps the throughput cost of probing small.
+    """
 
     def __init__(
         self,
@@ -51,6 +56,7 @@ class IclController:
         payload_bytes: int = 1500,
         tolerance: float = 0.06,
         patience: int = 2,
+        n_local_probes: int = 5,
     ) -> None:
         if n_probes < 1:
             raise ValueError(f"n_probes must be positive, got {n_probes}")
@@ -60,6 +66,7 @@ class IclController:
         self.p_star = task.target_collision(payload_bytes)
         self.tolerance = tolerance
         self.patience = patience
+        self.n_local_probes = n_local_probes
 
     def predict_window(self, probe_windows: list[int], probe_collisions: list[float]) -> int:
         """The threshold the model predicts for the query collision case p*."""
@@ -69,11 +76,21 @@ class IclController:
         log2_window = float(self.model.predict(xs, ys)[0, -1])
         return int(round(min(max(2**log2_window, 1), 2**16)))
 
+    def local_probes(self, window: int, collision: float) -> list[int]:
+        """Re-probe windows around the current one, on the side the drift points to.
+
+        A collision level above p* means more stations: the optimum moved to larger windows.
+        """
+        low, high = (1.0, 8.0) if collision > self.p_star else (0.125, 1.0)
+        grid = np.geomspace(window * low, window * high, self.n_local_probes)
+        return np.unique(grid.clip(self.task.w_min, self.task.w_max).round().astype(int)).tolist()
+
     def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
         """Control ``env`` for ``n_steps`` steps (probes included)."""
         trace = Trace()
         env.reset(seed=seed)
         queue = list(self.probe_windows)
+        probes: list[int] = []
         measured: list[float] = []
         window = self.probe_windows[0]
         drifted = 0
@@ -84,13 +101,15 @@ class IclController:
             observation, _, _, _, info = env.step(window)
             trace.record(window, observation, info, probing)
             if probing:
+                probes.append(window)
                 measured.append(float(observation[0]))
                 if not queue:
-                    window = self.predict_window(self.probe_windows, measured)
+                    window = self.predict_window(probes, measured)
+                    probes, measured = [], []
             else:
                 drifted = drifted + 1 if abs(observation[0] - self.p_star) > self.tolerance else 0
                 if drifted >= self.patience:
-                    queue, measured, drifted = list(self.probe_windows), [], 0
+                    queue, drifted = self.local_probes(window, float(observation[0])), 0
         return trace
 
 

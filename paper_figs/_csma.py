@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from pathlib import Path
+
 from icl import config as cfg
+from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
+from sim.env import CsmaEnv
 
 N_ASSUMED = 20
 MEASUREMENT_SLOTS = 5000
@@ -36,3 +40,20 @@ def summary_row(panel: str, policy: str, x: float, samples: np.ndarray, seed: in
     """One CSV row: the mean of ``samples`` and its 95% bootstrap interval."""
     low, high = bootstrap_mean(samples[:, None], 1000, 0.95, seed)
     return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}
+
+
+def trained_dqn(runs_dir: Path, quick: bool, seed: int) -> DqnAgent:
+    """The CCOD-style DQN baseline, trained on N uniform in [5, 50] (cached in ``runs_dir``)."""
+    agent = DqnAgent(seed=seed)
+    path = Path(runs_dir) / f"dqn-{'quick' if quick else 'full'}-seed{seed}.pt"
+    if path.exists():
+        agent.load(path)
+        return agent
+    rng = np.random.default_rng(seed)
+    agent.train(
+        lambda episode: CsmaEnv(int(rng.integers(5, 51)), interval_slots=2000),
+        n_episodes=60 if quick else 400,
+        episode_steps=25,
+    )
+    agent.save(path)
+    return agent

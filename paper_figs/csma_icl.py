@@ -1,8 +1,9 @@
 """In-context CSMA window optimisation (Hao, Li, Duan 2025, our formulation), on the embedded simulator.
 
 Left: throughput vs the number of stations N for the ICL controller (probes, then its predicted
-window), the oracle fixed window W*(N), 802.11 BEB (CW 16..1024) and the model-based optimum for
-a misestimated N, all measured closed loop in ``sim.CsmaEnv``, with Bianchi's oracle curve.
+window), the oracle fixed window W*(N), 802.11 BEB (CW 16..1024), the model-based optimum for
+a misestimated N and a CCOD-style DQN agent, all measured closed loop in ``sim.CsmaEnv``, with
+Bianchi's oracle curve.
 Right: how fast training gets there: the throughput the model's threshold achieves, relative to
 the oracle's, vs training steps (Bianchi's model, 512 unseen networks). Bands: 95% bootstrap
 intervals over seeds (left) and networks (right).
@@ -21,7 +22,7 @@ from icl import config as cfg
 from icl.csma import IclController, run_fixed
 from icl.train import load_model, train
 from paper_figs import script_main
-from paper_figs._csma import MEASUREMENT_SLOTS, N_ASSUMED, run_config, summary_row
+from paper_figs._csma import MEASUREMENT_SLOTS, N_ASSUMED, run_config, summary_row, trained_dqn
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum, throughput_at
 from theory import csma as bianchi
@@ -51,16 +52,20 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
     if not isinstance(task, CsmaWindowTask):
         raise ValueError(f"{config.name}: closed-loop control needs a csma_window run, got task {config.task.name!r}")
     controller = IclController(model, task, n_probes=config.task.n_points - 1)
+    dqn = trained_dqn(runs_dir, quick=config.train.steps < 10_000, seed=config.train.seed)
     n_steps = len(controller.probe_windows) + hold_steps
     rows = []
     for n in n_grid:
         results: dict[str, list[float]] = {"ICL (transformer)": [], "oracle W*(N)": [], "BEB 16..1024": [],
-                                           f"model-based, assumes N={N_ASSUMED}": []}
+                                           f"model-based, assumes N={N_ASSUMED}": [], "DQN (CCOD-style)": []}
         for seed in range(seeds):
             env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS)
             trace = controller.run(env, n_steps, seed=seed)
             held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
             results["ICL (transformer)"].append(float(np.mean(held)))
+            # the DQN settles within its history length; score it over the same held steps
+            dqn_trace = dqn.run(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS), n_steps, seed=seed)
+            results["DQN (CCOD-style)"].append(float(np.mean(dqn_trace.throughput_mbps[-hold_steps:])))
             for policy, window, backoff in (
                 ("oracle W*(N)", round(optimum(n, 1500)[0]), "fixed"),
                 ("BEB 16..1024", 16, "beb"),
@@ -87,7 +92,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
 
     fig, (left, right) = new_figure(2, width_in=5.2)
     policies = list(loop.policy.unique())
-    palette = dict(zip(policies, ["#0072B2", "#009E73", "#D55E00", "#CC79A7", "#000000"]))
+    palette = dict(zip(policies, ["#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#000000"]))
     for policy in policies:
         rows = loop[loop.policy == policy]
         dashed = policy == "oracle (Bianchi)"

@@ -3,8 +3,8 @@
 Left: throughput of the ICL controller relative to the oracle window W*(N) when a fraction eps of
 the collision measurements it receives is wrong (uniform in [0, 0.9]), for a model trained with
 eps = 0.2; N in {5, 20, 50}. Right: throughput over time when N jumps from 10 to 45: the ICL
-controller (re-probes when the collision level leaves p*), 802.11 BEB, and the oracle that knows
-N. One step is one measurement window of 5,000 slots. Bands: 95% bootstrap intervals over seeds.
+controller (re-probes when the collision level leaves p*), a CCOD-style DQN agent, 802.11 BEB,
+and the oracle that knows N. One step is one measurement window of 5,000 slots. Bands: 95% bootstrap intervals over seeds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pandas as pd
 from icl.csma import IclController, run_fixed
 from icl.train import load_model, train
 from paper_figs import script_main
-from paper_figs._csma import MEASUREMENT_SLOTS, run_config, summary_row
+from icl.drl import DqnAgent
+from paper_figs._csma import MEASUREMENT_SLOTS, run_config, summary_row, trained_dqn
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum
 from theory.plots import new_figure, save_figure
@@ -54,14 +55,18 @@ def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int
     return pd.DataFrame(rows)
 
 
-def convergence(controller: IclController, seeds: int, n_steps: int) -> pd.DataFrame:
+def convergence(controller: IclController, dqn: DqnAgent, seeds: int, n_steps: int) -> pd.DataFrame:
     """Throughput per step for each policy when N changes at CHANGE_STEP."""
     schedule = {CHANGE_STEP: N_AFTER}
     oracle_windows = [round(optimum(N_BEFORE if t < CHANGE_STEP else N_AFTER, 1500)[0]) for t in range(n_steps)]
-    traces: dict[str, list[list[float]]] = {"ICL (transformer)": [], "BEB 16..1024": [], "oracle W*(N)": []}
+    traces: dict[str, list[list[float]]] = {
+        "ICL (transformer)": [], "DQN (CCOD-style)": [], "BEB 16..1024": [], "oracle W*(N)": []
+    }
     for seed in range(seeds):
         env = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
         traces["ICL (transformer)"].append(controller.run(env, n_steps, seed=seed).throughput_mbps)
+        dqn_env = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
+        traces["DQN (CCOD-style)"].append(dqn.run(dqn_env, n_steps, seed=seed).throughput_mbps)
         beb = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS, backoff="beb")
         traces["BEB 16..1024"].append(run_fixed(beb, 16, n_steps, seed=seed).throughput_mbps)
         oracle = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
@@ -79,7 +84,8 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     config = run_config(NAME, quick, seed, error_fraction=0.2)
     controller = controller_for(train(config, out_dir / "runs"))
     sweep = error_sweep(controller, [0.0, 0.1, 0.2, 0.3], seeds=3 if quick else 10, hold_steps=4 if quick else 20)
-    curves = convergence(controller, seeds=4 if quick else 20, n_steps=45 if quick else 80)
+    dqn = trained_dqn(out_dir / "runs", quick, seed)
+    curves = convergence(controller, dqn, seeds=4 if quick else 20, n_steps=45 if quick else 80)
     data = pd.concat([sweep, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
@@ -91,7 +97,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     left.set_ylabel("throughput (% of oracle)")
     left.set_title("erroneous examples (N in {5, 20, 50})")
     left.legend(fontsize=8)
-    for policy, color in zip(curves.policy.unique(), ["#0072B2", "#D55E00", "#009E73"]):
+    for policy, color in zip(curves.policy.unique(), ["#0072B2", "#E69F00", "#D55E00", "#009E73"]):
         rows = curves[curves.policy == policy]
         right.plot(rows.x, rows["mean"], color=color, label=policy, lw=1.5)
         right.fill_between(rows.x, rows.ci_low, rows.ci_high, color=color, alpha=0.2, lw=0)
