@@ -23,6 +23,11 @@ def figures() -> dict[str, ModuleType]:
     return modules
 
 
+def output_stem(out_dir: Path, name: str, quick: bool) -> Path:
+    """Where a figure's PNG/PDF/CSV go: ``out_dir/name`` (``name_quick`` for quick versions)."""
+    return Path(out_dir) / f"{name}{'_quick' if quick else ''}"
+
+
 def script_main(reproduce: Callable[..., list[Path]], description: str, argv: Sequence[str] | None = None) -> None:
     """The command line of one figure script: ``--quick``, ``--out``, ``--seed``."""
     parser = argparse.ArgumentParser(description=description)

@@ -21,12 +21,12 @@ import torch
 from icl import config as cfg
 from icl.csma import IclController, run_fixed
 from icl.train import load_model, train
-from paper_figs import script_main
+from paper_figs import output_stem, script_main
 from paper_figs._csma import MEASUREMENT_SLOTS, N_ASSUMED, run_config, summary_row, trained_dqn
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum, throughput_at
 from theory import csma as bianchi
-from theory.plots import new_figure, save_figure
+from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
 NAME = "csma_icl"
@@ -96,21 +96,20 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     for policy in policies:
         rows = loop[loop.policy == policy]
         dashed = policy == "oracle (Bianchi)"
-        left.plot(rows.x, rows["mean"], "--" if dashed else "-o", color=palette[policy], label=policy, ms=3)
-        if not dashed:
-            left.fill_between(rows.x, rows.ci_low, rows.ci_high, color=palette[policy], alpha=0.2, lw=0)
+        plot_band(left, rows.x, rows["mean"], None if dashed else rows.ci_low, rows.ci_high, color=palette[policy],
+                  label=policy, style="--" if dashed else "-o")
     left.set_xlabel("number of stations N")
     left.set_ylabel("throughput (Mb/s)")
     left.set_title("closed loop on the embedded simulator")
     left.legend(fontsize=8)
-    right.plot(curve.x, 100 * curve["mean"], "-o", color=palette["ICL (transformer)"], ms=3, label="ICL (transformer)")
-    right.fill_between(curve.x, 100 * curve.ci_low, 100 * curve.ci_high, color=palette["ICL (transformer)"], alpha=0.2)
+    plot_band(right, curve.x, curve["mean"], curve.ci_low, curve.ci_high, color=palette["ICL (transformer)"],
+              label="ICL (transformer)", style="-o", scale=100)
     right.axhline(100, color="black", ls="--", lw=1, label="oracle")
     right.set_xlabel("training steps")
     right.set_ylabel("throughput of predicted W (% of oracle)")
     right.set_title("training: unseen networks, N in [5, 50]")
     right.legend(fontsize=8)
-    return save_figure(fig, data, out_dir / f"{NAME}{'_quick' if quick else ''}")
+    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

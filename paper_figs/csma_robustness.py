@@ -17,12 +17,12 @@ import pandas as pd
 
 from icl.csma import IclController, run_fixed
 from icl.train import load_model, train
-from paper_figs import script_main
+from paper_figs import output_stem, script_main
 from icl.drl import DqnAgent
 from paper_figs._csma import MEASUREMENT_SLOTS, run_config, summary_row, trained_dqn
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum
-from theory.plots import new_figure, save_figure
+from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
 NAME = "csma_robustness"
@@ -89,8 +89,8 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     data = pd.concat([sweep, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
-    left.plot(sweep.x, 100 * sweep["mean"], "-o", ms=3, color="#0072B2", label=sweep.policy.iloc[0])
-    left.fill_between(sweep.x, 100 * sweep.ci_low, 100 * sweep.ci_high, color="#0072B2", alpha=0.2, lw=0)
+    plot_band(left, sweep.x, sweep["mean"], sweep.ci_low, sweep.ci_high, color="#0072B2", label=sweep.policy.iloc[0],
+              style="-o", scale=100)
     left.axhline(100, color="black", ls="--", lw=1, label="oracle W*(N)")
     left.axhline(95, color="grey", ls=":", lw=1, label="5% below the oracle")
     left.set_xlabel("fraction of erroneous collision measurements eps")
@@ -99,14 +99,13 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     left.legend(fontsize=8)
     for policy, color in zip(curves.policy.unique(), ["#0072B2", "#E69F00", "#D55E00", "#009E73"]):
         rows = curves[curves.policy == policy]
-        right.plot(rows.x, rows["mean"], color=color, label=policy, lw=1.5)
-        right.fill_between(rows.x, rows.ci_low, rows.ci_high, color=color, alpha=0.2, lw=0)
+        plot_band(right, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=color, label=policy)
     right.axvline(CHANGE_STEP, color="grey", ls=":", lw=1)
     right.set_xlabel(f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}")
     right.set_ylabel("throughput (Mb/s)")
     right.set_title("convergence after a change of N")
     right.legend(fontsize=8)
-    return save_figure(fig, data, out_dir / f"{NAME}{'_quick' if quick else ''}")
+    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 from icl import config as cfg
 from icl.evaluate import eval_prompts, evaluate, learners_for
 from icl.train import load_model, train
-from paper_figs import script_main
+from paper_figs import output_stem, script_main
 from theory.plots import new_figure, plot_curves, save_figure
 from theory.regression import least_squares_curve
 
@@ -128,7 +128,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         plot_curves(ax, frame, panel.title)
         ax.legend(fontsize=8, frameon=True)
     data = pd.concat(frames, ignore_index=True)
-    return save_figure(fig, data, out_dir / f"{NAME}{'_quick' if quick else ''}")
+    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

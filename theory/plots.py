@@ -7,17 +7,19 @@ atomically.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from numpy.typing import ArrayLike  # noqa: E402
 
 from icl.evaluate import write_csv  # noqa: E402
 from icl.io import atomic_path  # noqa: E402
@@ -31,6 +33,24 @@ METRIC_LABELS = {
 }
 
 
+def plot_band(
+    ax: Axes,
+    x: ArrayLike,
+    mean: ArrayLike,
+    low: ArrayLike | None,
+    high: ArrayLike,
+    *,
+    color: Any,
+    label: str,
+    style: str = "-",
+    scale: float = 1.0,
+) -> None:
+    """One curve with its confidence band (no band when ``low`` is None)."""
+    ax.plot(x, scale * np.asarray(mean), style, color=color, label=label, lw=1.8, ms=3)
+    if low is not None:
+        ax.fill_between(x, scale * np.asarray(low), scale * np.asarray(high), color=color, alpha=0.2, lw=0)
+
+
 def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] | None = None) -> None:
     """Mean score vs number of in-context examples per learner, with its bootstrap band.
 
@@ -42,9 +62,8 @@ def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] 
     for learner in learners:
         rows = frame[frame.learner == learner].sort_values("k")
         theory = learner.endswith("(theory)")
-        ax.plot(rows.k, rows["mean"], label=learner, color=palette[learner], linestyle="--" if theory else "-", lw=1.8)
-        if not theory:
-            ax.fill_between(rows.k, rows.ci_low, rows.ci_high, color=palette[learner], alpha=0.2, lw=0)
+        plot_band(ax, rows.k, rows["mean"], None if theory else rows.ci_low, rows.ci_high, color=palette[learner],
+                  label=learner, style="--" if theory else "-")
     metric = frame.metric.iloc[0]
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("in-context examples k")
