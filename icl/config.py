@@ -136,7 +136,11 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation (AdamW), logging, checkpointing and the device."""
+    """Optimisation (AdamW), logging, checkpointing and the device.
+
+    ``keep_checkpoints`` lists steps whose checkpoint is kept as ``checkpoint-<step>.pt`` besides
+    the latest one, for learning curves.
+    """
 
     SECTION: typing.ClassVar[str] = "train"
     steps: int = 5000
@@ -148,6 +152,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     log_every: int = 50
     checkpoint_every: int = 1000
+    keep_checkpoints: list[int] = field(default_factory=list)
     seed: int = 0
     device: str = "cpu"
     autocast: str = "bf16"
@@ -157,6 +162,8 @@ class TrainConfig:
         _positive(self, "steps", "batch_size", "lr", "grad_clip", "log_every", "checkpoint_every")
         _require(self.weight_decay >= 0, f"train.weight_decay must be >= 0, got {self.weight_decay}")
         _require(self.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {self.warmup_steps}")
+        bad = [s for s in self.keep_checkpoints if not 1 <= s <= self.steps]
+        _require(not bad, f"train.keep_checkpoints must be steps in [1, train.steps={self.steps}], got {bad}")
         _one_of("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _one_of("train.device", self.device, DEVICES)
         _one_of("train.autocast", self.autocast, AUTOCAST)

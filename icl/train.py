@@ -119,11 +119,17 @@ def _config_diff(a: cfg.RunConfig, b: cfg.RunConfig) -> list[str]:
     return sorted(k for k in flat_a if flat_a[k] != flat_b.get(k)) + (["name"] if a.name != b.name else [])
 
 
-def load_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """The checkpoint of a run directory, or a CheckpointError saying what is wrong with it."""
-    path = Path(run_dir) / CHECKPOINT_FILE
+def checkpoint_path(run_dir: Path, step: int | None = None) -> Path:
+    """The latest checkpoint, or the one kept at ``step`` (train.keep_checkpoints)."""
+    return Path(run_dir) / (CHECKPOINT_FILE if step is None else f"checkpoint-{step}.pt")
+
+
+def load_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu", step: int | None = None) -> dict[str, Any]:
+    """A checkpoint of a run directory, or a CheckpointError saying what is wrong with it."""
+    path = checkpoint_path(run_dir, step)
     if not path.exists():
-        raise CheckpointError(f"no checkpoint in {run_dir}: train it first (icl train)")
+        what = "no checkpoint" if step is None else f"no checkpoint kept at step {step}"
+        raise CheckpointError(f"{what} in {run_dir}: train it first (icl train; train.keep_checkpoints)")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
         if not {"model", "optimizer", "step"} <= set(state):
@@ -133,17 +139,19 @@ def load_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu") -> 
     return state
 
 
-def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[cfg.RunConfig, TransformerModel]:
-    """The config and trained model of a run directory."""
+def load_model(
+    run_dir: str | Path, device: str | torch.device = "cpu", step: int | None = None
+) -> tuple[cfg.RunConfig, TransformerModel]:
+    """The config and trained model of a run directory (at a kept ``step``, or the latest)."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     model = build_model(config.model, config.task.n_dims, config.task.n_points)
-    model.load_state_dict(load_checkpoint(run_dir, device)["model"])
+    model.load_state_dict(load_checkpoint(run_dir, device, step)["model"])
     return config, model.to(device)
 
 
-def _save_checkpoint(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
-    with atomic_path(run_dir / CHECKPOINT_FILE) as tmp:
+def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
+    with atomic_path(path) as tmp:
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
 
 
@@ -281,7 +289,9 @@ def _train_loop(
             if on_step is not None:
                 on_step(done, loss_value)
             if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
-                _save_checkpoint(run_dir, model, optimizer, done)
+                _save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
+            if rank == 0 and done in train_cfg.keep_checkpoints:
+                _save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
     finally:
         if metrics is not None:
             metrics.close()

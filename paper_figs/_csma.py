@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pathlib import Path
+from typing import Sequence
 
 from icl import config as cfg
 from icl.drl import DqnAgent
@@ -16,7 +17,9 @@ MEASUREMENT_SLOTS = 5000
 """Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
 
 
-def run_config(name: str, quick: bool, seed: int, error_fraction: float) -> cfg.RunConfig:
+def run_config(
+    name: str, quick: bool, seed: int, error_fraction: float, keep_checkpoints: Sequence[int] = ()
+) -> cfg.RunConfig:
     """The ICL optimizer's training run: csma_window prompts (10 probes + query), tiny model."""
     values = {
         "name": f"{name}-{'quick' if quick else 'full'}-seed{seed}",
@@ -31,6 +34,7 @@ def run_config(name: str, quick: bool, seed: int, error_fraction: float) -> cfg.
         "train.seed": seed,
         "train.log_every": 100,
         "train.checkpoint_every": 500,
+        "train.keep_checkpoints": list(keep_checkpoints),
         "eval.n_prompts": 512,
     }
     return cfg.from_dict(cfg.set_values({}, values))

@@ -30,16 +30,16 @@ from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
 NAME = "csma_icl"
-def training_curve(config: cfg.RunConfig, runs_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
-    """Throughput ratio S(predicted W) / S(W*) after each stage of one training run (resumed in stages)."""
+def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
+    """Throughput ratio S(predicted W) / S(W*) of the checkpoints kept at ``stages``."""
+    config, _ = load_model(run_dir)
     task = config.task.build()
     prompt = task.sample(config.eval.n_prompts, config.task.n_points, torch.Generator().manual_seed(config.eval.seed))
     n, payloads = prompt.info["n_stations"], prompt.info["payload_bytes"]
     oracle = throughput_at(n, prompt.info["w_star"].log2(), payloads)
     rows = []
     for steps in stages:
-        run_dir = train(config, runs_dir, stop_at=steps)
-        _, model = load_model(run_dir)
+        _, model = load_model(run_dir, step=steps)
         ratio = throughput_at(n, model.predict(prompt.xs, prompt.ys)[:, -1], payloads) / oracle
         rows.append(summary_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
     return pd.DataFrame(rows)
@@ -81,11 +81,11 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
 
 
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
-    """Train the ICL model (in stages, for the training curve), run the policies, plot."""
+    """Train the ICL model (keeping checkpoints for the training curve), run the policies, plot."""
     out_dir = Path(out_dir)
-    config = run_config(NAME, quick, seed, error_fraction=0.05)
     stages = [100, 250, 500, 1000, 1500, 2000] if quick else [500, 1000, 2000, 5000, 10_000, 20_000]
-    curve = training_curve(config, out_dir / "runs", stages)
+    config = run_config(NAME, quick, seed, error_fraction=0.05, keep_checkpoints=stages)
+    curve = training_curve(train(config, out_dir / "runs"), stages)
     n_grid = [5, 10, 20, 30, 40, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
     loop = closed_loop(config, out_dir / "runs", n_grid, seeds=3 if quick else 10, hold_steps=4 if quick else 20)
     data = pd.concat([loop, curve], ignore_index=True)

@@ -142,3 +142,15 @@ def test_data_parallel_matches_single_process(tiny_config: cfg.RunConfig, tmp_pa
     assert ddp_losses == pytest.approx([m["loss"] for m in read_metrics(single)], rel=1e-4, abs=1e-5)
     for key, value in weights(single).items():
         assert torch.allclose(value, weights(tmp_path / "ddp" / "tiny")[key], atol=1e-4), key
+
+
+def test_kept_checkpoints_are_the_intermediate_models(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    config = replace(tiny_config, train=replace(tiny_config.train, keep_checkpoints=[10, 30]))
+    run_dir = train(config, tmp_path / "kept")
+    assert load_checkpoint(run_dir, step=10)["step"] == 10
+    partial = train(tiny_config, tmp_path / "partial", stop_at=30)
+    assert torch.equal(load_model(run_dir, step=30)[1].read_in.weight, load_model(partial)[1].read_in.weight)
+    with pytest.raises(CheckpointError, match="no checkpoint kept at step 20"):
+        load_model(run_dir, step=20)
+    with pytest.raises(cfg.ConfigError, match=r"keep_checkpoints must be steps in \[1, train.steps=40\]"):
+        replace(tiny_config.train, keep_checkpoints=[50])
