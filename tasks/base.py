@@ -118,12 +118,7 @@ class Task(ABC):
         if not 1 <= active <= self.n_dims:
             raise ValueError(f"n_dims_active must be in [1, {self.n_dims}], got {active}")
         xs = self.sample_inputs(batch_size, n_points, generator, active)
-        if self.pool is None:
-            functions = self.draw_functions(batch_size, generator, active)
-        else:
-            pool_len = next(iter(self.pool.values())).shape[0]
-            index = torch.randint(pool_len, (batch_size,), generator=generator)
-            functions = {key: value[index] for key, value in self.pool.items()}
+        functions = self.functions_for(batch_size, generator, active)
         ys = self.corrupt(self.apply(functions, xs), generator)
         info = {
             "task": self.name,
@@ -132,6 +127,14 @@ class Task(ABC):
             "n_dims": active,
         }
         return Prompt(xs, ys, info)
+
+    def functions_for(self, batch_size: int, generator: torch.Generator, n_dims_active: int) -> Functions:
+        """One function per prompt: fresh draws, or uniform picks from the fixed pool when there is one."""
+        if self.pool is None:
+            return self.draw_functions(batch_size, generator, n_dims_active)
+        pool_len = next(iter(self.pool.values())).shape[0]
+        index = torch.randint(pool_len, (batch_size,), generator=generator)
+        return {key: value[index] for key, value in self.pool.items()}
 
     def sample_inputs(
         self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int

@@ -101,11 +101,7 @@ class CsmaWindowTask(Task):
         """Prompts of n_points - 1 probes and the query; ``info`` carries the hidden N and the oracle W*."""
         if n_points < 2:
             raise ValueError(f"a csma_window prompt needs n_points >= 2 (probes + query), got {n_points}")
-        if self.pool is None:
-            functions = self.draw_functions(batch_size, generator, self.n_dims)
-        else:
-            index = torch.randint(len(self.pool["n_stations"]), (batch_size,), generator=generator)
-            functions = {key: value[index] for key, value in self.pool.items()}
+        functions = self.functions_for(batch_size, generator, self.n_dims)
         n = functions["n_stations"]
         payloads = [self.payload_bytes[i] for i in functions["payload_index"].tolist()]
         w_star = torch.tensor([optimum(int(k), b)[0] for k, b in zip(n.tolist(), payloads)], dtype=torch.float64)
