@@ -232,7 +232,7 @@ def _train_loop(
     model = run.model.to(device)
     optimizer = make_optimizer(model, train_cfg)
     start = 0
-    if (run_dir / CHECKPOINT_FILE).exists():
+    if checkpoint_path(run_dir).exists():
         state = load_checkpoint(run_dir, device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

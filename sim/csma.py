@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sim.timing import OFDM_54, Timing
+from sim.timing import OFDM_54, W_MAX, Timing
 
-W_MAX = 2**16
 _IDLE = np.iinfo(np.int64).max // 2
 """Counter value of inactive stations: never reaches zero within a run."""
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+W_MAX = 2**16
+"""Largest contention window (slots) the simulator, the model and the environments accept."""
+
 
 @dataclass(frozen=True)
 class Timing:

@@ -17,9 +17,7 @@ import sympy as sp
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 
-from sim.timing import OFDM_54, Timing
-
-W_MAX = 2**16
+from sim.timing import OFDM_54, W_MAX, Timing
 
 
 @dataclass(frozen=True)
