@@ -25,7 +25,7 @@ SIZES: dict[str, tuple[int, int, int]] = {
 }
 """Model sizes as (n_embd, n_layer, n_head)."""
 
-FAMILIES = ("gpt",)
+FAMILIES = ("gpt", "lstm", "lsa")
 BACKENDS = ("math", "sdpa")
 DEVICES = ("cpu", "cuda")
 AUTOCAST = ("bf16", "none")
@@ -108,7 +108,9 @@ class CurriculumConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The transformer: a named size, with n_embd / n_layer / n_head overriding it when non-zero."""
+    """The model: family ``gpt`` (transformer), ``lstm`` (the attention-free comparison) or ``lsa``
+    (one layer of linear self-attention, for the theory), a named size, with n_embd / n_layer / n_head
+    overriding it when non-zero (an LSTM uses n_embd and n_layer; the LSA has no size)."""
 
     SECTION: typing.ClassVar[str] = "model"
     family: str = "gpt"

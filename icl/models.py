@@ -1,4 +1,4 @@
-"""The in-context learner: a nanoGPT-style decoder over interleaved (x, y) tokens.
+"""The in-context learners: a nanoGPT-style decoder, an LSTM and one-layer linear self-attention.
 
 Tokens are x_1, y_1, x_2, y_2, ... (y as a d-vector with zeros after the first entry, as in Garg
 et al.). A linear read-in maps them to the embedding, pre-LN blocks process them causally and a
@@ -63,17 +63,54 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-class TransformerModel(nn.Module):
+class SequenceModel(nn.Module):
+    """A learner over interleaved (x, y) tokens: the prompt checks, the token layout and ``predict``."""
+
+    def __init__(self, n_dims: int, n_positions: int) -> None:
+        super().__init__()
+        if n_dims < 1 or n_positions < 1:
+            raise ValueError(f"n_dims and n_positions must be positive, got {n_dims} and {n_positions}")
+        self.n_dims = n_dims
+        self.n_positions = n_positions
+
+    def check_prompt(self, xs: Tensor, ys: Tensor) -> None:
+        """Raise a ValueError if the prompt does not fit this model."""
+        if xs.dim() != 3 or ys.shape != xs.shape[:2]:
+            raise ValueError(f"expected xs [B, K, d] and ys [B, K], got {tuple(xs.shape)} and {tuple(ys.shape)}")
+        if xs.shape[2] != self.n_dims:
+            raise ValueError(f"prompt inputs have dimension {xs.shape[2]}; this model takes n_dims={self.n_dims}")
+        if xs.shape[1] > self.n_positions:
+            raise ValueError(
+                f"prompt of {xs.shape[1]} examples is longer than the model's context of "
+                f"{self.n_positions} examples"
+            )
+
+    def tokens(self, xs: Tensor, ys: Tensor) -> Tensor:
+        """The token sequence [B, 2K, d]: x_1, y_1, x_2, y_2, ... with y padded by zeros to d."""
+        self.check_prompt(xs, ys)
+        batch, n_points, n_dims = xs.shape
+        ys_wide = torch.cat([ys.unsqueeze(-1), xs.new_zeros(batch, n_points, n_dims - 1)], dim=-1)
+        return torch.stack([xs, ys_wide], dim=2).view(batch, 2 * n_points, n_dims)
+
+    @torch.no_grad()
+    def predict(self, xs: Tensor, ys: Tensor) -> Tensor:
+        """The Learner interface: predictions [B, K] on CPU, in eval mode, without gradients."""
+        device = next(self.parameters()).device
+        was_training = self.training
+        self.eval()
+        try:
+            return self(xs.to(device), ys.to(device)).float().cpu()
+        finally:
+            self.train(was_training)
+
+
+class TransformerModel(SequenceModel):
     """Decoder-only transformer mapping a prompt (xs [B, K, d], ys [B, K]) to predictions [B, K]."""
 
     def __init__(self, config: ModelConfig, n_dims: int, n_positions: int) -> None:
-        super().__init__()
+        super().__init__(n_dims, n_positions)
         n_embd, n_layer, n_head = config.dims
-        if n_dims < 1 or n_positions < 1:
-            raise ValueError(f"n_dims and n_positions must be positive, got {n_dims} and {n_positions}")
         self.config = config
-        self.n_dims = n_dims
-        self.n_positions = n_positions
         self.wpe = nn.Embedding(2 * n_positions, n_embd)
         self.blocks = nn.ModuleList(Block(n_embd, n_head, config.backend) for _ in range(n_layer))
         self.ln_f = nn.LayerNorm(n_embd)
@@ -93,47 +130,90 @@ class TransformerModel(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def check_prompt(self, xs: Tensor, ys: Tensor) -> None:
-        """Raise a ValueError if the prompt does not fit this model."""
-        if xs.dim() != 3 or ys.shape != xs.shape[:2]:
-            raise ValueError(f"expected xs [B, K, d] and ys [B, K], got {tuple(xs.shape)} and {tuple(ys.shape)}")
-        if xs.shape[2] != self.n_dims:
-            raise ValueError(f"prompt inputs have dimension {xs.shape[2]}; this model takes n_dims={self.n_dims}")
-        if xs.shape[1] > self.n_positions:
-            raise ValueError(
-                f"prompt of {xs.shape[1]} examples is longer than the model's context of "
-                f"{self.n_positions} examples"
-            )
-
     def forward(self, xs: Tensor, ys: Tensor) -> Tensor:
-        self.check_prompt(xs, ys)
-        batch, n_points, n_dims = xs.shape
-        ys_wide = torch.cat([ys.unsqueeze(-1), xs.new_zeros(batch, n_points, n_dims - 1)], dim=-1)
-        tokens = torch.stack([xs, ys_wide], dim=2).view(batch, 2 * n_points, n_dims)
-        h = self.read_in(tokens) + self.wpe.weight[: 2 * n_points]
+        tokens = self.tokens(xs, ys)
+        h = self.read_in(tokens) + self.wpe.weight[: tokens.shape[1]]
         for block in self.blocks[:-1]:
             h = block(h)
         # only x positions are read out, so the last block computes its output there alone
         h = self.blocks[-1](h, keep=slice(None, None, 2))
         return self.read_out(self.ln_f(h)).squeeze(-1)
 
-    @torch.no_grad()
-    def predict(self, xs: Tensor, ys: Tensor) -> Tensor:
-        """The Learner interface: predictions [B, K] on CPU, in eval mode, without gradients."""
-        device = next(self.parameters()).device
-        was_training = self.training
-        self.eval()
-        try:
-            return self(xs.to(device), ys.to(device)).float().cpu()
-        finally:
-            self.train(was_training)
+
+class LstmModel(SequenceModel):
+    """The attention-free comparison: read-in, an n_layer LSTM of width n_embd, read-out at x positions."""
+
+    def __init__(self, config: ModelConfig, n_dims: int, n_positions: int) -> None:
+        super().__init__(n_dims, n_positions)
+        n_embd, n_layer, _ = config.dims
+        self.config = config
+        self.read_in = nn.Linear(n_dims, n_embd)
+        self.lstm = nn.LSTM(n_embd, n_embd, num_layers=n_layer, batch_first=True)
+        self.read_out = nn.Linear(n_embd, 1)
+
+    def forward(self, xs: Tensor, ys: Tensor) -> Tensor:
+        h, _ = self.lstm(self.read_in(self.tokens(xs, ys)))
+        return self.read_out(h[:, ::2]).squeeze(-1)
 
 
-def build_model(config: ModelConfig, n_dims: int, n_positions: int) -> TransformerModel:
+class LinearSelfAttention(SequenceModel):
+    """One layer of linear self-attention (Zhang, Frei, Bartlett 2023), applied to every prefix.
+
+    Tokens are z_i = (x_i, y_i) for the examples and (x_k, 0) for the query. With value weights
+    W_pv and key-query weights W_kq ((d+1) x (d+1) each, all entries trained), the prediction for
+    query k is the last entry of W_pv (1/k) sum_{i<k} z_i z_i^T W_kq (x_k, 0): no softmax, no MLP,
+    no normalisation. Writing W_pv's last row (v, u) and W_kq's first d columns (A; c^T),
+
+        y_hat_k = x_k^T (u A^T + c v^T) (1/k) sum y_i x_i + (1/k) sum (v.x_i x_i^T A x_k + u y_i^2 c.x_k),
+
+    i.e. one preconditioned gradient step from w = 0 plus two terms that are even in w and vanish at
+    the optimum. ``from_preconditioner`` builds that construction; ``preconditioner`` reads it back.
+    """
+
+    def __init__(self, config: ModelConfig, n_dims: int, n_positions: int, init_std: float = 0.02) -> None:
+        super().__init__(n_dims, n_positions)
+        self.config = config
+        self.w_kq = nn.Parameter(init_std * torch.randn(n_dims + 1, n_dims + 1))
+        self.w_pv = nn.Parameter(init_std * torch.randn(n_dims + 1, n_dims + 1))
+
+    @classmethod
+    def from_preconditioner(cls, gamma: Tensor, n_positions: int) -> LinearSelfAttention:
+        """The LSA that computes one gradient step preconditioned by ``gamma`` [d, d] exactly."""
+        n_dims = gamma.shape[0]
+        model = cls(ModelConfig(family="lsa"), n_dims, n_positions, init_std=0.0)
+        with torch.no_grad():
+            model.w_kq[:n_dims, :n_dims] = gamma.T
+            model.w_pv[n_dims, n_dims] = 1.0
+        return model
+
+    def forward(self, xs: Tensor, ys: Tensor) -> Tensor:
+        self.check_prompt(xs, ys)
+        n_points = xs.shape[1]
+        z = torch.cat([xs, ys.unsqueeze(-1)], dim=-1)
+        queries = torch.cat([xs, torch.zeros_like(ys).unsqueeze(-1)], dim=-1)
+        values = z @ self.w_pv[-1]
+        scores = torch.einsum("bie,ef,bkf->bki", z, self.w_kq, queries)
+        earlier = torch.ones(n_points, n_points, dtype=torch.bool, device=xs.device).tril(-1)
+        counts = torch.arange(n_points, device=xs.device).clamp(min=1)
+        return (scores * earlier * values.unsqueeze(1)).sum(dim=-1) / counts
+
+    def preconditioner(self) -> dict[str, Tensor]:
+        """The effective preconditioner u A^T + c v^T and the weights of the even terms (v, c)."""
+        n_dims = self.n_dims
+        a, c = self.w_kq[:n_dims, :n_dims], self.w_kq[n_dims, :n_dims]
+        v, u = self.w_pv[n_dims, :n_dims], self.w_pv[n_dims, n_dims]
+        gamma = u * a.T + torch.outer(c, v)
+        return {"gamma": gamma.detach(), "v": v.detach(), "c": c.detach()}
+
+
+MODELS: dict[str, type[SequenceModel]] = {"gpt": TransformerModel, "lstm": LstmModel, "lsa": LinearSelfAttention}
+
+
+def build_model(config: ModelConfig, n_dims: int, n_positions: int) -> SequenceModel:
     """The model a config describes, for prompts of dimension n_dims and up to n_positions examples."""
-    if config.family != "gpt":
-        raise ValueError(f"unknown model family {config.family!r}; allowed: gpt")
-    return TransformerModel(config, n_dims, n_positions)
+    if config.family not in MODELS:
+        raise ValueError(f"unknown model family {config.family!r}; allowed: {', '.join(MODELS)}")
+    return MODELS[config.family](config, n_dims, n_positions)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from icl import config as cfg
 from icl.io import atomic_path, write_text
-from icl.models import TransformerModel, build_model
+from icl.models import SequenceModel, build_model
 from tasks import Task
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Setup:
 
     config: cfg.RunConfig
     task: Task
-    model: TransformerModel
+    model: SequenceModel
     device: torch.device
 
 
@@ -141,7 +141,7 @@ def load_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu", ste
 
 def load_model(
     run_dir: str | Path, device: str | torch.device = "cpu", step: int | None = None
-) -> tuple[cfg.RunConfig, TransformerModel]:
+) -> tuple[cfg.RunConfig, SequenceModel]:
     """The config and trained model of a run directory (at a kept ``step``, or the latest)."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
 
 from icl import config as cfg
 from icl.drl import DqnAgent

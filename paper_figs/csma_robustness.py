@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from icl.csma import IclController, run_fixed
+from icl.drl import DqnAgent
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
-from icl.drl import DqnAgent
 from paper_figs._csma import MEASUREMENT_SLOTS, run_config, summary_row, trained_dqn
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum

@@ -119,6 +119,7 @@ class Task(ABC):
             raise ValueError(f"n_dims_active must be in [1, {self.n_dims}], got {active}")
         xs = self.sample_inputs(batch_size, n_points, generator, active)
         functions = self.functions_for(batch_size, generator, active)
+        xs = self.condition_inputs(functions, xs, generator)
         ys = self.corrupt(self.apply(functions, xs), generator)
         info = {
             "task": self.name,
@@ -145,6 +146,10 @@ class Task(ABC):
             xs = xs @ self.x_factor.T
         xs = xs * self.x_scale
         xs[..., n_dims_active:] = 0.0
+        return xs
+
+    def condition_inputs(self, functions: Functions, xs: Tensor, generator: torch.Generator) -> Tensor:
+        """Inputs that depend on the function (forced positives, teaching prefixes); unchanged by default."""
         return xs
 
     @abstractmethod
@@ -190,6 +195,9 @@ def parameters(name: str) -> list[str]:
         if init is not None:
             signature = inspect.signature(init).parameters.values()
             params += [p.name for p in signature if p.kind is inspect.Parameter.KEYWORD_ONLY]
+            # the parent's parameters are accepted only when this __init__ passes **kwargs on
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature):
+                break
     return sorted(set(params))
 
 

@@ -11,12 +11,13 @@ import tomllib
 from typing import Any
 
 from icl.baselines.base import Learner, PrefixLearner
+from icl.baselines.boolean import Elimination, Gf2Parity, MajorityLabel, Perceptron
 from icl.baselines.linear import Averaging, Lasso, LeastSquares, Ridge
 from icl.baselines.neighbours import NearestNeighbours
 from icl.baselines.nets import GradientDescentNet
 from icl.baselines.trees import BoostedTrees, GreedyTree
 
-BASELINES: dict[str, type[PrefixLearner]] = {
+BASELINES: dict[str, type[Learner]] = {
     "least_squares": LeastSquares,
     "ridge": Ridge,
     "lasso": Lasso,
@@ -25,6 +26,10 @@ BASELINES: dict[str, type[PrefixLearner]] = {
     "gd_net": GradientDescentNet,
     "greedy_tree": GreedyTree,
     "boosted_trees": BoostedTrees,
+    "null": MajorityLabel,
+    "elimination": Elimination,
+    "gf2_parity": Gf2Parity,
+    "perceptron": Perceptron,
 }
 
 
@@ -33,19 +38,21 @@ def names() -> list[str]:
     return sorted(BASELINES)
 
 
-def get(name: str, **params: Any) -> PrefixLearner:
+def get(name: str, **params: Any) -> Learner:
     """The baseline ``name`` with ``params``; unknown names or parameters raise ValueError."""
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; allowed: {', '.join(names())}")
     klass = BASELINES[name]
-    allowed = [p for p in inspect.signature(klass.__init__).parameters if p != "self"]
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    signature = inspect.signature(klass.__init__).parameters.values()
+    allowed = [p.name for p in signature if p.name != "self" and p.kind in named]
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ValueError(f"baseline {name!r} has no parameter {unknown[0]!r}; allowed: {', '.join(allowed) or 'none'}")
     return klass(**params)
 
 
-def from_spec(spec: str) -> PrefixLearner:
+def from_spec(spec: str) -> Learner:
     """Build a baseline from ``name`` or ``name:key=value,key=value`` (values in TOML syntax)."""
     name, _, arguments = spec.partition(":")
     params: dict[str, Any] = {}

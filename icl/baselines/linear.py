@@ -35,10 +35,15 @@ class Ridge(PrefixLearner):
 
 
 class Averaging(PrefixLearner):
-    """w = mean_i y_i x_i, the estimator that one step of gradient descent from zero gives."""
+    """w = step_size * mean_i y_i x_i: one step of gradient descent from w = 0 on the examples'
+    squared loss (1/2k) sum (y_i - w.x_i)^2 (step_size 1 is Garg et al.'s averaging baseline)."""
+
+    def __init__(self, step_size: float = 1.0) -> None:
+        require_positive("step_size", step_size)
+        self.step_size = step_size
 
     def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
-        weights = (train_ys.unsqueeze(-1) * train_xs).mean(dim=1)
+        weights = self.step_size * (train_ys.unsqueeze(-1) * train_xs).mean(dim=1)
         return (weights * query).sum(dim=-1)
 
 

@@ -8,7 +8,8 @@ from icl.baselines.base import PrefixLearner, require_positive
 
 
 class NearestNeighbours(PrefixLearner):
-    """Mean label of the ``n_neighbors`` nearest examples (all of them while fewer are seen)."""
+    """Mean label of the ``n_neighbors`` nearest examples (all of them while fewer are seen); ties go to
+    the earliest examples, so the result does not depend on the sort's tie order."""
 
     def __init__(self, n_neighbors: int = 3) -> None:
         require_positive("n_neighbors", n_neighbors, integer=True)
@@ -17,5 +18,5 @@ class NearestNeighbours(PrefixLearner):
     def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
         distances = (train_xs - query.unsqueeze(1)).square().sum(dim=-1)
         n_neighbors = min(self.n_neighbors, train_xs.shape[1])
-        nearest = distances.topk(n_neighbors, dim=1, largest=False).indices
+        nearest = distances.sort(dim=1, stable=True).indices[:, :n_neighbors]
         return train_ys.gather(1, nearest).mean(dim=1)

@@ -1,4 +1,5 @@
-"""A 2-layer ReLU network trained by gradient descent on each prompt prefix (Garg et al.'s baseline).
+"""A 2-layer ReLU network trained by gradient descent on each prompt prefix (Garg et al.'s baseline,
+and Bhattamishra et al.'s feed-forward baseline with a logistic loss for +-1 labels).
 
 All prompts of a batch train in parallel as one batched network (independent weights per prompt).
 """
@@ -8,15 +9,25 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from icl.baselines.base import PrefixLearner, require_positive
 
+LOSSES = ("squared_error", "logistic")
+
 
 class GradientDescentNet(PrefixLearner):
-    """f(x) = relu(x W1 + b1) w2 + b2, fitted by ``n_steps`` of full-batch Adam on the prefix."""
+    """f(x) = relu(x W1 + b1) w2 + b2, fitted by ``n_steps`` of full-batch Adam on the prefix.
 
-    def __init__(self, hidden_width: int = 100, n_steps: int = 1000, lr: float = 5e-3, seed: int = 0) -> None:
+    ``loss`` is ``squared_error`` (regression) or ``logistic`` (+-1 labels; f is then a logit).
+    """
+
+    def __init__(
+        self, hidden_width: int = 100, n_steps: int = 1000, lr: float = 5e-3, seed: int = 0, loss: str = "squared_error"
+    ) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
         require_positive("hidden_width", hidden_width, integer=True)
         require_positive("n_steps", n_steps, integer=True)
         require_positive("lr", lr)
@@ -24,6 +35,7 @@ class GradientDescentNet(PrefixLearner):
         self.n_steps = n_steps
         self.lr = lr
         self.seed = seed
+        self.loss = loss
 
     def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
         batch, _, n_dims = train_xs.shape
@@ -42,7 +54,9 @@ class GradientDescentNet(PrefixLearner):
         with torch.enable_grad():
             for _ in range(self.n_steps):
                 # sum over prompts: each prompt's weights get the gradient of its own mean loss
-                loss = (net(x) - y).square().mean(dim=1).sum()
+                out = net(x)
+                losses = (out - y).square() if self.loss == "squared_error" else F.softplus(-y * out)
+                loss = losses.mean(dim=1).sum()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from icl.config import ModelConfig
+from icl.config import ConfigError, ModelConfig
 from icl.models import attention, build_model
 
 
@@ -12,10 +12,10 @@ def prompt(batch: int = 4, n_points: int = 9, n_dims: int = 3) -> tuple[torch.Te
     return torch.randn(batch, n_points, n_dims, generator=generator), torch.randn(batch, n_points, generator=generator)
 
 
-@pytest.mark.parametrize("backend", ["math", "sdpa"])
-def test_prediction_k_ignores_later_examples(backend: str) -> None:
+@pytest.mark.parametrize(("family", "backend"), [("gpt", "math"), ("gpt", "sdpa"), ("lstm", "sdpa")])
+def test_prediction_k_ignores_later_examples(family: str, backend: str) -> None:
     torch.manual_seed(0)
-    model = build_model(ModelConfig(backend=backend), n_dims=3, n_positions=9)
+    model = build_model(ModelConfig(family=family, backend=backend), n_dims=3, n_positions=9)
     xs, ys = prompt()
     base = model.predict(xs, ys)
     xs2, ys2 = xs.clone(), ys.clone()
@@ -26,9 +26,10 @@ def test_prediction_k_ignores_later_examples(backend: str) -> None:
     assert not torch.allclose(base[:, 5:], changed[:, 5:])
 
 
-def test_prediction_uses_earlier_labels() -> None:
+@pytest.mark.parametrize("family", ["gpt", "lstm"])
+def test_prediction_uses_earlier_labels(family: str) -> None:
     torch.manual_seed(0)
-    model = build_model(ModelConfig(), n_dims=3, n_positions=9)
+    model = build_model(ModelConfig(family=family), n_dims=3, n_positions=9)
     xs, ys = prompt()
     ys2 = ys.clone()
     ys2[:, 0] += 1.0
@@ -53,6 +54,13 @@ def test_backends_give_the_same_model_output() -> None:
 def test_sizes() -> None:
     model = build_model(ModelConfig(size="small"), n_dims=5, n_positions=11)
     assert len(model.blocks) == 6 and model.read_in.out_features == 128
+
+
+def test_lstm_size_and_unknown_family() -> None:
+    model = build_model(ModelConfig(family="lstm", size="small"), n_dims=5, n_positions=11)
+    assert model.lstm.num_layers == 6 and model.lstm.hidden_size == 128
+    with pytest.raises(ConfigError, match="model.family = .mamba. is not allowed; choose one of: gpt, lstm"):
+        ModelConfig(family="mamba")
 
 
 def test_prompt_longer_than_context() -> None:

@@ -27,11 +27,13 @@ def assert_same_weights(a: Path, b: Path) -> None:
         assert torch.equal(wa[key], wb[key]), key
 
 
-def test_training_learns_a_fixed_function(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+@pytest.mark.parametrize("family", ["gpt", "lstm"])
+def test_training_learns_a_fixed_function(tiny_config: cfg.RunConfig, tmp_path: Path, family: str) -> None:
     """With a pool of one function there is nothing to infer in context: the loss must collapse."""
     config = replace(
         tiny_config,
         task=replace(tiny_config.task, params={"pool_size": 1}),
+        model=replace(tiny_config.model, family=family),
         train=replace(tiny_config.train, steps=150, log_every=10, checkpoint_every=150, lr=3e-3),
     )
     metrics = read_metrics(train(config, tmp_path))

@@ -1,0 +1,145 @@
+"""Pieces shared by the Boolean figures (Bhattamishra et al. 2023): run configs and evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from icl import config as cfg
+from icl.evaluate import eval_prompts, evaluate, learners_for
+from icl.models import SequenceModel
+from icl.train import load_model, train
+
+QUICK_DIMS = 10
+QUICK_POINTS = 40
+FULL_DIMS = 28
+FULL_POINTS = {
+    "conjunction": 70,
+    "disjunction": 70,
+    "sparse_disjunction": 70,
+    "dnf": 100,
+    "cnf": 100,
+    "majority": 100,
+    "threshold": 100,
+    "halfspace": 70,
+    "parity": 140,
+    "sparse_parity": 140,
+    "nearest_neighbour": 100,
+}
+"""Prompt lengths of the full runs, in the paper's range (70 to 140 examples at n = 28)."""
+
+EXACT_LEARNERS = {
+    "conjunction": "elimination",
+    "disjunction": "elimination:target='disjunction'",
+    "sparse_disjunction": "elimination:target='disjunction'",
+    "majority": "perceptron",
+    "threshold": "perceptron",
+    "halfspace": "perceptron",
+    "parity": "gf2_parity",
+    "sparse_parity": "gf2_parity",
+}
+"""The class-specific exact (or classical) learner shown beside the generic baselines."""
+
+GENERIC_BASELINES = ("null", "averaging", "knn:n_neighbors=1", "knn:n_neighbors=3")
+MODEL_LABELS = {"gpt": "transformer", "lstm": "LSTM"}
+LABELS = {
+    "null": "null (majority label)",
+    "averaging": "averaging",
+    "knn:n_neighbors=1": "1-NN",
+    "knn:n_neighbors=3": "3-NN",
+    "elimination": "elimination",
+    "elimination:target='disjunction'": "elimination",
+    "perceptron": "perceptron",
+    "gf2_parity": "GF(2) elimination",
+}
+"""Display names of the learners; the GD-trained net is "FF net (GD)"."""
+
+
+def label(learner: str) -> str:
+    """The display name of a learner key."""
+    return "FF net (GD)" if learner.startswith("gd_net") else LABELS.get(learner, learner)
+
+
+def gd_net_spec(quick: bool) -> str:
+    """The feed-forward net trained per prompt by gradient descent (fewer steps in quick mode)."""
+    return f"gd_net:loss='logistic',n_steps={100 if quick else 1000},hidden_width=100"
+
+
+def baselines_for(task: str, quick: bool) -> list[str]:
+    """The baselines evaluated on ``task``: the generic ones, the GD-trained net and the exact learner."""
+    exact = [EXACT_LEARNERS[task]] if task in EXACT_LEARNERS else []
+    return [*GENERIC_BASELINES, gd_net_spec(quick), *exact]
+
+
+def run_config(task: str, family: str, quick: bool, seed: int, teaching: bool = False) -> cfg.RunConfig:
+    """The training run of one (class, model family): tiny models at n = 10 when quick, the paper's
+    setting (n = 28, standard transformer, lr 1e-4, GPU) otherwise."""
+    params = {"teaching": True} if teaching else {}
+    values = {
+        "name": f"bool-{task}{'-teaching' if teaching else ''}-{family}-{'quick' if quick else 'full'}-seed{seed}",
+        "task.name": task,
+        "task.params": params,
+        "model.family": family,
+        "train.seed": seed,
+        "train.lr_schedule": "cosine",
+        "train.log_every": 100,
+        "eval.baselines": baselines_for(task, quick),
+    }
+    if quick:
+        values.update(
+            {
+                "task.n_dims": QUICK_DIMS,
+                "task.n_points": QUICK_POINTS,
+                "model.size": "tiny",
+                "train.steps": 1500,
+                "train.lr": 2e-3,
+                "train.warmup_steps": 100,
+                "train.batch_size": 64,
+                "train.checkpoint_every": 1500,
+                "eval.n_prompts": 512,
+            }
+        )
+    else:
+        values.update(
+            {
+                "task.n_dims": FULL_DIMS,
+                "task.n_points": FULL_POINTS[task],
+                "model.size": "standard",
+                "model.n_layer": 2 if family == "lstm" else 0,
+                "train.steps": 30_000,
+                "train.lr": 1e-4,
+                "train.batch_size": 64,
+                "train.device": "cuda",
+                "train.warmup_steps": 500,
+                "train.checkpoint_every": 5000,
+                "eval.n_prompts": 1280,
+            }
+        )
+    return cfg.from_dict(cfg.set_values({}, values))
+
+
+def trained_model(config: cfg.RunConfig, runs_dir: Path) -> SequenceModel:
+    """Train the run (or reuse a finished one in ``runs_dir``) and load its model."""
+    return load_model(train(config, runs_dir))[1]
+
+
+def class_results(
+    task: str,
+    quick: bool,
+    seed: int,
+    runs_dir: Path,
+    families: tuple[str, ...] = ("gpt", "lstm"),
+    teaching: bool = False,
+) -> pd.DataFrame:
+    """Accuracy at every k on one class for the trained models and the class's baselines."""
+    configs = {family: run_config(task, family, quick, seed, teaching) for family in families}
+    first = next(iter(configs.values()))
+    learners = {MODEL_LABELS[family]: trained_model(config, runs_dir) for family, config in configs.items()}
+    learners.update(learners_for(None, list(first.eval.baselines)))
+    prompt = eval_prompts(first.task.build(), first)
+    frame = evaluate(
+        learners, prompt, n_bootstrap=first.eval.n_bootstrap, confidence=first.eval.confidence, seed=first.eval.seed
+    )
+    frame["learner"] = frame.learner.map(label)
+    return frame

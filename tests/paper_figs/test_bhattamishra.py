@@ -1,0 +1,70 @@
+"""The Boolean figures: a transformer learns conjunctions in context; the quick figures show the
+paper's pattern (slow: they train seven models)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from icl.evaluate import eval_prompts, evaluate, learners_for, value_at
+from paper_figs import bhattamishra_table, bhattamishra_teaching, figures
+from paper_figs._boolean import run_config, trained_model
+
+
+def test_transformer_learns_conjunctions_in_context(tmp_path: Path) -> None:
+    """n = 10, half the quick figure's training: well above the null learner and nearest neighbours
+    by the end of the prompt, and far better at the end than at the start."""
+    config = run_config("conjunction", "gpt", quick=True, seed=0)
+    config = replace(config, train=replace(config.train, steps=700), eval=replace(config.eval, n_prompts=256))
+    model = trained_model(config, tmp_path)
+    prompt = eval_prompts(config.task.build(), config)
+    frame = evaluate(learners_for(model, ["null", "knn:n_neighbors=1"]), prompt, n_bootstrap=200)
+    last = config.task.n_points - 1
+    assert value_at(frame, "transformer", last) >= 0.85
+    assert value_at(frame, "transformer", last) >= value_at(frame, "null", last) + 0.2
+    assert value_at(frame, "transformer", last) >= value_at(frame, "transformer", 2) + 0.15
+
+
+@pytest.fixture(scope="module")
+def quick_figures(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("figs")
+    for module in (bhattamishra_table, bhattamishra_teaching):
+        paths = module.reproduce(out, quick=True, seed=0)
+        assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
+        assert all(p.stat().st_size > 1000 for p in paths)
+    return pd.read_csv(out / "bhattamishra_table_quick.csv"), pd.read_csv(out / "bhattamishra_teaching_quick.csv")
+
+
+@pytest.mark.slow
+def test_quick_table_shows_the_papers_pattern(quick_figures: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """>= 95% on conjunctions and disjunctions after 39 examples, chance on parity, where the exact
+    learner (GF(2) elimination) is perfect."""
+    table, _ = quick_figures
+    last = int(table.k.max())
+    for task in ("conjunction", "disjunction"):
+        assert value_at(table[table.task == task], "transformer", last) >= 0.95
+    parity = table[table.task == "parity"]
+    assert 0.4 <= value_at(parity, "transformer", last) <= 0.6
+    assert value_at(parity, "GF(2) elimination", last) == 1.0
+
+
+@pytest.mark.slow
+def test_teaching_prefix_needs_fewer_examples(quick_figures: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """With the teaching prefix the transformer passes 95% accuracy after fewer examples than on
+    random prompts."""
+    _, teaching = quick_figures
+
+    def first_k_above(learner: str, level: float) -> int:
+        rows = teaching[(teaching.learner == learner) & (teaching["mean"] >= level)]
+        return int(rows.k.min()) if not rows.empty else 10**6
+
+    with_prefix = first_k_above("transformer, teaching prefix", 0.95)
+    without = first_k_above("transformer, random examples", 0.95)
+    assert with_prefix < without
+
+
+def test_registered() -> None:
+    assert {"bhattamishra_table", "bhattamishra_teaching"} <= set(figures())
