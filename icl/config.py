@@ -26,7 +26,7 @@ SIZES: dict[str, tuple[int, int, int]] = {
 """Model sizes as (n_embd, n_layer, n_head)."""
 
 FAMILIES = ("gpt", "lstm", "lsa")
-BACKENDS = ("math", "sdpa")
+BACKENDS = ("math", "sdpa", "triton")
 DEVICES = ("cpu", "cuda")
 AUTOCAST = ("bf16", "none")
 LR_SCHEDULES = ("constant", "cosine")

@@ -20,12 +20,18 @@ from kernels.reference import attention_reference
 def attention(q: Tensor, k: Tensor, v: Tensor, causal: bool, backend: str) -> Tensor:
     """Scaled dot-product attention over [B, H, N, D] tensors by the chosen backend.
 
-    ``math`` is the plain-torch reference, ``sdpa`` torch's fused kernel; they agree to tolerance.
+    ``math`` is the plain-torch reference, ``sdpa`` torch's fused kernel, ``triton`` our kernels
+    (kernels/attention.py: CUDA, or the CPU interpreter with TRITON_INTERPRET=1); all three agree to
+    tolerance.
     """
     if backend == "sdpa":
         return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
     if backend == "math":
         return attention_reference(q, k, v, causal)
+    if backend == "triton":
+        from kernels.attention import flash_attention  # imported on use: Triton is an optional dependency
+
+        return flash_attention(q, k, v, causal)
     raise ValueError(f"unknown attention backend {backend!r}; allowed: {', '.join(BACKENDS)}")
 
 

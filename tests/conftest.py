@@ -1,9 +1,15 @@
-"""Shared fixtures: deterministic threads and tiny run configs."""
+"""Shared fixtures: deterministic threads and tiny run configs; Triton's CPU interpreter without a GPU."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+if not torch.cuda.is_available():
+    # read by Triton when kernels are defined, so it must be set before kernels.attention is imported
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from icl import config as cfg
 

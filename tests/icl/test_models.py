@@ -45,10 +45,11 @@ def test_backends_agree(causal: bool) -> None:
 def test_backends_give_the_same_model_output() -> None:
     xs, ys = prompt()
     outputs = []
-    for backend in ("math", "sdpa"):
+    for backend in ("math", "sdpa", "triton"):
         torch.manual_seed(0)
         outputs.append(build_model(ModelConfig(backend=backend), 3, 9).predict(xs, ys))
-    assert torch.allclose(*outputs, atol=1e-5)
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
+    assert torch.allclose(outputs[0], outputs[2], atol=1e-5)
 
 
 def test_sizes() -> None:
@@ -79,5 +80,5 @@ def test_wrong_dimension() -> None:
 
 def test_unknown_backend() -> None:
     q = torch.randn(1, 1, 2, 8)
-    with pytest.raises(ValueError, match="unknown attention backend 'flash'; allowed: math, sdpa"):
+    with pytest.raises(ValueError, match="unknown attention backend 'flash'; allowed: math, sdpa, triton"):
         attention(q, q, q, True, "flash")
