@@ -1,0 +1,116 @@
+"""CSMA theory vs the embedded simulator: how a prediction deviation becomes a throughput deviation,
+and how far an in-context estimate from k noisy, partly wrong examples can deviate.
+
+Left: relative throughput loss of a fixed window e octaves away from W*(N) — Bianchi's model
+(solid), its second-order expansion from the sympy curvature (dotted), and the simulator (points,
+95% bootstrap intervals over seeds). A bound |e| <= delta on the prediction bounds the loss by the
+model curve's larger endpoint value. Right: the 95th percentile of the in-context estimate's miss
+(octaves) from 10 probes of 5,000 slots, when a fraction eps of the probes is wrong (the most
+informative ones, all on one side), against the bound of theory/csma.py (lines). ``--quick``:
+fewer seeds and shorter runs (both versions run on CPU in seconds to a minute).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from icl.evaluate import bootstrap_mean
+from paper_figs import output_stem, script_main
+from sim.csma import simulate
+from theory import csma
+from theory.plots import new_figure, plot_band, save_figure
+
+DESCRIPTION = "CSMA: throughput loss vs window error, and the in-context estimate's deviation bound, vs the simulator"
+NAME = "csma_bounds"
+NETWORKS = (5, 20, 50)
+PROBES = np.unique(np.geomspace(16, 1024, 10).round().astype(int))
+MEASUREMENT_SLOTS = 5000
+ERROR_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4)
+
+
+def throughput_panel(quick: bool, seed: int) -> pd.DataFrame:
+    """Model, expansion and simulator loss at errors in [-2, 2] octaves for each N."""
+    errors = np.linspace(-2, 2, 9 if quick else 17)
+    seeds, slots = (4, 100_000) if quick else (12, 400_000)
+    rows = []
+    for n in NETWORKS:
+        best = csma.optimal_window(n)
+        kappa = csma.throughput_curvature(n)
+        fine = np.linspace(-2, 2, 81)
+        for label, values in (("model", csma.throughput_loss(n, fine)), ("2nd order", kappa * (fine * np.log(2)) ** 2 / 2)):
+            rows += [{"N": n, "source": label, "error_octaves": e, "mean": v, "ci_low": v, "ci_high": v}
+                     for e, v in zip(fine, values)]  # fmt: skip
+        windows = np.append(best * np.exp2(errors), best).round()
+        losses = []
+        for s in range(seeds):
+            tput = simulate(np.full(len(windows), n), windows, n_slots=slots, seed=seed * 1000 + s).throughput_mbps
+            losses.append(1 - tput[:-1] / tput[-1])
+        losses = np.array(losses)
+        low, high = bootstrap_mean(losses, 1000, 0.95, seed)
+        rows += [{"N": n, "source": "simulator", "error_octaves": e, "mean": m, "ci_low": lo, "ci_high": hi}
+                 for e, m, lo, hi in zip(errors, losses.mean(axis=0), low, high)]  # fmt: skip
+    return pd.DataFrame(rows).assign(panel="throughput loss")
+
+
+def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
+    """Empirical 95th percentile of the in-context miss (with a bootstrap interval) and the bound."""
+    n_prompts = 200 if quick else 1000
+    p_target = csma.optimal_collision_probability(20)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in (10, 20, 50):
+        stats = simulate(np.full(n_prompts * len(PROBES), n), np.tile(PROBES, n_prompts), n_slots=MEASUREMENT_SLOTS,
+                         seed=seed + n)  # fmt: skip
+        clean = stats.collision_probability.reshape(n_prompts, len(PROBES))
+        informative = np.argsort(csma.offset_noise(n, PROBES, MEASUREMENT_SLOTS))
+        target = csma.window_for_offset(np.log(n - 1), p_target)
+        for eps in ERROR_FRACTIONS:
+            p = clean.copy()
+            p[:, informative[: int(round(eps * len(PROBES)))]] = 0.9
+            misses = np.abs(np.log2(csma.in_context_window(p, np.tile(PROBES, (n_prompts, 1)), p_target) / target))
+            resampled = [np.quantile(rng.choice(misses, n_prompts), 0.95) for _ in range(500)]
+            bound = csma.in_context_deviation_bound(n, PROBES, MEASUREMENT_SLOTS, eps, p_target)
+            rows.append({"N": n, "source": "simulator (95th percentile)", "eps": eps, "mean": np.quantile(misses, 0.95),
+                         "ci_low": np.quantile(resampled, 0.025), "ci_high": np.quantile(resampled, 0.975)})
+            rows.append({"N": n, "source": "bound (95%)", "eps": eps, "mean": bound, "ci_low": bound,
+                         "ci_high": bound})
+    return pd.DataFrame(rows).assign(panel="in-context deviation")
+
+
+def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+    """Compute both panels; returns the PNG, PDF and CSV paths."""
+    loss, deviation = throughput_panel(quick, seed), deviation_panel(quick, seed)
+    fig, axes = new_figure(2, width_in=5.6, height_in=4.0)
+    networks = sorted(set(loss.N) | set(deviation.N))
+    palette = dict(zip(networks, sns.color_palette("colorblind", len(networks))))
+    for n, group in loss.groupby("N"):
+        for source, style in (("model", "-"), ("2nd order", ":"), ("simulator", "o")):
+            rows = group[group.source == source]
+            plot_band(axes[0], rows.error_octaves, rows["mean"], None if source != "simulator" else rows.ci_low,
+                      rows.ci_high, color=palette[n], label=f"N = {n}, {source}", style=style, scale=100)
+    axes[0].set(xlabel="window error log2(W / W*) (octaves)", ylabel="throughput loss vs S(W*) (%)",
+                title="prediction deviation -> throughput deviation")
+    axes[0].legend(fontsize=6, ncol=3)
+    for n, group in deviation.groupby("N"):
+        for source, style in (("simulator (95th percentile)", "o"), ("bound (95%)", "-")):
+            rows = group[group.source == source]
+            plot_band(axes[1], rows.eps, rows["mean"], rows.ci_low if style == "o" else None, rows.ci_high,
+                      color=palette[n], label=f"N = {n}, {source}", style=style)
+    axes[1].set(yscale="log", xlabel="fraction of wrong examples eps", ylabel="|log2(W_hat / W_target)| (octaves)",
+                title=f"in-context estimate from {len(PROBES)} probes")
+    axes[1].legend(fontsize=6, ncol=2)
+    data = pd.concat([loss, deviation], ignore_index=True)
+    return save_figure(fig, data, output_stem(Path(out_dir), NAME, quick))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    script_main(reproduce, DESCRIPTION, argv)
+
+
+if __name__ == "__main__":
+    main()
