@@ -79,6 +79,12 @@ if triton is not None:
         return tl.dot(a, b, input_precision=PRECISION)
 
     @triton.jit
+    def _tile(base, rows, offs_d, row_stride, d_stride, n_rows):
+        """The [rows, D] tile at base + rows * row_stride + d * d_stride; rows >= n_rows read as zeros."""
+        return tl.load(base + rows[:, None] * row_stride + offs_d[None, :] * d_stride, mask=rows[:, None] < n_rows,
+                       other=0.0)  # fmt: skip
+
+    @triton.jit
     def _fwd_kernel(
         Q, K, V, Out, LSE,
         sqb, sqh, sqm, sqd, skb, skh, skn, skd, svb, svh, svn, svd, sob, soh, som, sod,
@@ -94,8 +100,7 @@ if triton is not None:
         offs_n = tl.arange(0, BLOCK_N)
         offs_d = tl.arange(0, HEAD_DIM)
         row_ok = offs_m < M
-        q = tl.load(Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd,
-                    mask=row_ok[:, None], other=0.0)  # fmt: skip
+        q = _tile(Q + b * sqb + h * sqh, offs_m, offs_d, sqm, sqd, M)
         m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
         l_i = tl.zeros([BLOCK_M], tl.float32)
         acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
@@ -106,8 +111,7 @@ if triton is not None:
         for start_n in range(0, end_n, BLOCK_N):
             cols = start_n + offs_n
             col_ok = cols < N
-            kt = tl.load(K + b * skb + h * skh + cols[None, :] * skn + offs_d[:, None] * skd,
-                         mask=col_ok[None, :], other=0.0)  # fmt: skip
+            kt = tl.trans(_tile(K + b * skb + h * skh, cols, offs_d, skn, skd, N))
             s = _dot(q, kt, PRECISION, UPCAST) * scale_log2
             visible = col_ok[None, :]
             if CAUSAL:
@@ -117,8 +121,7 @@ if triton is not None:
             alpha = tl.exp2(m_i - m_new)
             p = tl.exp2(s - m_new[:, None])
             l_i = l_i * alpha + tl.sum(p, 1)
-            v = tl.load(V + b * svb + h * svh + cols[:, None] * svn + offs_d[None, :] * svd,
-                        mask=col_ok[:, None], other=0.0)  # fmt: skip
+            v = _tile(V + b * svb + h * svh, cols, offs_d, svn, svd, N)
             acc = acc * alpha[:, None] + _dot(p.to(v.dtype), v, PRECISION, UPCAST)
             m_i = m_new
         acc = acc / l_i[:, None]
@@ -141,12 +144,10 @@ if triton is not None:
             bh = tl.program_id(0) * HEADS_PER_PROGRAM + i
             b, h = bh // n_heads, bh % n_heads
             live = tl.where(bh < n_bh, 1, 0)  # the last program may have fewer heads
-            row_ok = offs < M * live
-            col_ok = offs < N * live
-            q = tl.load(Q + b * sqb + h * sqh + offs[:, None] * sqm + offs_d[None, :] * sqd,
-                        mask=row_ok[:, None], other=0.0)  # fmt: skip
-            kt = tl.load(K + b * skb + h * skh + offs[None, :] * skn + offs_d[:, None] * skd,
-                         mask=col_ok[None, :], other=0.0)  # fmt: skip
+            m_live, n_live = M * live, N * live
+            row_ok = offs < m_live
+            q = _tile(Q + b * sqb + h * sqh, offs, offs_d, sqm, sqd, m_live)
+            kt = tl.trans(_tile(K + b * skb + h * skh, offs, offs_d, skn, skd, n_live))
             s = _dot(q, kt, PRECISION, UPCAST) * scale_log2
             visible = (offs < N)[None, :]
             if CAUSAL:
@@ -155,8 +156,7 @@ if triton is not None:
             m = tl.max(s, 1)
             p = tl.exp2(s - m[:, None])
             l_sum = tl.sum(p, 1)
-            v = tl.load(V + b * svb + h * svh + offs[:, None] * svn + offs_d[None, :] * svd,
-                        mask=col_ok[:, None], other=0.0)  # fmt: skip
+            v = _tile(V + b * svb + h * svh, offs, offs_d, svn, svd, n_live)
             out = _dot(p.to(v.dtype), v, PRECISION, UPCAST) / l_sum[:, None]
             tl.store(Out + b * sob + h * soh + offs[:, None] * som + offs_d[None, :] * sod,
                      out.to(Out.dtype.element_ty), mask=row_ok[:, None])  # fmt: skip
@@ -180,10 +180,8 @@ if triton is not None:
         offs_m = tl.arange(0, BLOCK_M)
         offs_d = tl.arange(0, HEAD_DIM)
         col_ok = offs_n < N
-        k = tl.load(K + b * skb + h * skh + offs_n[:, None] * skn + offs_d[None, :] * skd,
-                    mask=col_ok[:, None], other=0.0)  # fmt: skip
-        v = tl.load(V + b * svb + h * svh + offs_n[:, None] * svn + offs_d[None, :] * svd,
-                    mask=col_ok[:, None], other=0.0)  # fmt: skip
+        k = _tile(K + b * skb + h * skh, offs_n, offs_d, skn, skd, N)
+        v = _tile(V + b * svb + h * svh, offs_n, offs_d, svn, svd, N)
         dk = tl.zeros([BLOCK_N, HEAD_DIM], tl.float32)
         dv = tl.zeros([BLOCK_N, HEAD_DIM], tl.float32)
         offset = N - M
@@ -193,10 +191,8 @@ if triton is not None:
         for start_m in range(lo, M, BLOCK_M):
             rows = start_m + offs_m
             row_ok = rows < M
-            q = tl.load(Q + b * sqb + h * sqh + rows[:, None] * sqm + offs_d[None, :] * sqd,
-                        mask=row_ok[:, None], other=0.0)  # fmt: skip
-            do = tl.load(DO + b * sob + h * soh + rows[:, None] * som + offs_d[None, :] * sod,
-                         mask=row_ok[:, None], other=0.0)  # fmt: skip
+            q = _tile(Q + b * sqb + h * sqh, rows, offs_d, sqm, sqd, M)
+            do = _tile(DO + b * sob + h * soh, rows, offs_d, som, sod, M)
             lse = tl.load(LSE + bh * M + rows, mask=row_ok, other=0.0)
             delta = tl.load(DELTA + bh * M + rows, mask=row_ok, other=0.0)
             s = _dot(q, tl.trans(k), PRECISION, UPCAST) * scale_log2
@@ -228,10 +224,8 @@ if triton is not None:
         offs_n = tl.arange(0, BLOCK_N)
         offs_d = tl.arange(0, HEAD_DIM)
         row_ok = offs_m < M
-        q = tl.load(Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd,
-                    mask=row_ok[:, None], other=0.0)  # fmt: skip
-        do = tl.load(DO + b * sob + h * soh + offs_m[:, None] * som + offs_d[None, :] * sod,
-                     mask=row_ok[:, None], other=0.0)  # fmt: skip
+        q = _tile(Q + b * sqb + h * sqh, offs_m, offs_d, sqm, sqd, M)
+        do = _tile(DO + b * sob + h * soh, offs_m, offs_d, som, sod, M)
         lse = tl.load(LSE + bh * M + offs_m, mask=row_ok, other=0.0)
         delta = tl.load(DELTA + bh * M + offs_m, mask=row_ok, other=0.0)
         dq = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
@@ -242,10 +236,8 @@ if triton is not None:
         for start_n in range(0, end_n, BLOCK_N):
             cols = start_n + offs_n
             col_ok = cols < N
-            k = tl.load(K + b * skb + h * skh + cols[:, None] * skn + offs_d[None, :] * skd,
-                        mask=col_ok[:, None], other=0.0)  # fmt: skip
-            v = tl.load(V + b * svb + h * svh + cols[:, None] * svn + offs_d[None, :] * svd,
-                        mask=col_ok[:, None], other=0.0)  # fmt: skip
+            k = _tile(K + b * skb + h * skh, cols, offs_d, skn, skd, N)
+            v = _tile(V + b * svb + h * svh, cols, offs_d, svn, svd, N)
             s = _dot(q, tl.trans(k), PRECISION, UPCAST) * scale_log2
             visible = row_ok[:, None] & col_ok[None, :]
             if CAUSAL:
