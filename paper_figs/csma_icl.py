@@ -1,9 +1,10 @@
 """In-context CSMA window optimisation (Hao, Li, Duan 2025, our formulation), on the embedded simulator.
 
 Left: throughput vs the number of stations N for the ICL controller (probes, then its predicted
-window), the oracle fixed window W*(N), 802.11 BEB (CW 16..1024), the model-based optimum for
-a misestimated N and a CCOD-style DQN agent, all measured closed loop in ``sim.CsmaEnv``, with
-Bianchi's oracle curve.
+window), the oracle fixed window W*(N), 802.11 BEB (CW 16..1024), the model-based optima of
+p-persistent CSMA (Cali et al.'s closed form) and non-persistent CSMA (Kleinrock-Tobagi) when N is
+known, the model-based optimum for a misestimated N and a CCOD-style DQN agent, all measured closed
+loop in ``sim.CsmaEnv``, with Bianchi's oracle curve.
 Right: how fast training gets there: the throughput the model's threshold achieves, relative to
 the oracle's, vs training steps (Bianchi's model, 512 unseen networks). Bands: 95% bootstrap
 intervals over seeds (left) and networks (right).
@@ -16,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 import torch
 
 from icl import config as cfg
@@ -56,8 +58,15 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
     n_steps = len(controller.probe_windows) + hold_steps
     rows = []
     for n in n_grid:
-        results: dict[str, list[float]] = {"ICL (transformer)": [], "oracle W*(N)": [], "BEB 16..1024": [],
-                                           f"model-based, assumes N={N_ASSUMED}": [], "DQN (CCOD-style)": []}
+        fixed_policies = (
+            ("oracle W*(N)", round(optimum(n, 1500)[0]), "fixed"),
+            ("BEB 16..1024", 16, "beb"),
+            ("p-persistent model, knows N", round(bianchi.p_persistent_window(n)), "fixed"),
+            ("non-persistent model, knows N", round(bianchi.non_persistent_window(n)), "fixed"),
+            (f"model-based, assumes N={N_ASSUMED}", round(optimum(N_ASSUMED, 1500)[0]), "fixed"),
+        )
+        results: dict[str, list[float]] = {"ICL (transformer)": [], "DQN (CCOD-style)": []}
+        results.update({policy: [] for policy, _, _ in fixed_policies})
         for seed in range(seeds):
             env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS)
             trace = controller.run(env, n_steps, seed=seed)
@@ -66,11 +75,7 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
             # the DQN settles within its history length; score it over the same held steps
             dqn_trace = dqn.run(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS), n_steps, seed=seed)
             results["DQN (CCOD-style)"].append(float(np.mean(dqn_trace.throughput_mbps[-hold_steps:])))
-            for policy, window, backoff in (
-                ("oracle W*(N)", round(optimum(n, 1500)[0]), "fixed"),
-                ("BEB 16..1024", 16, "beb"),
-                (f"model-based, assumes N={N_ASSUMED}", round(optimum(N_ASSUMED, 1500)[0]), "fixed"),
-            ):
+            for policy, window, backoff in fixed_policies:
                 fixed = run_fixed(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, backoff=backoff), window, hold_steps, seed=seed)
                 results[policy].append(float(np.mean(fixed.throughput_mbps)))
         rows += [summary_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
@@ -92,7 +97,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
 
     fig, (left, right) = new_figure(2, width_in=5.2)
     policies = list(loop.policy.unique())
-    palette = dict(zip(policies, ["#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#000000"]))
+    palette = dict(zip(policies, sns.color_palette("colorblind", len(policies))))
     for policy in policies:
         rows = loop[loop.policy == policy]
         dashed = policy == "oracle (Bianchi)"

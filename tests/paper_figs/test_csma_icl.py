@@ -36,6 +36,16 @@ def test_icl_is_near_the_oracle_and_beats_beb_at_50(quick_figure: tuple[list[Pat
     assert icl[50] >= 1.25 * beb[50]
 
 
+def test_model_based_policies_that_know_n_are_near_the_oracle(quick_figure: tuple[list[Path], pd.DataFrame]) -> None:
+    """p-persistent and non-persistent CSMA's model-based windows, given the true N, stay within 2% of the
+    oracle in closed loop; assuming the wrong N costs more at the extremes of N."""
+    _, data = quick_figure
+    oracle = throughput(data, "oracle W*(N)")
+    for policy in ("p-persistent model, knows N", "non-persistent model, knows N"):
+        assert (throughput(data, policy) / oracle).min() >= 0.98, policy
+    assert (throughput(data, "model-based, assumes N=20") / oracle).min() < 0.98
+
+
 def test_training_curve_reaches_the_oracle(quick_figure: tuple[list[Path], pd.DataFrame]) -> None:
     _, data = quick_figure
     curve = data[data.panel == "training"].set_index("x")["mean"]

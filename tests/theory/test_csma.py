@@ -60,3 +60,24 @@ def test_optimal_window_grows_linearly_and_p_star_is_flat() -> None:
 def test_bad_input(call, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_model_based_optima() -> None:
+    """p-persistent (Cali et al.'s closed form) and non-persistent (Kleinrock-Tobagi) optima: derived in
+    sympy, close to the exact fixed-window optimum, and near-optimal under the model when N is known."""
+    forms = csma.model_based_optima()
+    g, slot, t_c = sp.symbols("g sigma T_c", positive=True)
+    assert sp.simplify(forms["cost_leading"] - (slot / g + g * t_c / 2)) == 0
+    assert sp.simplify(forms["p_persistent_load"] - sp.sqrt(2 * slot / t_c)) == 0
+    a = 9.0 / 328.0
+    g_star = csma.non_persistent_load(a)
+    throughput = sp.lambdify(g, forms["non_persistent_throughput"].subs(sp.Symbol("a", positive=True), a))
+    assert throughput(g_star) > max(throughput(0.9 * g_star), throughput(1.1 * g_star))
+    assert g_star == pytest.approx(np.sqrt(2 * a), rel=0.15)
+    for n in (5, 20, 50):
+        best = csma.optimal_window(n)
+        for window in (csma.p_persistent_window(n), csma.non_persistent_window(n)):
+            assert window == pytest.approx(best, rel=0.2)
+            assert csma.throughput(n, window) >= 0.995 * csma.throughput(n, best)
+    with pytest.raises(ValueError, match="mini-slot a must be positive"):
+        csma.non_persistent_load(0.0)
