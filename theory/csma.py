@@ -296,3 +296,33 @@ def non_persistent_window(n: int, timing: Timing = OFDM_54) -> float:
     if n < 1:
         raise ValueError(f"the number of stations N must be >= 1, got {n}")
     return 2.0 * n / non_persistent_load(timing.slot_us / timing.success_us) - 1.0
+
+
+def two_station_collision_probability(window: int) -> float:
+    """The exact collision probability per attempt of two saturated stations with a fixed window W.
+
+    Bianchi's model assumes each station's attempts are independent of the other's, which is far from
+    true for N = 2. The exact answer follows from a Markov chain over transmissions: after a success the
+    waiting station keeps its residual counter r (it counted the busy slot down too, as in
+    ``sim.csma``), the winner draws a fresh counter a ~ U{0..W-1}; the next transmission is a
+    collision when a = r, else a success leaving residual |a - r| - 1. After a collision both draw.
+    """
+    if not isinstance(window, (int, np.integer)) or not 2 <= window <= W_MAX:
+        raise ValueError(f"window must be an integer in [2, {W_MAX}], got {window!r}")
+    # states 0..W-2: residual after a success; state W-1: both fresh after a collision
+    size = window
+    transition = np.zeros((size, size))
+    draws = np.arange(window)
+    for r in range(window - 1):
+        transition[r, size - 1] = 1.0 / window  # a == r
+        for a in draws[draws != r]:
+            transition[r, abs(int(a) - r) - 1] += 1.0 / window
+    gaps = np.abs(draws[:, None] - draws[None, :])
+    transition[size - 1, size - 1] = 1.0 / window
+    np.add.at(transition[size - 1], gaps[gaps > 0] - 1, 1.0 / window**2)
+    # stationary distribution of the chain of transmissions
+    values, vectors = np.linalg.eig(transition.T)
+    stationary = np.real(vectors[:, np.argmin(np.abs(values - 1))])
+    stationary /= stationary.sum()
+    collision_events = stationary @ transition[:, size - 1]
+    return float(2 * collision_events / (1 + collision_events))

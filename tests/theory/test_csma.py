@@ -81,3 +81,8 @@ def test_model_based_optima() -> None:
             assert csma.throughput(n, window) >= 0.995 * csma.throughput(n, best)
     with pytest.raises(ValueError, match="mini-slot a must be positive"):
         csma.non_persistent_load(0.0)
+
+
+def test_two_station_chain_rejects_bad_windows() -> None:
+    with pytest.raises(ValueError, match="window must be an integer in \\[2, "):
+        csma.two_station_collision_probability(1)
