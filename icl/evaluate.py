@@ -89,8 +89,9 @@ def eval_prompts(task: Task, config: RunConfig, n_points: int | None = None) -> 
 
 
 def learners_for(model: Learner | None, baseline_specs: list[str]) -> dict[str, Learner]:
-    """The transformer (when given) and the named baselines, keyed by their plot labels."""
-    learners: dict[str, Learner] = {} if model is None else {"transformer": model}
+    """The trained model (when given; keyed by its ``label``, e.g. "transformer") and the named
+    baselines (keyed by their specs)."""
+    learners: dict[str, Learner] = {} if model is None else {getattr(model, "label", "model"): model}
     learners.update({spec: baselines.from_spec(spec) for spec in baseline_specs})
     return learners
 

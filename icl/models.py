@@ -8,6 +8,7 @@ linear read-out at the x positions gives the prediction for y_k from examples 0.
 from __future__ import annotations
 
 import math
+import typing
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +73,9 @@ class Block(nn.Module):
 class SequenceModel(nn.Module):
     """A learner over interleaved (x, y) tokens: the prompt checks, the token layout and ``predict``."""
 
+    label: typing.ClassVar[str] = "model"
+    """How tables and plots name this kind of model."""
+
     def __init__(self, n_dims: int, n_positions: int) -> None:
         super().__init__()
         if n_dims < 1 or n_positions < 1:
@@ -113,6 +117,8 @@ class SequenceModel(nn.Module):
 class TransformerModel(SequenceModel):
     """Decoder-only transformer mapping a prompt (xs [B, K, d], ys [B, K]) to predictions [B, K]."""
 
+    label = "transformer"
+
     def __init__(self, config: ModelConfig, n_dims: int, n_positions: int) -> None:
         super().__init__(n_dims, n_positions)
         n_embd, n_layer, n_head = config.dims
@@ -149,6 +155,8 @@ class TransformerModel(SequenceModel):
 class LstmModel(SequenceModel):
     """The attention-free comparison: read-in, an n_layer LSTM of width n_embd, read-out at x positions."""
 
+    label = "LSTM"
+
     def __init__(self, config: ModelConfig, n_dims: int, n_positions: int) -> None:
         super().__init__(n_dims, n_positions)
         n_embd, n_layer, _ = config.dims
@@ -175,6 +183,8 @@ class LinearSelfAttention(SequenceModel):
     i.e. one preconditioned gradient step from w = 0 plus two terms that are even in w and vanish at
     the optimum. ``from_preconditioner`` builds that construction; ``preconditioner`` reads it back.
     """
+
+    label = "LSA"
 
     def __init__(self, config: ModelConfig, n_dims: int, n_positions: int, init_std: float = 0.02) -> None:
         super().__init__(n_dims, n_positions)

@@ -77,7 +77,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     specs = [f"averaging:step_size={gamma_star:.6f}", "least_squares", "averaging"]
     curves = evaluate(learners_for(model, specs), prompt, seed=config.eval.seed)
     curves["learner"] = curves.learner.replace(
-        {"transformer": "trained LSA", specs[0]: "one GD step, gamma*", "averaging": "averaging (gamma = 1)"}
+        {"LSA": "trained LSA", specs[0]: "one GD step, gamma*", "averaging": "averaging (gamma = 1)"}
     )
     theory = pd.DataFrame(
         {"learner": ["LSA optimum (theory)"] * n_points + ["least_squares (theory)"] * n_points,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -120,11 +119,9 @@ def test_data_parallel_matches_single_process(tiny_config: cfg.RunConfig, tmp_pa
     """torchrun with 2 ranks (gloo) sees the same global batches and ends at the same weights."""
     config_path = tmp_path / "config.toml"
     config_path.write_text(cfg.to_toml(tiny_config))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # --standalone: torchrun picks a free port itself (no race between probing a port and binding it)
     process = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", f"--master-port={port}", "-m", "icl.cli",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "icl.cli",
          "train", str(config_path), "--runs-dir", str(tmp_path / "ddp")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
