@@ -249,7 +249,7 @@ if triton is not None:
         out = bh * M * HEAD_DIM + offs_m[:, None] * HEAD_DIM + offs_d[None, :]
         tl.store(DQ + out, (dq * scale).to(DQ.dtype.element_ty), mask=row_ok[:, None])
 
-    def _configs(names: tuple[str, ...]) -> list:
+    def _configs(names: tuple[str, ...]) -> list[triton.Config]:
         """Autotuning candidates: tile sizes, warps and pipeline stages."""
         shapes = [(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 3), (128, 128, 8, 2), (32, 32, 4, 2)]
         return [
@@ -275,7 +275,7 @@ def _strides(*tensors: Tensor) -> list[int]:
     return [s for t in tensors for s in t.stride()]
 
 
-def _flags(dtype: torch.dtype, causal: bool, head_dim: int) -> dict:
+def _flags(dtype: torch.dtype, causal: bool, head_dim: int) -> dict[str, bool | int | str]:
     """Compile-time flags: fp32 inputs get IEEE fp32 dot products (not TF32), so they match the
     reference closely; under the interpreter bf16 products are taken in fp32 (Triton 3.9's
     interpreter returns garbage for bf16 tl.dot; its loads, stores and casts are right)."""

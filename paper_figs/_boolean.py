@@ -42,7 +42,6 @@ EXACT_LEARNERS = {
 """The class-specific exact (or classical) learner shown beside the generic baselines."""
 
 GENERIC_BASELINES = ("null", "averaging", "knn:n_neighbors=1", "knn:n_neighbors=3")
-MODEL_LABELS = {"gpt": "transformer", "lstm": "LSTM"}
 LABELS = {
     "null": "null (majority label)",
     "averaging": "averaging",
@@ -135,7 +134,7 @@ def class_results(
     """Accuracy at every k on one class for the trained models and the class's baselines."""
     configs = {family: run_config(task, family, quick, seed, teaching) for family in families}
     first = next(iter(configs.values()))
-    learners = {MODEL_LABELS[family]: trained_model(config, runs_dir) for family, config in configs.items()}
+    learners = {model.label: model for model in (trained_model(config, runs_dir) for config in configs.values())}
     learners.update(learners_for(None, list(first.eval.baselines)))
     prompt = eval_prompts(first.task.build(), first)
     frame = evaluate(

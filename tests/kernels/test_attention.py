@@ -6,6 +6,7 @@ small shapes; the tests marked ``gpu`` run the full set of shapes and dtypes on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def test_strided_inputs_are_read_in_place() -> None:
         ),
     ],
 )
-def test_bad_input_is_refused_before_launch(make, message: str) -> None:
+def test_bad_input_is_refused_before_launch(make: Callable[[], tuple[torch.Tensor, ...]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         flash_attention(*make(), False)
 
