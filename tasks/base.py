@@ -52,6 +52,16 @@ class Prompt:
         return Prompt(self.xs.to(device), self.ys.to(device), self.info)
 
 
+def check_count(name: str, value: object, high: int | None = None, high_name: str = "") -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is an integer in [1, high] (or >= 1 without high)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1 and (high is None or value <= high):
+        return
+    if high is None:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    upper = f"{high_name}={high}" if high_name else str(high)
+    raise ValueError(f"{name} must be an integer in [1, {upper}], got {value!r}")
+
+
 def check_positive(name: str, value: float) -> None:
     """Raise a ValueError naming ``name`` unless ``value`` > 0."""
     if not value > 0:
@@ -79,8 +89,7 @@ class Task(ABC):
         pool_size: int | None = None,
         pool_seed: int = 0,
     ) -> None:
-        if not isinstance(n_dims, int) or n_dims < 1:
-            raise ValueError(f"n_dims must be a positive integer, got {n_dims!r}")
+        check_count("n_dims", n_dims)
         check_positive("x_scale", x_scale)
         self.n_dims = n_dims
         self.x_scale = float(x_scale)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from tasks.base import Functions, Prompt, Task, register
+from tasks.base import Functions, Prompt, Task, check_count, register
 
 DOMAINS = ("pm1", "01")
 TEACHING_TASKS = ("conjunction", "disjunction", "sparse_disjunction")
@@ -52,11 +52,6 @@ def _random_subsets(generator: torch.Generator, batch_size: int, n_dims: int, si
     """0/1 masks [B, n] with exactly ``size`` ones at uniformly random positions."""
     order = torch.rand(batch_size, n_dims, generator=generator).argsort(dim=1)
     return torch.zeros(batch_size, n_dims).scatter_(1, order[:, :size], 1.0)
-
-
-def _check_count(name: str, value: Any, n_dims: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= n_dims:
-        raise ValueError(f"{name} must be an integer in [1, n_dims={n_dims}], got {value!r}")
 
 
 class BooleanTask(Task):
@@ -210,7 +205,7 @@ class SparseDisjunction(LiteralTask):
     form = "cnf"
 
     def __init__(self, n_dims: int, *, sparsity: int = 4, **kwargs: Any) -> None:
-        _check_count("sparsity", sparsity, n_dims)
+        check_count("sparsity", sparsity, n_dims, "n_dims")
         self.sparsity = sparsity
         super().__init__(n_dims, **kwargs)
 
@@ -304,7 +299,7 @@ class SparseParity(Parity):
     name = "sparse_parity"
 
     def __init__(self, n_dims: int, *, sparsity: int = 2, **kwargs: Any) -> None:
-        _check_count("sparsity", sparsity, n_dims)
+        check_count("sparsity", sparsity, n_dims, "n_dims")
         self.sparsity = sparsity
         super().__init__(n_dims, **kwargs)
 
@@ -320,8 +315,7 @@ class NearestNeighbour(BooleanTask):
     name = "nearest_neighbour"
 
     def __init__(self, n_dims: int, *, n_anchors: int = 5, **kwargs: Any) -> None:
-        if not isinstance(n_anchors, int) or n_anchors < 1:
-            raise ValueError(f"n_anchors must be a positive integer, got {n_anchors!r}")
+        check_count("n_anchors", n_anchors)
         self.n_anchors = n_anchors
         super().__init__(n_dims, **kwargs)
 

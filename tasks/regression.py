@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import Functions, Task, register
+from tasks.base import Functions, Task, check_count, register
 
 
 def _gaussian_weights(batch_size: int, n_dims: int, generator: torch.Generator, n_dims_active: int) -> Tensor:
@@ -43,8 +43,7 @@ class SparseLinearRegression(LinearRegression):
     name = "sparse_linear_regression"
 
     def __init__(self, n_dims: int, *, sparsity: int = 3, **kwargs: Any) -> None:
-        if not isinstance(sparsity, int) or not 1 <= sparsity <= n_dims:
-            raise ValueError(f"sparsity must be an integer in [1, n_dims={n_dims}], got {sparsity!r}")
+        check_count("sparsity", sparsity, n_dims, "n_dims")
         self.sparsity = sparsity
         super().__init__(n_dims, **kwargs)
 
@@ -107,8 +106,7 @@ class Relu2nnRegression(Task):
     name = "relu_2nn_regression"
 
     def __init__(self, n_dims: int, *, hidden_width: int = 100, **kwargs: Any) -> None:
-        if not isinstance(hidden_width, int) or hidden_width < 1:
-            raise ValueError(f"hidden_width must be a positive integer, got {hidden_width!r}")
+        check_count("hidden_width", hidden_width)
         self.hidden_width = hidden_width
         super().__init__(n_dims, **kwargs)
 
@@ -133,8 +131,7 @@ class DecisionTreeRegression(Task):
     name = "decision_tree"
 
     def __init__(self, n_dims: int, *, depth: int = 4, **kwargs: Any) -> None:
-        if not isinstance(depth, int) or not 1 <= depth <= 12:
-            raise ValueError(f"depth must be an integer in [1, 12], got {depth!r}")
+        check_count("depth", depth, 12)
         self.depth = depth
         super().__init__(n_dims, **kwargs)
 
