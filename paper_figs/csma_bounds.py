@@ -67,12 +67,9 @@ def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
         stats = simulate(np.full(n_prompts * len(PROBES), n), np.tile(PROBES, n_prompts), n_slots=MEASUREMENT_SLOTS,
                          seed=seed + n)  # fmt: skip
         clean = stats.collision_probability.reshape(n_prompts, len(PROBES))
-        informative = np.argsort(csma.offset_noise(n, PROBES, MEASUREMENT_SLOTS))
-        target = csma.window_for_offset(np.log(n - 1), p_target)
         for eps in ERROR_FRACTIONS:
-            p = clean.copy()
-            p[:, informative[: int(round(eps * len(PROBES)))]] = 0.9
-            misses = np.abs(np.log2(csma.in_context_window(p, np.tile(PROBES, (n_prompts, 1)), p_target) / target))
+            p = csma.worst_case_probes(clean, n, PROBES, MEASUREMENT_SLOTS, eps)
+            misses = csma.in_context_miss(p, PROBES, n, p_target)
             resampled = [np.quantile(rng.choice(misses, n_prompts), 0.95) for _ in range(500)]
             bound = csma.in_context_deviation_bound(n, PROBES, MEASUREMENT_SLOTS, eps, p_target)
             rows.append({"N": n, "source": "simulator (95th percentile)", "eps": eps, "mean": np.quantile(misses, 0.95),

@@ -15,7 +15,8 @@ from functools import cache
 import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
+from scipy.stats import binom, norm
 
 from sim.timing import OFDM_54, W_MAX, Timing
 
@@ -178,6 +179,13 @@ def in_context_window(p: ArrayLike, windows: ArrayLike, p_target: float) -> np.n
     return window_for_offset(np.median(window_offset(p, windows), axis=-1), p_target)
 
 
+def in_context_miss(p: ArrayLike, windows: ArrayLike, n: int, p_target: float) -> np.ndarray:
+    """Octaves between the in-context estimate and the window at which n stations reach p_target:
+    the quantity ``in_context_deviation_bound`` bounds."""
+    target = window_for_offset(np.log(n - 1.0), p_target)
+    return np.abs(np.log2(in_context_window(p, windows, p_target) / target))
+
+
 def offset_noise(n: int, windows: ArrayLike, measurement_slots: int) -> np.ndarray:
     """Std of each example's offset when p is measured over ``measurement_slots`` slots (delta method).
 
@@ -186,14 +194,29 @@ def offset_noise(n: int, windows: ArrayLike, measurement_slots: int) -> np.ndarr
     Var p_hat = E[(c - p a)^2] / (M (n tau)^2), with c = j [j >= 2] and a = j; then
     dc/dp = 1 / ((1 - p)(-log(1 - p))).
     """
-    from scipy.stats import binom
-
     tau, p = fixed_point(n, np.asarray(windows, dtype=float))
     stations = np.arange(n + 1)
     weights = binom.pmf(stations, n, tau[..., None])
     residual = stations * (stations >= 2) - p[..., None] * stations
     variance = (weights * residual**2).sum(axis=-1) / (measurement_slots * (n * tau) ** 2)
     return np.sqrt(variance) / ((1 - p) * -np.log1p(-p))
+
+
+WRONG_COLLISION = 0.9
+"""The reading a wrong example reports in ``worst_case_probes`` (any value on one side will do)."""
+
+
+def worst_case_probes(
+    p: ArrayLike, n: int, windows: ArrayLike, measurement_slots: int, error_fraction: float
+) -> np.ndarray:
+    """Collision readings [..., k] with the wrong examples that ``in_context_deviation_bound`` assumes:
+    a fraction of the k examples, the most informative ones (smallest ``offset_noise``), replaced by
+    readings all on one side."""
+    p = np.array(p, dtype=float)
+    windows = np.asarray(windows)
+    n_wrong = int(round(error_fraction * len(windows)))
+    p[..., np.argsort(offset_noise(n, windows, measurement_slots))[:n_wrong]] = WRONG_COLLISION
+    return p
 
 
 def _count_distribution(probs: np.ndarray) -> np.ndarray:
@@ -223,9 +246,6 @@ def in_context_deviation_bound(
     level; the offset error t is the smallest with P(median misses c by more than t) <= 1 - confidence
     for either side of the wrong readings. It maps to octaves through d log2 W / dc at c.
     """
-    from scipy.optimize import brentq
-    from scipy.stats import norm
-
     windows = np.asarray(windows, dtype=float)
     if not 0 <= error_fraction < 0.5:
         raise ValueError(f"error_fraction must be in [0, 0.5) for the median to be bounded, got {error_fraction}")
@@ -241,7 +261,7 @@ def in_context_deviation_bound(
         below_high = _count_distribution(norm.cdf(t / clean))  # clean readings below c + t
         above_low = _count_distribution(norm.sf(-t / clean))  # clean readings above c - t
         high_misses = below_high[: high_rank].sum()  # fewer than high_rank readings below c + t
-        low_misses = above_low[: k - low_rank + 1 - n_wrong].sum() if k - low_rank + 1 - n_wrong > 0 else 0.0
+        low_misses = above_low[: max(k - low_rank + 1 - n_wrong, 0)].sum()
         return float(high_misses + low_misses)
 
     offset_error = brentq(lambda t: miss_probability(t) - (1 - confidence), 0.0, 100.0 * clean.max())
@@ -274,18 +294,18 @@ def p_persistent_window(n: int, timing: Timing = OFDM_54) -> float:
     (the window with the same mean backoff, W = 2 / p - 1): the model-based baseline that knows N."""
     if n < 1:
         raise ValueError(f"the number of stations N must be >= 1, got {n}")
-    g_star = sp.lambdify(sp.symbols("sigma T_c", positive=True), model_based_optima()["p_persistent_load"])
-    return 2.0 * n / float(g_star(timing.slot_us, timing.collision_us)) - 1.0
+    slot, t_c = sp.symbols("sigma T_c", positive=True)
+    g_star = model_based_optima()["p_persistent_load"].subs({slot: timing.slot_us, t_c: timing.collision_us})
+    return 2.0 * n / float(g_star) - 1.0
 
 
+@cache
 def non_persistent_load(a: float) -> float:
     """g* maximising slotted non-persistent CSMA's throughput g e^-g / (1 - e^-g + a)."""
     if not a > 0:
         raise ValueError(f"the mini-slot a must be positive, got {a}")
     g, a_symbol = sp.symbols("g a", positive=True)
     slope = sp.lambdify(g, sp.diff(model_based_optima()["non_persistent_throughput"].subs(a_symbol, a), g))
-    from scipy.optimize import brentq
-
     return float(brentq(slope, 1e-9, 10.0))
 
 
@@ -301,11 +321,12 @@ def non_persistent_window(n: int, timing: Timing = OFDM_54) -> float:
 def two_station_collision_probability(window: int) -> float:
     """The exact collision probability per attempt of two saturated stations with a fixed window W.
 
-    Bianchi's model assumes each station's attempts are independent of the other's, which is far from
-    true for N = 2. The exact answer follows from a Markov chain over transmissions: after a success the
-    waiting station keeps its residual counter r (it counted the busy slot down too, as in
-    ``sim.csma``), the winner draws a fresh counter a ~ U{0..W-1}; the next transmission is a
-    collision when a = r, else a success leaving residual |a - r| - 1. After a collision both draw.
+    Bianchi's decoupling assumption (the other station's attempts independent of one's own history) is
+    at its weakest for N = 2, so this checks it there without it: a Markov chain over transmissions.
+    After a success the waiting station keeps its residual counter r (it counted the busy slot down
+    too, as in ``sim.csma``) and the winner draws a fresh counter a ~ U{0..W-1}; the next transmission
+    is a collision when a = r, else a success leaving residual |a - r| - 1. After a collision both
+    draw. (The answer is exactly Bianchi's 2 / (W + 1): for a fixed window the assumption costs nothing.)
     """
     if not isinstance(window, (int, np.integer)) or not 2 <= window <= W_MAX:
         raise ValueError(f"window must be an integer in [2, {W_MAX}], got {window!r}")
@@ -313,12 +334,10 @@ def two_station_collision_probability(window: int) -> float:
     size = window
     transition = np.zeros((size, size))
     draws = np.arange(window)
-    for r in range(window - 1):
-        transition[r, size - 1] = 1.0 / window  # a == r
-        for a in draws[draws != r]:
-            transition[r, abs(int(a) - r) - 1] += 1.0 / window
-    gaps = np.abs(draws[:, None] - draws[None, :])
-    transition[size - 1, size - 1] = 1.0 / window
+    gaps = np.abs(draws[:, None] - draws[None, :])  # |a - r| for every pair of counters
+    transition[:, size - 1] = 1.0 / window  # equal counters collide: a == r, or both fresh draws equal
+    residual, fresh = np.nonzero(gaps[: window - 1] > 0)
+    np.add.at(transition, (residual, gaps[residual, fresh] - 1), 1.0 / window)
     np.add.at(transition[size - 1], gaps[gaps > 0] - 1, 1.0 / window**2)
     # stationary distribution of the chain of transmissions
     values, vectors = np.linalg.eig(transition.T)

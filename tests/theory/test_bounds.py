@@ -60,14 +60,10 @@ def test_in_context_deviation_bound_holds_in_the_simulator(n: int, error_fractio
     ones replaced by wrong readings on one side, misses by more than the bound in <= 5% of prompts."""
     seeds = 300
     stats = simulate(np.full(seeds * len(PROBES), n), np.tile(PROBES, seeds), n_slots=SLOTS, seed=n)
-    p = stats.collision_probability.reshape(seeds, len(PROBES))
-    n_wrong = int(round(error_fraction * len(PROBES)))
-    informative = np.argsort(csma.offset_noise(n, PROBES, SLOTS))[:n_wrong]
-    p[:, informative] = 0.9
+    clean = stats.collision_probability.reshape(seeds, len(PROBES))
+    p = csma.worst_case_probes(clean, n, PROBES, SLOTS, error_fraction)
     p_target = csma.optimal_collision_probability(20)
-    estimate = csma.in_context_window(p, np.tile(PROBES, (seeds, 1)), p_target)
-    target = csma.window_for_offset(np.log(n - 1), p_target)
-    deviations = np.abs(np.log2(estimate / target))
+    deviations = csma.in_context_miss(p, PROBES, n, p_target)
     check = in_context_deviation_check(deviations, n, PROBES, SLOTS, error_fraction, p_target)
     assert check.holds, check
     bound = csma.in_context_deviation_bound(n, PROBES, SLOTS, error_fraction, p_target)
