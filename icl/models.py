@@ -214,12 +214,13 @@ class LinearSelfAttention(SequenceModel):
         return (scores * earlier * values.unsqueeze(1)).sum(dim=-1) / counts
 
     def preconditioner(self) -> dict[str, Tensor]:
-        """The effective preconditioner u A^T + c v^T and the weights of the even terms (v, c)."""
+        """The effective preconditioner u A^T + c v^T, the even terms' weights v and c, and the size of
+        those terms, |v| |A| + |u| |c| (zero at the optimum)."""
         n_dims = self.n_dims
-        a, c = self.w_kq[:n_dims, :n_dims], self.w_kq[n_dims, :n_dims]
-        v, u = self.w_pv[n_dims, :n_dims], self.w_pv[n_dims, n_dims]
-        gamma = u * a.T + torch.outer(c, v)
-        return {"gamma": gamma.detach(), "v": v.detach(), "c": c.detach()}
+        a, c = self.w_kq[:n_dims, :n_dims].detach(), self.w_kq[n_dims, :n_dims].detach()
+        v, u = self.w_pv[n_dims, :n_dims].detach(), self.w_pv[n_dims, n_dims].detach()
+        even = torch.linalg.norm(v) * torch.linalg.norm(a) + u.abs() * torch.linalg.norm(c)
+        return {"gamma": u * a.T + torch.outer(c, v), "v": v, "c": c, "even": even}
 
 
 MODELS: dict[str, type[SequenceModel]] = {"gpt": TransformerModel, "lstm": LstmModel, "lsa": LinearSelfAttention}
