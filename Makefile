@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test test-all clean
+.PHONY: setup ns3 demo test test-all clean
 
 setup: $(STAMP)
 
@@ -22,10 +22,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/icl reproduce --quick
 
-test: $(STAMP)
+# The ns-3 bridge's tests run the system's ns-3; this installs it from Debian's packages if missing.
+ns3:
+	sim/ns3/install.sh
+
+test: $(STAMP) ns3
 	$(PY) -m pytest -m "not slow and not gpu"
 
-test-all: $(STAMP)
+test-all: $(STAMP) ns3
 	$(PY) -m pytest
 
 clean:

@@ -2,13 +2,16 @@
 
 Each step applies the action (the window W used by every station, CWmin = CWmax = W, as in
 CCOD/ns3-gym CW experiments; or binary exponential backoff when the env is built with
-``backoff="beb"``), runs the network for ``interval_slots`` slots and returns the collision
-statistics of that interval. Reward: throughput in Mb/s. The number of stations may follow a
-schedule, so agents can be tested on changes of N. Backend ``embedded`` is ``sim.csma``.
+``backoff="beb"``), runs the network for one interval and returns the collision statistics of that
+interval. Reward: throughput in Mb/s. The number of stations may follow a schedule, so agents can
+be tested on changes of N. Backends: ``embedded`` (``sim.csma``; an interval is ``interval_slots``
+virtual slots) and ``ns3`` (our 802.11a scenario on the system's ns-3, ``sim.ns3``; an interval is
+``step_time_s`` seconds of simulated time).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import gymnasium as gym
@@ -18,17 +21,107 @@ from gymnasium import spaces
 from sim.csma import W_MAX, CsmaSimulator
 from sim.timing import OFDM_54, Timing
 
-BACKENDS = ("embedded",)
 BACKOFFS = ("fixed", "beb")
+NS3_RATES_MBPS = (6, 9, 12, 18, 24, 36, 48, 54)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What a backend measured over one interval."""
+
+    collision_probability: float
+    attempts_per_slot: float
+    throughput_mbps: float
+    airtime_us: float
+
+
+class _EmbeddedBackend:
+    """``sim.csma`` run for ``interval_slots`` virtual slots per step."""
+
+    def __init__(self, env: "CsmaEnv", interval_slots: int) -> None:
+        if interval_slots < 1:
+            raise ValueError(f"interval_slots must be positive, got {interval_slots}")
+        self.env = env
+        self.interval_slots = interval_slots
+        self.simulator: CsmaSimulator | None = None
+
+    def start(self, seed: int) -> None:
+        env = self.env
+        self.simulator = CsmaSimulator(env.n_stations_at(0), 16, max_stations=env.max_stations, timing=env.timing, seed=seed)
+
+    def run(self, window: int, n_stations: int) -> Interval:
+        if self.env.backoff == "fixed":
+            self.simulator.set_window(window)
+        else:
+            self.simulator.set_window(window, max(window, self.env.cw_max_beb))
+        if n_stations != int(self.simulator.n_stations[0]):
+            self.simulator.set_stations(n_stations)
+        stats = self.simulator.run(self.interval_slots)
+        return Interval(
+            float(np.nan_to_num(stats.collision_probability[0])),
+            float(stats.attempts[0] / stats.slots[0]),
+            float(stats.throughput_mbps[0]),
+            float(stats.airtime_us[0]),
+        )
+
+    def close(self) -> None:
+        self.simulator = None
+
+
+class _Ns3Backend:
+    """Our scenario on ns-3 (``sim.ns3``), one simulation per episode, ``step_time_s`` per step."""
+
+    def __init__(self, env: "CsmaEnv", step_time_s: float, run_dir: str | None, timeout_s: float) -> None:
+        timing = env.timing
+        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (9.0, 16.0, 34.0) or timing.data_rate_mbps not in NS3_RATES_MBPS:
+            raise ValueError(
+                "the ns3 backend simulates 802.11a OFDM (slot 9 us, SIFS 16 us, DIFS 34 us, data rate in "
+                f"{NS3_RATES_MBPS} Mb/s); got {timing}"
+            )
+        if step_time_s <= 0:
+            raise ValueError(f"step_time_s must be positive, got {step_time_s}")
+        from sim.ns3 import Ns3Env
+
+        largest = max(env.schedule.values())
+        sim_args = {
+            "nStations": env.n_stations_at(0),
+            "maxStations": largest,
+            "schedule": ",".join(f"{step}:{n}" for step, n in env.schedule.items()),
+            "stepTime": step_time_s,
+            "steps": env.max_steps or 0,
+            "payload": timing.payload_bytes,
+            "dataMode": f"OfdmRate{timing.data_rate_mbps:g}Mbps",
+            "cwMaxBeb": env.cw_max_beb if env.backoff == "beb" else 0,
+        }
+        self.step_time_s = step_time_s
+        self.ns3 = Ns3Env(sim_args=sim_args, run_dir=run_dir, timeout_s=timeout_s)
+
+    def start(self, seed: int) -> None:
+        self.ns3.reset(seed=seed)
+
+    def run(self, window: int, n_stations: int) -> Interval:
+        observation, _, _, _, info = self.ns3.step(np.array([window], dtype=float))
+        if info.get("n_stations") != n_stations:
+            raise RuntimeError(f"ns-3 ran {info.get('n_stations')} stations where the schedule says {n_stations}")
+        transmitted, _, _, collision, throughput, virtual_slots = observation
+        return Interval(float(collision), float(transmitted / max(virtual_slots, 1.0)), float(throughput), self.step_time_s * 1e6)
+
+    def close(self) -> None:
+        self.ns3.close()
+
+
+BACKENDS = ("embedded", "ns3")
 
 
 class CsmaEnv(gym.Env):
     """Saturated 802.11 network with a hidden number of stations; the action is the window W.
 
     Observation: [collision probability, attempts per slot, throughput in Mb/s] of the last
-    interval. ``n_schedule`` maps step index -> number of stations from that step on. With
-``observation_error`` = eps, each reported collision probability is, with probability eps, a
-wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the true one.
+    interval (ns-3: attempts per Bianchi virtual slot as seen by the access point). ``n_schedule``
+    maps step index -> number of stations from that step on. With ``observation_error`` = eps,
+    each reported collision probability is, with probability eps, a wrong measurement (uniform in
+    [0, 0.9]); throughput (the reward) is always the true one. ns-3 options: ``step_time_s``
+    (simulated seconds per step), ``run_dir`` (where the simulator's log goes), ``timeout_s``.
     """
 
     metadata = {"render_modes": []}
@@ -46,6 +139,9 @@ wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the t
         backend: str = "embedded",
         max_steps: int | None = None,
         observation_error: float = 0.0,
+        step_time_s: float = 0.1,
+        run_dir: str | None = None,
+        timeout_s: float = 120.0,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(BACKENDS)}")
@@ -57,11 +153,8 @@ wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the t
                 raise ValueError(f"number of stations N must be in [1, {max_stations}], got {n} (at step {step})")
         if not 0.0 <= observation_error <= 1.0:
             raise ValueError(f"observation_error (eps) must be in [0, 1], got {observation_error}")
-        if interval_slots < 1:
-            raise ValueError(f"interval_slots must be positive, got {interval_slots}")
         self.schedule = dict(sorted(schedule.items()))
         self.max_stations = max_stations
-        self.interval_slots = interval_slots
         self.backoff = backoff
         self.cw_max_beb = cw_max_beb
         self.timing = timing
@@ -71,7 +164,13 @@ wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the t
         self.observation_space = spaces.Box(
             low=np.zeros(3), high=np.array([1.0, float(max_stations), 1e4]), dtype=np.float64
         )
-        self._simulator: CsmaSimulator | None = None
+        self._backend = (
+            _EmbeddedBackend(self, interval_slots)
+            if backend == "embedded"
+            else _Ns3Backend(self, step_time_s, run_dir, timeout_s)
+        )
+        self.backend = backend
+        self._started = False
         self._closed = False
         self._step = 0
 
@@ -84,40 +183,33 @@ wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the t
             raise RuntimeError("CsmaEnv.reset() after close(); create a new environment")
         super().reset(seed=seed)
         self._step = 0
-        sim_seed = int(self.np_random.integers(2**63 - 1))
-        self._simulator = CsmaSimulator(
-            self.n_stations_at(0), 16, max_stations=self.max_stations, timing=self.timing, seed=sim_seed
-        )
+        self._backend.start(int(self.np_random.integers(2**31 - 1)))
+        self._started = True
         return np.zeros(3), {"n_stations": self.n_stations_at(0)}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._closed:
             raise RuntimeError("CsmaEnv.step() after close(); create a new environment")
-        if self._simulator is None:
+        if not self._started:
             raise RuntimeError("CsmaEnv.step() before reset(); call reset(seed=...) first")
         window = float(np.asarray(action, dtype=float).reshape(-1)[0])
         if not 1 <= window <= W_MAX or not np.isfinite(window):
             raise ValueError(f"action (contention window W) must be in [1, {W_MAX}], got {window}")
         window_int = int(round(window))
-        if self.backoff == "fixed":
-            self._simulator.set_window(window_int)
-        else:
-            self._simulator.set_window(window_int, max(window_int, self.cw_max_beb))
         n = self.n_stations_at(self._step)
-        if n != int(self._simulator.n_stations[0]):
-            self._simulator.set_stations(n)
-        stats = self._simulator.run(self.interval_slots)
+        interval = self._backend.run(window_int, n)
         self._step += 1
-        p = float(np.nan_to_num(stats.collision_probability[0]))
+        p = interval.collision_probability
         erroneous = bool(self.np_random.random() < self.observation_error)
         if erroneous:
             p = float(self.np_random.uniform(0.0, 0.9))
-        throughput = float(stats.throughput_mbps[0])
-        observation = np.array([p, stats.attempts[0] / stats.slots[0], throughput])
+        observation = np.array([p, interval.attempts_per_slot, interval.throughput_mbps])
         truncated = self.max_steps is not None and self._step >= self.max_steps
-        info = {"n_stations": n, "window": window_int, "airtime_us": float(stats.airtime_us[0]), "erroneous": erroneous}
-        return observation, throughput, False, truncated, info
+        if truncated:
+            self._started = False
+        info = {"n_stations": n, "window": window_int, "airtime_us": interval.airtime_us, "erroneous": erroneous}
+        return observation, interval.throughput_mbps, False, truncated, info
 
     def close(self) -> None:
-        self._simulator = None
+        self._backend.close()
         self._closed = True

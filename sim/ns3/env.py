@@ -1,0 +1,227 @@
+"""``Ns3Env``: a gymnasium environment that drives an ns3-gym simulation over ZeroMQ.
+
+The environment binds a REP socket (a given port, or a free one in 5001-10000 as ns3-gym does),
+starts the simulation with ``--openGymPort=PORT --simSeed=SEED`` and the scenario's arguments, and
+then answers its requests: SimInitMsg with SimInitAck, each EnvStateMsg with an EnvActMsg. Any
+ns3-gym scenario works (ours, ``sim/ns3/scenario.cc``, is the default). The simulator's output goes
+to ``<run_dir>/ns3.log``. Every wait has a timeout; a simulation that exits, crashes or hangs is
+killed (with its whole process group) and reported with the tail of its log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import zmq
+
+from sim.ns3.build import Ns3Error, messages, scenario_binary
+from sim.ns3.protocol import pack, space_from_description, unpack
+
+PORT_RANGE = (5001, 10000)
+LOG_TAIL_CHARS = 3000
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Kill a simulation and everything it started; reap it so no zombie or orphan is left."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
+
+
+def parse_info(text: str) -> dict[str, Any]:
+    """ns3-gym's info string as a dict: ``"a=1;b=x"`` -> {"a": 1, "b": "x"}; anything else under "info"."""
+    info: dict[str, Any] = {"info": text}
+    for item in filter(None, text.split(";")):
+        key, sep, value = item.partition("=")
+        if sep:
+            info[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+    return info
+
+
+class Ns3Env(gym.Env):
+    """An ns3-gym simulation as a gymnasium environment; spaces come from the simulation's init message.
+
+    ``command`` starts the simulation (default: our CSMA scenario, built on first use); ``sim_args``
+    become ``--key=value`` arguments. With ``start_sim=False`` the environment only listens on
+    ``port`` and a simulation started elsewhere connects to it, as with ns3-gym's ``startSim=False``.
+    ``timeout_s`` bounds every wait for the simulation. ``reset`` starts a fresh simulation.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        command: Sequence[str | os.PathLike] | None = None,
+        *,
+        sim_args: Mapping[str, Any] | None = None,
+        port: int = 0,
+        start_sim: bool = True,
+        run_dir: str | os.PathLike | None = None,
+        timeout_s: float = 60.0,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0 (a free one) or in [1, 65535], got {port}")
+        if not start_sim and port == 0:
+            raise ValueError("start_sim=False needs the port the simulation will connect to (port > 0)")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        self.command = [str(part) for part in command] if command is not None else None
+        self.sim_args = dict(sim_args or {})
+        self.port = port
+        self.start_sim = start_sim
+        self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="icl-ns3-"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.run_dir / "ns3.log"
+        self.timeout_s = timeout_s
+        self.action_space: gym.Space | None = None
+        self.observation_space: gym.Space | None = None
+        self._context = zmq.Context()
+        self._socket: zmq.Socket | None = None
+        self._process: subprocess.Popen | None = None
+        self._awaiting_reply = False
+        self._closed = False
+        self._finalizer = weakref.finalize(self, Ns3Env._release, self._context, [])
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        """The running simulation's process (None before reset, after the episode or close)."""
+        return self._process
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        """Start a fresh simulation (seeded from ``seed``) and return its first observation."""
+        self._check_open("reset")
+        super().reset(seed=seed)
+        self._stop()
+        sim_seed = int(self.np_random.integers(1, 2**31 - 1))
+        self._bind()
+        if self.start_sim:
+            self._launch(sim_seed)
+        pb = messages()
+        init = self._receive(pb.SimInitMsg(), "the init message")
+        self.observation_space = space_from_description(init.obsSpace)
+        self.action_space = space_from_description(init.actSpace)
+        self._send(pb.SimInitAck(done=True, stopSimReq=False))
+        observation, _, over, _, info = self._state()
+        if over:
+            raise Ns3Error(f"the ns-3 simulation ended before its first step; log: {self.log_path}")
+        return observation, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        """Send ``action``; returns (observation, reward, terminated, truncated, info) of the next step."""
+        self._check_open("step")
+        if not self._awaiting_reply:
+            raise RuntimeError("Ns3Env.step() before reset() or after the episode ended; call reset(seed=...)")
+        pb = messages()
+        self._send(pb.EnvActMsg(actData=pack(action, self.action_space), stopSimReq=False))
+        return self._state()
+
+    def close(self) -> None:
+        """Stop the simulation (politely, then by force) and release the socket; idempotent."""
+        if self._closed:
+            return
+        self._stop()
+        self._closed = True
+        self._finalizer()
+
+    def _check_open(self, method: str) -> None:
+        if self._closed:
+            raise RuntimeError(f"Ns3Env.{method}() after close(); create a new environment")
+
+    def _bind(self) -> None:
+        socket = self._context.socket(zmq.REP)
+        socket.setsockopt(zmq.LINGER, 0)
+        try:
+            if self.port:
+                socket.bind(f"tcp://*:{self.port}")
+                self._bound_port = self.port
+            else:
+                self._bound_port = socket.bind_to_random_port("tcp://*", *PORT_RANGE, max_tries=200)
+        except zmq.ZMQError as error:
+            socket.close()
+            raise Ns3Error(f"cannot listen on port {self.port or PORT_RANGE}: {error}; pass another port, or port=0 for a free one") from error
+        self._socket = socket
+
+    def _launch(self, sim_seed: int) -> None:
+        command = self.command or [str(scenario_binary())]
+        args = [f"--openGymPort={self._bound_port}", f"--simSeed={sim_seed}"]
+        args += [f"--{key}={value}" for key, value in self.sim_args.items()]
+        with open(self.log_path, "ab") as log:
+            log.write(f"$ {' '.join([*command, *args])}\n".encode())
+            log.flush()
+            try:
+                self._process = subprocess.Popen(
+                    [*command, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                )
+            except OSError as error:
+                raise Ns3Error(f"cannot start the ns-3 simulation {command[0]}: {error}") from error
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, Ns3Env._release, self._context, [self._process])
+
+    def _state(self) -> tuple[Any, float, bool, bool, dict]:
+        pb = messages()
+        state = self._receive(pb.EnvStateMsg(), "the next state")
+        observation = unpack(state.obsData)
+        info = parse_info(state.info)
+        if not state.isGameOver:
+            return observation, float(state.reward), False, False, info
+        self._stop()
+        game_over = state.reason == pb.EnvStateMsg.GameOver
+        return observation, float(state.reward), game_over, not game_over, info
+
+    def _receive(self, message: Any, what: str) -> Any:
+        """Wait for ``what`` from the simulation, watching for a crash and for the timeout."""
+        deadline = time.monotonic() + self.timeout_s
+        while not self._socket.poll(timeout=100):
+            if self._process is not None and self._process.poll() is not None:
+                code = self._process.returncode
+                self._fail(f"the ns-3 simulation exited (code {code}) while the agent waited for {what}")
+            if time.monotonic() > deadline:
+                self._fail(f"no answer from the ns-3 simulation within {self.timeout_s:g} s while waiting for {what}; killed it")
+        message.ParseFromString(self._socket.recv())
+        self._awaiting_reply = True
+        return message
+
+    def _send(self, message: Any) -> None:
+        self._socket.send(message.SerializeToString())
+        self._awaiting_reply = False
+
+    def _fail(self, reason: str) -> None:
+        self._stop(polite=False)
+        tail = self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:] if self.log_path.exists() else ""
+        raise Ns3Error(f"{reason}.\nLog {self.log_path} ends with:\n{tail}")
+
+    def _stop(self, polite: bool = True) -> None:
+        """End the current simulation: answer with stopSimReq if it waits, give it a moment, kill it."""
+        asked_to_stop = polite and self._awaiting_reply
+        if asked_to_stop:
+            self._send(messages().EnvActMsg(stopSimReq=True))
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        self._awaiting_reply = False
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5.0 if asked_to_stop else 0.0)
+            except subprocess.TimeoutExpired:
+                pass
+            _kill_group(self._process)
+            self._process = None
+
+    @staticmethod
+    def _release(context: zmq.Context, processes: list[subprocess.Popen]) -> None:
+        for process in processes:
+            _kill_group(process)
+        context.destroy(linger=0)

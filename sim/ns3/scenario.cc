@@ -1,0 +1,518 @@
+// icl-testbed's ns-3 CSMA scenario, driven over the ns3-gym protocol.
+//
+// One 802.11 access point and maxStations stations within a metre of it (no losses but collisions);
+// the first nStations are active and send saturated UDP uplink traffic (their MAC queue is topped
+// up every 0.5 ms). Every stepTime seconds, after a warm-up for association, the scenario sends the
+// agent the statistics of the last step and receives the contention window W of the next one:
+// CWmin = CWmax = W - 1 on every station (backoff uniform in [0, W - 1], as in sim/csma.py), or,
+// with --cwMaxBeb > 0, binary exponential backoff from CWmin = W - 1 to CWmax = cwMaxBeb - 1.
+// --schedule "step:n,step:n" changes the number of active stations from those steps on.
+//
+// Observation (Box of 6 doubles): frames transmitted by the stations, frames acknowledged,
+// frames failed (transmitted - acknowledged: collisions, as the channel has no other losses),
+// the collision probability estimate failed / transmitted, the MSDU throughput at the AP in Mb/s,
+// and the number of Bianchi "virtual slots" seen by the AP (idle slots after DIFS, plus one per
+// busy period). Reward: the throughput. Info: "n_stations=..;window=..;step=..".
+// Action: Box of 1 value, the window W in [1, 65536]. The run ends after --steps steps
+// (game over), or runs until the agent stops it when --steps=0.
+
+#include "messages.pb.h"
+
+#include <ns3/applications-module.h>
+#include <ns3/core-module.h>
+#include <ns3/internet-module.h>
+#include <ns3/mobility-module.h>
+#include <ns3/network-module.h>
+#include <ns3/wifi-module.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <zmq.h>
+
+using namespace ns3;
+
+namespace
+{
+
+constexpr double kMaxWindow = 65536.0;
+constexpr uint32_t kQueueDepth = 8;     // MPDUs kept waiting in each active station's MAC queue
+constexpr uint32_t kUdpIpLlcBytes = 36; // UDP 8 + IPv4 20 + LLC/SNAP 8: MSDU = UDP payload + 36
+
+[[noreturn]] void
+Fail(const std::string& message)
+{
+    std::cerr << "scenario error: " << message << std::endl;
+    std::exit(2);
+}
+
+// The simulation's end of the ns3-gym protocol: a ZeroMQ REQ socket, one reply per request.
+class GymBridge
+{
+  public:
+    explicit GymBridge(uint32_t port)
+        : m_context(zmq_ctx_new()),
+          m_socket(zmq_socket(m_context, ZMQ_REQ))
+    {
+        int linger = 0;
+        zmq_setsockopt(m_socket, ZMQ_LINGER, &linger, sizeof(linger));
+        std::string address = "tcp://localhost:" + std::to_string(port);
+        if (zmq_connect(m_socket, address.c_str()) != 0)
+        {
+            Fail("cannot connect to " + address + ": " + zmq_strerror(zmq_errno()));
+        }
+    }
+
+    ~GymBridge()
+    {
+        zmq_close(m_socket);
+        zmq_ctx_term(m_context);
+    }
+
+    void Exchange(const google::protobuf::Message& request, google::protobuf::Message& reply)
+    {
+        std::string bytes = request.SerializeAsString();
+        if (zmq_send(m_socket, bytes.data(), bytes.size(), 0) < 0)
+        {
+            Fail(std::string("zmq send: ") + zmq_strerror(zmq_errno()));
+        }
+        zmq_msg_t message;
+        zmq_msg_init(&message);
+        if (zmq_msg_recv(&message, m_socket, 0) < 0)
+        {
+            Fail(std::string("zmq receive: ") + zmq_strerror(zmq_errno()));
+        }
+        bool parsed = reply.ParseFromArray(zmq_msg_data(&message), zmq_msg_size(&message));
+        zmq_msg_close(&message);
+        if (!parsed)
+        {
+            Fail("agent sent a message that is not a " + reply.GetTypeName());
+        }
+    }
+
+  private:
+    void* m_context;
+    void* m_socket;
+};
+
+ns3opengym::SpaceDescription
+BoxDescription(float low, float high, ns3opengym::Dtype dtype, uint32_t size)
+{
+    ns3opengym::BoxSpace box;
+    box.set_low(low);
+    box.set_high(high);
+    box.set_dtype(dtype);
+    box.add_shape(size);
+    ns3opengym::SpaceDescription description;
+    description.set_type(ns3opengym::Box);
+    description.mutable_space()->PackFrom(box);
+    return description;
+}
+
+// The first value of a Box or Discrete action, whatever its dtype.
+double
+FirstValue(const ns3opengym::DataContainer& container)
+{
+    if (container.type() == ns3opengym::Discrete)
+    {
+        ns3opengym::DiscreteDataContainer discrete;
+        container.data().UnpackTo(&discrete);
+        return discrete.data();
+    }
+    ns3opengym::BoxDataContainer box;
+    if (container.type() != ns3opengym::Box || !container.data().UnpackTo(&box))
+    {
+        Fail("the action must be a Box (or Discrete) holding the contention window W");
+    }
+    if (box.doubledata_size() > 0)
+        return box.doubledata(0);
+    if (box.floatdata_size() > 0)
+        return box.floatdata(0);
+    if (box.intdata_size() > 0)
+        return box.intdata(0);
+    if (box.uintdata_size() > 0)
+        return box.uintdata(0);
+    Fail("the action Box is empty; it must hold the contention window W");
+}
+
+// Saturated UDP source: keeps kQueueDepth MPDUs in its station's MAC queue while active.
+class SaturatedSource : public Application
+{
+  public:
+    void Configure(Ptr<WifiMacQueue> queue, Address peer, uint32_t payload)
+    {
+        m_queue = queue;
+        m_peer = peer;
+        m_payload = payload;
+    }
+
+    void SetActive(bool active)
+    {
+        m_active = active;
+    }
+
+  private:
+    void StartApplication() override
+    {
+        m_socket = Socket::CreateSocket(GetNode(), UdpSocketFactory::GetTypeId());
+        m_socket->Connect(m_peer);
+        Refill();
+    }
+
+    void StopApplication() override
+    {
+        m_event.Cancel();
+        m_socket->Close();
+    }
+
+    void Refill()
+    {
+        uint32_t queued = m_queue->GetNPackets();
+        for (uint32_t i = queued; m_active && i < kQueueDepth; ++i)
+        {
+            m_socket->Send(Create<Packet>(m_payload));
+        }
+        m_event = Simulator::Schedule(MicroSeconds(500), &SaturatedSource::Refill, this);
+    }
+
+    Ptr<WifiMacQueue> m_queue;
+    Ptr<Socket> m_socket;
+    Address m_peer;
+    uint32_t m_payload = 0;
+    bool m_active = false;
+    EventId m_event;
+};
+
+struct Counters
+{
+    uint64_t transmitted = 0;
+    uint64_t acked = 0;
+    uint64_t receivedBytes = 0;
+    double virtualSlots = 0;
+};
+
+class CsmaScenario
+{
+  public:
+    CsmaScenario(GymBridge& bridge,
+                 uint32_t steps,
+                 Time stepTime,
+                 std::map<uint32_t, uint32_t> schedule,
+                 uint32_t cwMaxBeb)
+        : m_bridge(bridge),
+          m_steps(steps),
+          m_stepTime(stepTime),
+          m_schedule(std::move(schedule)),
+          m_cwMaxBeb(cwMaxBeb)
+    {
+    }
+
+    void AddStation(Ptr<Txop> txop, Ptr<SaturatedSource> source)
+    {
+        m_txops.push_back(txop);
+        m_sources.push_back(source);
+    }
+
+    void SetApTiming(Time slot, Time difs)
+    {
+        m_slot = slot;
+        m_difs = difs;
+    }
+
+    void OnStationTx(Ptr<const Packet> packet, double)
+    {
+        WifiMacHeader header;
+        if (packet->PeekHeader(header) && header.IsData())
+            ++m_now.transmitted;
+    }
+
+    void OnStationAcked(Ptr<const WifiMpdu>)
+    {
+        ++m_now.acked;
+    }
+
+    void OnApRx(Ptr<const Packet> packet)
+    {
+        m_now.receivedBytes += packet->GetSize();
+    }
+
+    // Bianchi's virtual slots seen by the AP: an idle period of d >= DIFS closes one busy period
+    // and holds floor((d - DIFS) / slot) idle backoff slots; shorter gaps (SIFS) are inside one.
+    void OnApState(Time, Time duration, WifiPhyState state)
+    {
+        if (state == WifiPhyState::IDLE && duration >= m_difs)
+            m_now.virtualSlots += 1 + std::floor((duration - m_difs).GetSeconds() / m_slot.GetSeconds());
+    }
+
+    // The first step reports the end of the warm-up, from the time the sources start.
+    void Start(Time sourcesStart, Time firstStep)
+    {
+        m_lastTime = sourcesStart;
+        SetActiveStations(ActiveAt(0));
+        Simulator::Schedule(firstStep, &CsmaScenario::Step, this);
+    }
+
+  private:
+    uint32_t ActiveAt(uint32_t step) const
+    {
+        uint32_t n = 0;
+        for (const auto& [from, count] : m_schedule)
+            if (from <= step)
+                n = count;
+        return n;
+    }
+
+    void SetActiveStations(uint32_t n)
+    {
+        m_active = n;
+        for (uint32_t i = 0; i < m_sources.size(); ++i)
+            m_sources[i]->SetActive(i < n);
+    }
+
+    void SetWindow(double window)
+    {
+        if (!(window >= 1 && window <= kMaxWindow))
+        {
+            std::ostringstream message;
+            message << "the contention window W must be in [1, " << kMaxWindow << "], got " << window;
+            Fail(message.str());
+        }
+        m_window = static_cast<uint32_t>(std::lround(window));
+        uint32_t cwMax = m_cwMaxBeb > 0 ? std::max(m_window, m_cwMaxBeb) : m_window;
+        for (auto& txop : m_txops)
+        {
+            txop->SetMinCw(m_window - 1);
+            txop->SetMaxCw(cwMax - 1);
+        }
+    }
+
+    void Step()
+    {
+        Counters delta{m_now.transmitted - m_last.transmitted,
+                       m_now.acked - m_last.acked,
+                       m_now.receivedBytes - m_last.receivedBytes,
+                       m_now.virtualSlots - m_last.virtualSlots};
+        m_last = m_now;
+        double failed = delta.transmitted > delta.acked ? double(delta.transmitted - delta.acked) : 0.0;
+        double collision = delta.transmitted > 0 ? failed / delta.transmitted : 0.0;
+        double throughput = 8.0 * delta.receivedBytes / (Simulator::Now() - m_lastTime).GetSeconds() / 1e6;
+        m_lastTime = Simulator::Now();
+
+        ns3opengym::BoxDataContainer box;
+        box.set_dtype(ns3opengym::DOUBLE);
+        box.add_shape(6);
+        for (double value : {double(delta.transmitted), double(delta.acked), failed, collision, throughput, delta.virtualSlots})
+            box.add_doubledata(value);
+        ns3opengym::EnvStateMsg state;
+        state.mutable_obsdata()->set_type(ns3opengym::Box);
+        state.mutable_obsdata()->mutable_data()->PackFrom(box);
+        state.set_reward(static_cast<float>(throughput));
+        bool over = m_steps > 0 && m_step >= m_steps;
+        state.set_isgameover(over);
+        state.set_reason(ns3opengym::EnvStateMsg::GameOver);
+        std::ostringstream info;
+        info << "n_stations=" << m_active << ";window=" << m_window << ";step=" << m_step;
+        state.set_info(info.str());
+
+        ns3opengym::EnvActMsg action;
+        m_bridge.Exchange(state, action);
+        if (action.stopsimreq() || over)
+        {
+            Simulator::Stop();
+            return;
+        }
+        SetWindow(FirstValue(action.actdata()));
+        SetActiveStations(ActiveAt(m_step));
+        ++m_step;
+        Simulator::Schedule(m_stepTime, &CsmaScenario::Step, this);
+    }
+
+    GymBridge& m_bridge;
+    uint32_t m_steps;
+    Time m_stepTime;
+    std::map<uint32_t, uint32_t> m_schedule;
+    uint32_t m_cwMaxBeb;
+    std::vector<Ptr<Txop>> m_txops;
+    std::vector<Ptr<SaturatedSource>> m_sources;
+    Time m_slot;
+    Time m_difs;
+    Counters m_now;
+    Counters m_last;
+    Time m_lastTime;
+    uint32_t m_step = 0;
+    uint32_t m_active = 0;
+    uint32_t m_window = 0;
+};
+
+std::map<uint32_t, uint32_t>
+ParseSchedule(uint32_t nStations, const std::string& text, uint32_t maxStations)
+{
+    std::map<uint32_t, uint32_t> schedule{{0, nStations}};
+    std::istringstream entries(text);
+    std::string entry;
+    while (std::getline(entries, entry, ','))
+    {
+        auto colon = entry.find(':');
+        if (colon == std::string::npos)
+            Fail("--schedule entries are step:n, got '" + entry + "'");
+        schedule[std::stoul(entry.substr(0, colon))] = std::stoul(entry.substr(colon + 1));
+    }
+    for (const auto& [step, n] : schedule)
+        if (n < 1 || n > maxStations)
+            Fail("the number of stations must be in [1, maxStations=" + std::to_string(maxStations) +
+                 "], got " + std::to_string(n) + " at step " + std::to_string(step));
+    return schedule;
+}
+
+WifiStandard
+ParseStandard(const std::string& name)
+{
+    static const std::map<std::string, WifiStandard> standards{
+        {"80211a", WIFI_STANDARD_80211a},
+        {"80211g", WIFI_STANDARD_80211g},
+        {"80211n", WIFI_STANDARD_80211n},
+        {"80211ac", WIFI_STANDARD_80211ac},
+        {"80211ax", WIFI_STANDARD_80211ax},
+    };
+    auto found = standards.find(name);
+    if (found == standards.end())
+        Fail("unknown --standard '" + name + "'; allowed: 80211a, 80211g, 80211n, 80211ac, 80211ax");
+    return found->second;
+}
+
+} // namespace
+
+int
+main(int argc, char* argv[])
+{
+    // Die with the agent that started us: no orphan simulation ever outlives its Python process.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        return 3;
+    GOOGLE_PROTOBUF_VERIFY_VERSION;
+
+    uint32_t openGymPort = 5555;
+    uint32_t simSeed = 1;
+    uint32_t nStations = 10;
+    uint32_t maxStations = 0;
+    std::string schedule;
+    double stepTime = 0.1;
+    uint32_t steps = 0;
+    double warmup = 0.5;
+    std::string standard = "80211a";
+    std::string dataMode = "OfdmRate54Mbps";
+    uint32_t payload = 1500;
+    uint32_t cwMaxBeb = 0;
+
+    CommandLine cmd(__FILE__);
+    cmd.AddValue("openGymPort", "port the agent's REP socket listens on", openGymPort);
+    cmd.AddValue("simSeed", "run number of ns-3's random streams", simSeed);
+    cmd.AddValue("nStations", "active stations at the start", nStations);
+    cmd.AddValue("maxStations", "stations created (default: the largest N of the schedule)", maxStations);
+    cmd.AddValue("schedule", "changes of N: 'step:n,step:n'", schedule);
+    cmd.AddValue("stepTime", "seconds of simulated time per step", stepTime);
+    cmd.AddValue("steps", "steps before game over (0: until the agent stops)", steps);
+    cmd.AddValue("warmup", "seconds for association before the first step", warmup);
+    cmd.AddValue("standard", "80211a, 80211g, 80211n, 80211ac or 80211ax", standard);
+    cmd.AddValue("dataMode", "constant data rate mode, e.g. OfdmRate54Mbps, ErpOfdmRate54Mbps, HtMcs7", dataMode);
+    cmd.AddValue("payload", "MSDU bytes (UDP payload + 36 bytes of UDP/IP/LLC headers)", payload);
+    cmd.AddValue("cwMaxBeb", "0: fixed window W; else binary exponential backoff up to this window", cwMaxBeb);
+    cmd.Parse(argc, argv);
+
+    if (stepTime <= 0 || warmup <= 0)
+        Fail("--stepTime and --warmup must be positive");
+    if (payload <= kUdpIpLlcBytes)
+        Fail("--payload (MSDU bytes) must exceed " + std::to_string(kUdpIpLlcBytes));
+    uint32_t largest = 0;
+    for (const auto& [step, n] : ParseSchedule(nStations, schedule, 1u << 16))
+        largest = std::max(largest, n);
+    maxStations = maxStations == 0 ? largest : maxStations;
+    auto parsedSchedule = ParseSchedule(nStations, schedule, maxStations);
+    WifiStandard wifiStandard = ParseStandard(standard);
+    RngSeedManager::SetSeed(1);
+    RngSeedManager::SetRun(simSeed);
+
+    NodeContainer ap(1);
+    NodeContainer stations(maxStations);
+    YansWifiChannelHelper channel = YansWifiChannelHelper::Default();
+    YansWifiPhyHelper phy;
+    phy.SetChannel(channel.Create());
+    WifiHelper wifi;
+    wifi.SetStandard(wifiStandard);
+    wifi.SetRemoteStationManager("ns3::ConstantRateWifiManager", "DataMode", StringValue(dataMode),
+                                 "ControlMode", StringValue(dataMode));
+    WifiMacHelper mac;
+    Ssid ssid("icl-csma");
+    mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid));
+    NetDeviceContainer stationDevices = wifi.Install(phy, mac, stations);
+    mac.SetType("ns3::ApWifiMac", "Ssid", SsidValue(ssid));
+    NetDeviceContainer apDevice = wifi.Install(phy, mac, ap);
+    // One MPDU per frame, as in the slot model: no A-MPDU/A-MSDU aggregation on HT and later.
+    Config::Set("/NodeList/*/DeviceList/*/$ns3::WifiNetDevice/Mac/BE_MaxAmpduSize", UintegerValue(0));
+    Config::Set("/NodeList/*/DeviceList/*/$ns3::WifiNetDevice/Mac/BE_MaxAmsduSize", UintegerValue(0));
+
+    MobilityHelper mobility;
+    Ptr<ListPositionAllocator> positions = CreateObject<ListPositionAllocator>();
+    positions->Add(Vector(0, 0, 0));
+    for (uint32_t i = 0; i < maxStations; ++i)
+    {
+        double angle = 2 * M_PI * i / maxStations;
+        positions->Add(Vector(std::cos(angle), std::sin(angle), 0));
+    }
+    mobility.SetPositionAllocator(positions);
+    mobility.SetMobilityModel("ns3::ConstantPositionMobilityModel");
+    mobility.Install(ap);
+    mobility.Install(stations);
+
+    InternetStackHelper internet;
+    internet.Install(ap);
+    internet.Install(stations);
+    Ipv4AddressHelper addresses("10.1.0.0", "255.255.0.0");
+    Ipv4InterfaceContainer apInterface = addresses.Assign(apDevice);
+    addresses.Assign(stationDevices);
+    NeighborCacheHelper().PopulateNeighborCache();
+
+    const uint16_t port = 9;
+    PacketSinkHelper sink("ns3::UdpSocketFactory", InetSocketAddress(Ipv4Address::GetAny(), port));
+    sink.Install(ap).Start(Seconds(0));
+
+    GymBridge bridge(openGymPort);
+    ns3opengym::SimInitMsg init;
+    init.set_simprocessid(::getpid());
+    init.set_wafshellprocessid(::getppid());
+    *init.mutable_obsspace() = BoxDescription(0, 1e9, ns3opengym::DOUBLE, 6);
+    *init.mutable_actspace() = BoxDescription(1, kMaxWindow, ns3opengym::DOUBLE, 1);
+    ns3opengym::SimInitAck ack;
+    bridge.Exchange(init, ack);
+    if (ack.stopsimreq())
+        return 0;
+
+    CsmaScenario scenario(bridge, steps, Seconds(stepTime), parsedSchedule, cwMaxBeb);
+    Ptr<WifiNetDevice> apWifi = DynamicCast<WifiNetDevice>(apDevice.Get(0));
+    scenario.SetApTiming(apWifi->GetPhy()->GetSlot(),
+                         apWifi->GetPhy()->GetSifs() + 2 * apWifi->GetPhy()->GetSlot());
+    apWifi->GetMac()->TraceConnectWithoutContext("MacRx", MakeCallback(&CsmaScenario::OnApRx, &scenario));
+    apWifi->GetPhy()->GetState()->TraceConnectWithoutContext("State", MakeCallback(&CsmaScenario::OnApState, &scenario));
+    Address apAddress = InetSocketAddress(apInterface.GetAddress(0), port);
+    for (uint32_t i = 0; i < maxStations; ++i)
+    {
+        Ptr<WifiNetDevice> device = DynamicCast<WifiNetDevice>(stationDevices.Get(i));
+        Ptr<WifiMac> stationMac = device->GetMac();
+        Ptr<Txop> txop = stationMac->GetQosSupported() ? Ptr<Txop>(stationMac->GetQosTxop(AC_BE)) : stationMac->GetTxop();
+        Ptr<SaturatedSource> source = CreateObject<SaturatedSource>();
+        source->Configure(txop->GetWifiMacQueue(), apAddress, payload - kUdpIpLlcBytes);
+        stations.Get(i)->AddApplication(source);
+        source->SetStartTime(Seconds(warmup / 2));
+        scenario.AddStation(txop, source);
+        device->GetPhy()->TraceConnectWithoutContext("PhyTxBegin", MakeCallback(&CsmaScenario::OnStationTx, &scenario));
+        stationMac->TraceConnectWithoutContext("AckedMpdu", MakeCallback(&CsmaScenario::OnStationAcked, &scenario));
+    }
+    scenario.Start(Seconds(warmup / 2), Seconds(warmup));
+    Simulator::Run();
+    Simulator::Destroy();
+    return 0;
+}
