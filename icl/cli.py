@@ -1,4 +1,4 @@
-"""The ``icl`` command: train, eval, figures, reproduce.
+"""The ``icl`` command: train, eval, figures, reproduce, csma collect.
 
 User errors (a bad config key, an unknown task, a missing checkpoint) print one line and exit 2;
 ``--debug`` shows the traceback instead.
@@ -135,6 +135,30 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         console.print(f"  {path}")
 
 
+def cmd_csma_collect(args: argparse.Namespace) -> None:
+    from icl.io import atomic_path
+    from sim.collect import measure
+
+    windows = args.windows or [round(2 ** (4 + k / 2)) for k in range(13)]
+    with console.status(f"measuring {len(args.n)} N x {len(windows)} windows x {args.seeds} seeds on {args.backend}"):
+        started = time.perf_counter()
+        table = measure(
+            args.backend, args.n, windows, list(range(args.seeds)),
+            workers=args.workers, step_time_s=args.step_time, run_dir=args.log_dir,
+        )
+    with atomic_path(args.out) as tmp:
+        table.to_csv(tmp, index=False)
+    means = table.groupby(["n_stations", "window"], as_index=False)[["collision_probability", "throughput_mbps"]].mean()
+    best = means.loc[means.groupby("n_stations")["throughput_mbps"].idxmax()]
+    summary = Table(title=f"{args.backend}: best measured window per N ({time.perf_counter() - started:.0f} s)")
+    for column in ("N", "best W", "collision prob. there", "throughput (Mb/s)"):
+        summary.add_column(column)
+    for row in best.itertuples():
+        summary.add_row(str(row.n_stations), str(row.window), f"{row.collision_probability:.3f}", f"{row.throughput_mbps:.2f}")
+    console.print(summary)
+    console.print(f"wrote {len(table)} measurements to {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icl", description="In-context learning testbed.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
@@ -163,6 +187,18 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default="figures", help="output folder (default: figures)")
     reproduce.add_argument("--seed", type=int, default=0)
     reproduce.set_defaults(func=cmd_reproduce)
+
+    csma = sub.add_parser("csma", help="CSMA tools").add_subparsers(dest="csma_command", required=True)
+    collect = csma.add_parser("collect", help="measure collision probability and throughput on an (N, W) grid")
+    collect.add_argument("--backend", choices=["embedded", "ns3"], default="embedded")
+    collect.add_argument("--n", type=int, nargs="+", default=[5, 10, 20, 50], help="numbers of stations")
+    collect.add_argument("--windows", type=int, nargs="+", help="contention windows (default: 16 to 1024, half-octave steps)")
+    collect.add_argument("--seeds", type=int, default=2, help="independent runs per (N, W)")
+    collect.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="ns-3 simulations at once")
+    collect.add_argument("--step-time", type=float, default=0.1, help="ns-3: simulated seconds measured per window")
+    collect.add_argument("--log-dir", help="ns-3: keep each simulation's log here")
+    collect.add_argument("--out", default="data/csma_measurements.csv", help="CSV table to write")
+    collect.set_defaults(func=cmd_csma_collect)
     return parser
 
 

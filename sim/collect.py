@@ -1,0 +1,108 @@
+"""Measurement tables: collision probability and throughput of (N, W, seed) grids on either backend.
+
+A table is what the CSMA prompt task draws its data examples from when it is given real
+measurements instead of Bianchi's model, and what the cross-validation compares. ns-3 runs go
+through a process pool, one simulation per (N, seed) that visits every window: each window is
+held for a settling step (backoff counters drawn under the previous window die out) and then
+measured for one step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from itertools import product
+
+import numpy as np
+import pandas as pd
+
+from sim.csma import W_MAX, simulate
+from sim.env import BACKENDS, CsmaEnv
+
+COLUMNS = ["backend", "n_stations", "window", "seed", "collision_probability", "throughput_mbps", "attempts_per_slot"]
+
+
+def _ns3_job(n: int, windows: Sequence[int], seed: int, step_time_s: float, run_dir: str | None) -> list[dict]:
+    job_dir = None if run_dir is None else os.path.join(run_dir, f"n{n}-seed{seed}")
+    env = CsmaEnv(n, max_stations=max(n, 64), backend="ns3", step_time_s=step_time_s, run_dir=job_dir)
+    try:
+        env.reset(seed=seed)
+        rows = []
+        for window in windows:
+            env.step([window])
+            observation, throughput, *_ = env.step([window])
+            rows.append(
+                {
+                    "backend": "ns3", "n_stations": n, "window": int(window), "seed": seed,
+                    "collision_probability": observation[0], "throughput_mbps": throughput,
+                    "attempts_per_slot": observation[1],
+                }
+            )
+        return rows
+    finally:
+        env.close()
+
+
+def _embedded(n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[int], interval_slots: int) -> list[dict]:
+    grid_n, grid_w = (a.ravel() for a in np.meshgrid(n_values, windows, indexing="ij"))
+    rows = []
+    for seed in seeds:
+        stats = simulate(grid_n, grid_w, n_slots=interval_slots, seed=seed, warmup_slots=interval_slots // 10)
+        for i, (n, window) in enumerate(zip(grid_n.tolist(), grid_w.tolist())):
+            rows.append(
+                {
+                    "backend": "embedded", "n_stations": n, "window": window, "seed": seed,
+                    "collision_probability": float(stats.collision_probability[i]),
+                    "throughput_mbps": float(stats.throughput_mbps[i]),
+                    "attempts_per_slot": float(stats.attempts[i] / stats.slots[i]),
+                }
+            )
+    return rows
+
+
+def measure(
+    backend: str,
+    n_values: Sequence[int],
+    windows: Sequence[int],
+    seeds: Sequence[int],
+    *,
+    workers: int = 1,
+    step_time_s: float = 0.1,
+    interval_slots: int = 50_000,
+    run_dir: str | None = None,
+) -> pd.DataFrame:
+    """A table (``COLUMNS``) of every (N, W, seed) on ``backend``, sorted by N, W and seed.
+
+    ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
+    simulator's; ``workers`` simulations run at once on ns-3; ``run_dir`` keeps their logs.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if not n_values or not windows or not seeds:
+        raise ValueError("n_values, windows and seeds must each name at least one value")
+    if min(n_values) < 1:
+        raise ValueError(f"numbers of stations must be >= 1, got {sorted(n_values)}")
+    if not all(1 <= w <= W_MAX for w in windows):
+        raise ValueError(f"windows must be in [1, {W_MAX}], got {sorted(windows)}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if backend == "embedded":
+        rows = _embedded(n_values, windows, seeds, interval_slots)
+    else:
+        jobs = list(product(n_values, seeds))
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            futures = [pool.submit(_ns3_job, n, list(windows), seed, step_time_s, run_dir) for n, seed in jobs]
+            rows = [row for future in futures for row in future.result()]
+    return pd.DataFrame(rows, columns=COLUMNS).sort_values(["n_stations", "window", "seed"], ignore_index=True)
+
+
+def load_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A measurement table written by ``icl csma collect``, checked for its columns."""
+    table = pd.read_csv(path)
+    missing = [column for column in COLUMNS if column not in table.columns]
+    if missing:
+        raise ValueError(f"{path} is not a measurement table: missing columns {', '.join(missing)}")
+    if table.empty:
+        raise ValueError(f"{path} holds no measurements")
+    return table
