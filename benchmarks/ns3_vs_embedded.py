@@ -1,0 +1,84 @@
+"""Wall time per simulated second: ns-3 (our scenario) against the embedded simulator.
+
+Both backends run the same networks (N stations, fixed window near W*(N), 802.11a 54 Mb/s, 1500-byte
+payload) through ``sim.CsmaEnv`` for the same amount of simulated channel time, one network at a
+time; the embedded simulator is also timed batched (all networks in one call), its intended use.
+Printed: seconds of wall time per simulated second for each, and ns-3's as a ratio to each
+embedded figure (the baseline, measured in the same process).
+
+    python benchmarks/ns3_vs_embedded.py --n 5 20 50 --seconds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from sim import CsmaEnv  # noqa: E402
+from sim.csma import simulate  # noqa: E402
+from theory import csma  # noqa: E402
+
+
+def ns3_wall_per_second(n: int, window: int, seconds: float, step_time: float) -> float:
+    env = CsmaEnv(n, backend="ns3", step_time_s=step_time)
+    env.reset(seed=0)
+    env.step([window])
+    steps = max(1, round(seconds / step_time))
+    started = time.perf_counter()
+    for _ in range(steps):
+        env.step([window])
+    elapsed = time.perf_counter() - started
+    env.close()
+    return elapsed / (steps * step_time)
+
+
+def embedded_wall_per_second(n: int, window: int, seconds: float, interval_slots: int) -> float:
+    env = CsmaEnv(n, interval_slots=interval_slots)
+    env.reset(seed=0)
+    simulated_us, started = 0.0, time.perf_counter()
+    while simulated_us < seconds * 1e6:
+        simulated_us += env.step([window])[4]["airtime_us"]
+    elapsed = time.perf_counter() - started
+    env.close()
+    return elapsed / (simulated_us / 1e6)
+
+
+def batched_wall_per_second(ns: list[int], windows: list[int], seconds: float) -> float:
+    """All networks in one vectorised call, long enough for ``seconds`` of channel time each."""
+    slots = int(seconds * 1e6 / 40)  # a busy virtual slot lasts ~300 us, an idle one 9 us: over-provision
+    started = time.perf_counter()
+    stats = simulate(ns, windows, n_slots=slots, warmup_slots=0)
+    return (time.perf_counter() - started) / (stats.airtime_us.sum() / 1e6)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[5, 20, 50])
+    parser.add_argument("--seconds", type=float, default=2.0, help="simulated seconds per network")
+    parser.add_argument("--step-time", type=float, default=0.1, help="ns-3 step (s)")
+    parser.add_argument("--interval-slots", type=int, default=5000, help="embedded env step (virtual slots)")
+    args = parser.parse_args()
+    windows = [round(csma.optimal_window(n)) for n in args.n]
+    print(f"{'N':>4} {'W':>5} {'ns-3 s/s':>10} {'embedded s/s':>13} {'ns-3 / embedded':>16}")
+    ns3_all, embedded_all = [], []
+    for n, window in zip(args.n, windows):
+        ns3 = ns3_wall_per_second(n, window, args.seconds, args.step_time)
+        embedded = embedded_wall_per_second(n, window, args.seconds, args.interval_slots)
+        ns3_all.append(ns3)
+        embedded_all.append(embedded)
+        print(f"{n:>4} {window:>5} {ns3:>10.3f} {embedded:>13.4f} {ns3 / embedded:>15.1f}x")
+    batched = batched_wall_per_second(args.n, windows, args.seconds)
+    total_ns3 = float(np.mean(ns3_all))
+    print(f"mean wall time per simulated second: ns-3 {total_ns3:.3f} s, embedded env {np.mean(embedded_all):.4f} s, "
+          f"embedded batched {batched:.5f} s per network-second")
+    print(f"ratio ns-3 / embedded env: {total_ns3 / np.mean(embedded_all):.1f}x; "
+          f"ns-3 / embedded batched: {total_ns3 / batched:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
