@@ -20,18 +20,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.collect import measure  # noqa: E402
+from sim.collect import best_window, measure  # noqa: E402
 from theory import csma  # noqa: E402
-
-
-def best_window(windows: np.ndarray, throughput: np.ndarray) -> float:
-    """The argmax of throughput over a log-spaced grid, refined by a parabola in log2 W."""
-    i = int(np.argmax(throughput))
-    if i in (0, len(windows) - 1):
-        return float(windows[i])
-    x, y = np.log2(windows[i - 1 : i + 2]), throughput[i - 1 : i + 2]
-    a, b, _ = np.polyfit(x, y, 2)
-    return float(2 ** np.clip(-b / (2 * a), x[0], x[-1])) if a < 0 else float(windows[i])
 
 
 def main() -> None:

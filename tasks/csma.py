@@ -13,7 +13,10 @@ Inputs are x = (p, z) with z = log(-log(1 - p)): for a fixed window, log W is cl
 z with an N-dependent intercept (log(1 - p) = (N - 1) log(1 - 2 / (W + 1))), so the task is a
 noisy one-dimensional regression whose offset must be inferred from the examples.
 Observations come from Bianchi's model (fast, for training), optionally with finite-window
-measurement noise and a fraction of erroneous examples.
+measurement noise and a fraction of erroneous examples, or from a measurement table of a
+simulator (``measurements``: a CSV written by ``icl csma collect``, embedded or ns-3): then N and the
+probe windows are drawn from the table's grid, each example is one measured run, and the optimum
+and the query collision case are the measured ones (``sim.collect.MeasurementTable``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sim.collect import MeasurementTable
 from sim.timing import Timing
 from tasks.base import Functions, Prompt, Task, register
 from theory import csma as bianchi
@@ -66,6 +70,7 @@ class CsmaWindowTask(Task):
         error_fraction: float = 0.0,
         error_mode: str = "random",
         payload_bytes: Sequence[int] = (1500,),
+        measurements: str | None = None,
         **kwargs: Any,
     ) -> None:
         if n_dims != 2:
@@ -82,6 +87,11 @@ class CsmaWindowTask(Task):
             raise ValueError(f"measurement_slots must be >= 0 (0 = exact), got {measurement_slots}")
         if not payload_bytes or any(int(b) < 1 for b in payload_bytes):
             raise ValueError(f"payload_bytes must be a non-empty list of positive sizes, got {payload_bytes!r}")
+        self.table = None if measurements is None else self._load_table(measurements, n_min, n_max, w_min, w_max)
+        if self.table is not None and (measurement_slots or len(payload_bytes) != 1):
+            raise ValueError("a measurement table already holds measured collisions of one payload size: "
+                             "leave measurement_slots at 0 and give one payload_bytes")
+        self._collision = None if self.table is None else torch.tensor(self.table.collision)
         self.n_min, self.n_max = n_min, n_max
         self.w_min, self.w_max = w_min, w_max
         self.measurement_slots = measurement_slots
@@ -90,8 +100,26 @@ class CsmaWindowTask(Task):
         self.payload_bytes = tuple(int(b) for b in payload_bytes)
         super().__init__(n_dims, **kwargs)
 
+    @staticmethod
+    def _load_table(path: str, n_min: int, n_max: int, w_min: int, w_max: int) -> MeasurementTable:
+        table = MeasurementTable.load(path)
+        frame = table.frame
+        kept = frame[frame.n_stations.between(n_min, n_max) & frame.window.between(w_min, w_max)]
+        if kept.n_stations.nunique() < 1 or kept.window.nunique() < 2:
+            raise ValueError(
+                f"{path} has N in {table.n_values.tolist()} and W in {table.windows.tolist()}: need at least one N in "
+                f"[{n_min}, {n_max}] and two windows in [{w_min}, {w_max}]"
+            )
+        return MeasurementTable(kept.reset_index(drop=True))
+
+    def _draw_n(self, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+        if self.table is None:
+            return torch.randint(self.n_min, self.n_max + 1, shape, generator=generator)
+        n_values = torch.from_numpy(self.table.n_values)
+        return n_values[torch.randint(len(n_values), shape, generator=generator)]
+
     def draw_functions(self, batch_size: int, generator: torch.Generator, n_dims_active: int) -> Functions:
-        n = torch.randint(self.n_min, self.n_max + 1, (batch_size,), generator=generator)
+        n = self._draw_n((batch_size,), generator)
         payload = torch.randint(len(self.payload_bytes), (batch_size,), generator=generator)
         return {"n_stations": n, "payload_index": payload}
 
@@ -104,15 +132,18 @@ class CsmaWindowTask(Task):
         functions = self.functions_for(batch_size, generator, self.n_dims)
         n = functions["n_stations"]
         payloads = [self.payload_bytes[i] for i in functions["payload_index"].tolist()]
-        w_star = torch.tensor([optimum(int(k), b)[0] for k, b in zip(n.tolist(), payloads)], dtype=torch.float64)
+        w_star = torch.tensor([self.optimal_window(int(k), b) for k, b in zip(n.tolist(), payloads)], dtype=torch.float64)
         p_star = torch.tensor([self.target_collision(b) for b in payloads], dtype=torch.float64)
 
-        log_w = torch.empty(batch_size, n_points - 1, dtype=torch.float64).uniform_(
-            math.log2(self.w_min), math.log2(self.w_max), generator=generator
-        )
-        windows = torch.exp2(log_w).round().clamp(1, bianchi.W_MAX)
+        shape = (batch_size, n_points - 1)
+        if self.table is None:
+            log_w = torch.empty(shape, dtype=torch.float64).uniform_(math.log2(self.w_min), math.log2(self.w_max), generator=generator)
+            windows = torch.exp2(log_w).round().clamp(1, bianchi.W_MAX)
+        else:
+            grid = torch.from_numpy(self.table.windows).double()
+            windows = grid[torch.randint(len(grid), shape, generator=generator)]
         n_probe = n[:, None].double().expand_as(windows)
-        p = torch.from_numpy(bianchi.collision_probability(n_probe.numpy(), windows.numpy()))
+        p = self._observe(n_probe, windows, generator)
         p = self._measure(p, n_probe, windows, generator)
         p = self._corrupt_examples(p, n_probe, windows, generator)
 
@@ -138,7 +169,21 @@ class CsmaWindowTask(Task):
 
     def target_collision(self, payload_bytes: int) -> float:
         """The query collision case p*: it depends on the frame timing only (not on the hidden N)."""
-        return optimum(self.n_reference, payload_bytes)[1]
+        return optimum(self.n_reference, payload_bytes)[1] if self.table is None else self.table.target_collision
+
+    def optimal_window(self, n_stations: int, payload_bytes: int) -> float:
+        """The oracle W*(N): Bianchi's, or the measured optimum of the table."""
+        return optimum(n_stations, payload_bytes)[0] if self.table is None else self.table.optimal_window(n_stations)
+
+    def _observe(self, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
+        """Collision probabilities of networks of n stations at these windows: Bianchi's, or one
+        measured run of the table per example."""
+        if self.table is None:
+            return torch.from_numpy(bianchi.collision_probability(n.numpy(), windows.numpy()))
+        n_index = torch.from_numpy(np.searchsorted(self.table.n_values, n.numpy()))
+        w_index = torch.from_numpy(np.searchsorted(self.table.windows, windows.numpy()))
+        run = torch.randint(self._collision.shape[-1], n.shape, generator=generator)
+        return self._collision[n_index, w_index, run]
 
     def _measure(self, p: Tensor, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
         """Finite-window estimate, as a station counter would see it: over ``measurement_slots``
@@ -158,16 +203,20 @@ class CsmaWindowTask(Task):
         if self.error_mode == "random":
             bad = torch.rand(p.shape, generator=generator, dtype=torch.float64) * 0.9
         else:
-            other_n = torch.randint(self.n_min, self.n_max + 1, p.shape, generator=generator).double()
-            bad = torch.from_numpy(bianchi.collision_probability(other_n.numpy(), windows.numpy()))
+            bad = self._observe(self._draw_n(p.shape, generator).double(), windows, generator)
         return torch.where(wrong, bad, p)
 
     def apply(self, functions: Functions, xs: Tensor) -> Tensor:
         """log2 of the fixed window at which each network sees collision probability p = xs[..., 0].
 
         The exact inverse of Bianchi's fixed-window model: tau = 1 - (1 - p)^(1 / (N - 1)),
-        W = 2 / tau - 1. At p = p* it gives the optimal threshold W*.
+        W = 2 / tau - 1. At p = p* it gives the optimal threshold W*. With a measurement table:
+        the network's measured curve, interpolated (``MeasurementTable.log2_window_at``).
         """
+        if self.table is not None:
+            p = xs[..., 0].double().numpy()
+            rows = [self.table.log2_window_at(int(k), p[i]) for i, k in enumerate(functions["n_stations"].tolist())]
+            return torch.from_numpy(np.stack(rows)).float()
         n = functions["n_stations"].double()[:, None]
         p = xs[..., 0].double().clamp(P_FLOOR, 1 - P_FLOOR)
         tau = -torch.expm1(torch.log1p(-p) / (n - 1))

@@ -55,3 +55,17 @@ def test_eval_with_prompt_longer_than_context(tmp_path: Path) -> None:
 def test_figures_lists_every_figure() -> None:
     result = run_cli("figures")
     assert result.returncode == 0 and "garg_fig2" in result.stdout and "csma_icl" in result.stdout
+
+
+def test_csma_collect_writes_a_table_the_task_reads(tmp_path: Path) -> None:
+    out = tmp_path / "data" / "table.csv"
+    args = ["csma", "collect", "--n", "5", "20", "--windows", "16", "64", "256", "--seeds", "2", "--out", str(out)]
+    assert main(args) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 2 * 3 * 2 and set(table.backend) == {"embedded"}
+    p = table.groupby(["n_stations", "window"]).collision_probability.mean()
+    assert p[(20, 16)] > p[(20, 64)] > p[(20, 256)] and p[(20, 64)] > p[(5, 64)]
+    assert list(out.parent.iterdir()) == [out]
+    result = run_cli("csma", "collect", "--n", "0", "--out", str(tmp_path / "bad.csv"))
+    assert result.returncode == 2 and "numbers of stations must be >= 1" in result.stderr
+    assert not (tmp_path / "bad.csv").exists()

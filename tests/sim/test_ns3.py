@@ -226,3 +226,13 @@ def test_scenario_is_rebuilt_only_when_its_source_changes(tmp_path, monkeypatch)
     source.write_text("int main() { return 1; }\n")
     second = build.scenario_binary(source)
     assert second != first and subprocess.run([second]).returncode == 1
+
+
+def test_parallel_collection_on_ns3(tmp_path):
+    from sim.collect import measure
+
+    table = measure("ns3", [4, 12], [16, 128], [0, 1], workers=2, step_time_s=0.05, run_dir=str(tmp_path))
+    assert len(table) == 8 and set(table.backend) == {"ns3"}
+    p = table.groupby(["n_stations", "window"]).collision_probability.mean()
+    assert p[(12, 16)] > p[(12, 128)] and p[(12, 16)] > p[(4, 16)]
+    assert sorted(d.name for d in tmp_path.iterdir()) == ["n12-seed0", "n12-seed1", "n4-seed0", "n4-seed1"]

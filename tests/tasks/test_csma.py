@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -86,3 +87,53 @@ def test_needs_two_dimensions_and_a_query() -> None:
         tasks.get("csma_window", 3)
     with pytest.raises(ValueError, match="needs n_points >= 2"):
         tasks.get("csma_window", 2).sample(4, 1, gen())
+
+
+@pytest.fixture(scope="module")
+def table_path(tmp_path_factory) -> str:
+    """An embedded-simulator measurement table (the format `icl csma collect` writes)."""
+    from sim.collect import measure
+
+    path = tmp_path_factory.mktemp("table") / "embedded.csv"
+    windows = [round(2 ** (4 + k / 2)) for k in range(13)]
+    measure("embedded", [5, 10, 30], windows, [0, 1], interval_slots=20_000).to_csv(path, index=False)
+    return str(path)
+
+
+def test_prompts_from_a_measurement_table(table_path: str) -> None:
+    task = tasks.get("csma_window", 2, measurements=table_path, n_max=20)
+    table = task.table
+    prompt = task.sample(200, 9, gen(4))
+    n = prompt.info["n_stations"]
+    assert set(n.tolist()) == {5, 10} and table.n_values.tolist() == [5, 10]
+    windows = torch.exp2(prompt.ys[:, :-1].double()).round()
+    assert set(windows.unique().tolist()) <= set(table.windows.tolist())
+    # every example is one measured run of its (N, W)
+    runs = torch.tensor(table.collision)
+    n_index = torch.from_numpy(np.searchsorted(table.n_values, n.numpy()))[:, None].expand(-1, 8)
+    w_index = torch.from_numpy(np.searchsorted(table.windows, windows.numpy()))
+    candidates = runs[n_index, w_index].float()
+    assert (candidates == prompt.xs[:, :-1, :1].clamp(min=1e-4)).any(-1).all()
+    # the query is the measured optimum, close to Bianchi's for this (model-exact) simulator
+    assert prompt.info["p_star"].unique().item() == pytest.approx(table.target_collision)
+    for k in (5, 10):
+        assert table.optimal_window(k) == pytest.approx(bianchi.optimal_window(k), rel=0.1)
+        label = prompt.ys[n == k, -1].unique()
+        assert label.numel() == 1 and 2 ** label.item() == pytest.approx(table.optimal_window(k), rel=0.15)
+
+
+def test_measurement_table_errors(table_path: str, tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"need at least one N in \[40, 50\]"):
+        tasks.get("csma_window", 2, measurements=table_path, n_min=40)
+    with pytest.raises(ValueError, match="leave measurement_slots at 0"):
+        tasks.get("csma_window", 2, measurements=table_path, measurement_slots=100)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("n_stations,window\n5,16\n")
+    with pytest.raises(ValueError, match="not a measurement table: missing columns backend"):
+        tasks.get("csma_window", 2, measurements=str(broken))
+    import pandas as pd
+
+    partial = tmp_path / "partial.csv"
+    pd.read_csv(table_path).iloc[1:].to_csv(partial, index=False)
+    with pytest.raises(ValueError, match="not a full grid"):
+        tasks.get("csma_window", 2, measurements=str(partial))
