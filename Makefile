@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) ns3
 	$(VENV)/bin/icl reproduce --quick
 
 # The ns-3 bridge's tests run the system's ns-3; this installs it from Debian's packages if missing.

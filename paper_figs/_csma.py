@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -15,6 +15,14 @@ from sim.env import CsmaEnv
 N_ASSUMED = 20
 MEASUREMENT_SLOTS = 5000
 """Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
+
+EnvFactory = Callable[..., CsmaEnv]
+"""Builds the environment a policy runs in: ``make_env(n_stations, **CsmaEnv options)``."""
+
+
+def embedded_env(n_stations: int, **options: Any) -> CsmaEnv:
+    """The embedded simulator, one probe's measurement window per step."""
+    return CsmaEnv(n_stations, interval_slots=MEASUREMENT_SLOTS, **options)
 
 
 def run_config(

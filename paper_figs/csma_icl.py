@@ -24,8 +24,7 @@ from icl import config as cfg
 from icl.csma import IclController, run_fixed
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
-from paper_figs._csma import MEASUREMENT_SLOTS, N_ASSUMED, run_config, summary_row, trained_dqn
-from sim.env import CsmaEnv
+from paper_figs._csma import N_ASSUMED, EnvFactory, embedded_env, run_config, summary_row, trained_dqn
 from tasks.csma import CsmaWindowTask, optimum, throughput_at
 from theory import csma as bianchi
 from theory.plots import new_figure, plot_band, save_figure
@@ -47,8 +46,15 @@ def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], seeds: int, hold_steps: int) -> pd.DataFrame:
-    """Steady-state throughput per policy and N on the simulator (ICL after its probes)."""
+def closed_loop(
+    config: cfg.RunConfig,
+    runs_dir: Path,
+    n_grid: Sequence[int],
+    seeds: int,
+    hold_steps: int,
+    make_env: EnvFactory = embedded_env,
+) -> pd.DataFrame:
+    """Steady-state throughput per policy and N in ``make_env``'s simulator (ICL after its probes)."""
     _, model = load_model(runs_dir / config.name)
     task = config.task.build()
     if not isinstance(task, CsmaWindowTask):
@@ -68,15 +74,17 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
         results: dict[str, list[float]] = {"ICL (transformer)": [], "DQN (CCOD-style)": []}
         results.update({policy: [] for policy, _, _ in fixed_policies})
         for seed in range(seeds):
-            env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS)
-            trace = controller.run(env, n_steps, seed=seed)
+            with make_env(n) as env:
+                trace = controller.run(env, n_steps, seed=seed)
             held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
             results["ICL (transformer)"].append(float(np.mean(held)))
             # the DQN settles within its history length; score it over the same held steps
-            dqn_trace = dqn.run(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS), n_steps, seed=seed)
+            with make_env(n) as env:
+                dqn_trace = dqn.run(env, n_steps, seed=seed)
             results["DQN (CCOD-style)"].append(float(np.mean(dqn_trace.throughput_mbps[-hold_steps:])))
             for policy, window, backoff in fixed_policies:
-                fixed = run_fixed(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, backoff=backoff), window, hold_steps, seed=seed)
+                with make_env(n, backoff=backoff) as env:
+                    fixed = run_fixed(env, window, hold_steps, seed=seed)
                 results[policy].append(float(np.mean(fixed.throughput_mbps)))
         rows += [summary_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
         theory = float(bianchi.throughput(n, optimum(n, 1500)[0]))
@@ -85,11 +93,21 @@ def closed_loop(config: cfg.RunConfig, runs_dir: Path, n_grid: Sequence[int], se
     return pd.DataFrame(rows)
 
 
+def training_stages(quick: bool) -> list[int]:
+    """The checkpoints the training curve is drawn from."""
+    return [100, 250, 500, 1000, 1500, 2000] if quick else [500, 1000, 2000, 5000, 10_000, 20_000]
+
+
+def icl_run_config(quick: bool, seed: int) -> cfg.RunConfig:
+    """The ICL optimizer's run (eps = 0.05), shared with the ns-3 figure."""
+    return run_config(NAME, quick, seed, error_fraction=0.05, keep_checkpoints=training_stages(quick))
+
+
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train the ICL model (keeping checkpoints for the training curve), run the policies, plot."""
     out_dir = Path(out_dir)
-    stages = [100, 250, 500, 1000, 1500, 2000] if quick else [500, 1000, 2000, 5000, 10_000, 20_000]
-    config = run_config(NAME, quick, seed, error_fraction=0.05, keep_checkpoints=stages)
+    stages = training_stages(quick)
+    config = icl_run_config(quick, seed)
     curve = training_curve(train(config, out_dir / "runs"), stages)
     n_grid = [5, 10, 20, 30, 40, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
     loop = closed_loop(config, out_dir / "runs", n_grid, seeds=3 if quick else 10, hold_steps=4 if quick else 20)

@@ -19,7 +19,7 @@ from icl.csma import IclController, run_fixed
 from icl.drl import DqnAgent
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
-from paper_figs._csma import MEASUREMENT_SLOTS, run_config, summary_row, trained_dqn
+from paper_figs._csma import MEASUREMENT_SLOTS, EnvFactory, embedded_env, run_config, summary_row, trained_dqn
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum
 from theory.plots import new_figure, plot_band, save_figure
@@ -55,22 +55,24 @@ def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int
     return pd.DataFrame(rows)
 
 
-def convergence(controller: IclController, dqn: DqnAgent, seeds: int, n_steps: int) -> pd.DataFrame:
-    """Throughput per step for each policy when N changes at CHANGE_STEP."""
+def convergence(
+    controller: IclController, dqn: DqnAgent, seeds: int, n_steps: int, make_env: EnvFactory = embedded_env
+) -> pd.DataFrame:
+    """Throughput per step for each policy in ``make_env``'s simulator when N changes at CHANGE_STEP."""
     schedule = {CHANGE_STEP: N_AFTER}
     oracle_windows = [round(optimum(N_BEFORE if t < CHANGE_STEP else N_AFTER, 1500)[0]) for t in range(n_steps)]
     traces: dict[str, list[list[float]]] = {
         "ICL (transformer)": [], "DQN (CCOD-style)": [], "BEB 16..1024": [], "oracle W*(N)": []
     }
     for seed in range(seeds):
-        env = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
-        traces["ICL (transformer)"].append(controller.run(env, n_steps, seed=seed).throughput_mbps)
-        dqn_env = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
-        traces["DQN (CCOD-style)"].append(dqn.run(dqn_env, n_steps, seed=seed).throughput_mbps)
-        beb = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS, backoff="beb")
-        traces["BEB 16..1024"].append(run_fixed(beb, 16, n_steps, seed=seed).throughput_mbps)
-        oracle = CsmaEnv(N_BEFORE, n_schedule=schedule, interval_slots=MEASUREMENT_SLOTS)
-        traces["oracle W*(N)"].append(run_fixed(oracle, oracle_windows, n_steps, seed=seed).throughput_mbps)
+        with make_env(N_BEFORE, n_schedule=schedule) as env:
+            traces["ICL (transformer)"].append(controller.run(env, n_steps, seed=seed).throughput_mbps)
+        with make_env(N_BEFORE, n_schedule=schedule) as env:
+            traces["DQN (CCOD-style)"].append(dqn.run(env, n_steps, seed=seed).throughput_mbps)
+        with make_env(N_BEFORE, n_schedule=schedule, backoff="beb") as env:
+            traces["BEB 16..1024"].append(run_fixed(env, 16, n_steps, seed=seed).throughput_mbps)
+        with make_env(N_BEFORE, n_schedule=schedule) as env:
+            traces["oracle W*(N)"].append(run_fixed(env, oracle_windows, n_steps, seed=seed).throughput_mbps)
     rows = []
     for policy, runs in traces.items():
         values = np.array(runs)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import zmq
 
 from sim.ns3.build import Ns3Error, messages, scenario_binary

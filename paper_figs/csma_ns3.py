@@ -1,0 +1,86 @@
+"""The CSMA policies on real ns-3 (the paper's NS-3 comparison, our formulation and scenario).
+
+Left: throughput vs the number of stations N on ns-3 (802.11a, 54 Mb/s, one AP, saturated UDP
+uplink; ``sim/ns3/scenario.cc``) for the ICL controller, the oracle window W*(N), 802.11 BEB, the
+model-based optima (p-persistent / non-persistent CSMA knowing N, fixed window for an assumed N)
+and the CCOD-style DQN agent, with Bianchi's oracle curve. The ICL model and the DQN are the ones
+of ``csma_icl`` (trained on Bianchi's model and the embedded simulator): nothing is re-trained on
+ns-3. Right: throughput over time on ns-3 when N jumps from 10 to 45. One step is ``STEP_S``
+seconds of simulated time. Bands: 95% bootstrap intervals over seeds.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+import seaborn as sns
+
+from icl.train import train
+from paper_figs import output_stem, script_main
+from paper_figs._csma import trained_dqn
+from paper_figs.csma_icl import closed_loop, icl_run_config
+from paper_figs.csma_robustness import CHANGE_STEP, N_AFTER, N_BEFORE, controller_for, convergence
+from sim.env import CsmaEnv
+from sim.ns3 import Ns3Error, ns3_available
+from sim.ns3.build import INSTALL_HINT
+from theory.plots import new_figure, plot_band, save_figure
+
+DESCRIPTION = "CSMA on ns-3: throughput vs N and convergence after a change of N for ICL, BEB, model-based and DQN"
+NAME = "csma_ns3"
+STEP_S = 0.25
+"""Simulated seconds per step: about the channel time of the 5,000-slot windows the model was trained for."""
+
+
+def ns3_env(run_dir: Path, n_stations: int, **options: Any) -> CsmaEnv:
+    """One ns-3 episode, its log under ``run_dir``."""
+    return CsmaEnv(n_stations, backend="ns3", step_time_s=STEP_S, run_dir=str(run_dir), **options)
+
+
+def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+    """Run every policy on ns-3 (training the ICL model and the DQN first if ``csma_icl`` has not)."""
+    if not ns3_available():
+        raise Ns3Error(f"the {NAME} figure runs ns-3, which is not installed; {INSTALL_HINT}")
+    out_dir = Path(out_dir)
+    config = icl_run_config(quick, seed)
+    run_dir = train(config, out_dir / "runs")
+    make_env = functools.partial(ns3_env, out_dir / "runs" / f"{NAME}-ns3-logs")
+    n_grid = [5, 10, 20, 35, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
+    loop = closed_loop(config, out_dir / "runs", n_grid, seeds=2 if quick else 10, hold_steps=4 if quick else 20,
+                       make_env=make_env)
+    dqn = trained_dqn(out_dir / "runs", quick, seed)
+    curves = convergence(controller_for(run_dir), dqn, seeds=2 if quick else 10, n_steps=40 if quick else 80,
+                         make_env=make_env)
+    data = pd.concat([loop, curves], ignore_index=True)
+
+    fig, (left, right) = new_figure(2, width_in=5.2)
+    policies = list(loop.policy.unique())
+    palette = dict(zip(policies, sns.color_palette("colorblind", len(policies))))
+    for policy in policies:
+        rows = loop[loop.policy == policy]
+        dashed = policy == "oracle (Bianchi)"
+        plot_band(left, rows.x, rows["mean"], None if dashed else rows.ci_low, rows.ci_high, color=palette[policy],
+                  label=policy, style="--" if dashed else "-o")
+    left.set_xlabel("number of stations N")
+    left.set_ylabel("throughput (Mb/s)")
+    left.set_title("closed loop on ns-3 (802.11a, 54 Mb/s)")
+    left.legend(fontsize=8)
+    for policy in curves.policy.unique():
+        rows = curves[curves.policy == policy]
+        plot_band(right, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=palette.get(policy), label=policy)
+    right.axvline(CHANGE_STEP, color="grey", ls=":", lw=1)
+    right.set_xlabel(f"step ({STEP_S:g} s of ns-3 time each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}")
+    right.set_ylabel("throughput (Mb/s)")
+    right.set_title("convergence after a change of N, ns-3")
+    right.legend(fontsize=8)
+    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    script_main(reproduce, DESCRIPTION, argv)
+
+
+if __name__ == "__main__":
+    main()
