@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from icl import config as cfg
@@ -85,12 +86,12 @@ FULL_COMMON = {
 }
 
 
-def panel_config(panel: Panel, quick: bool, seed: int) -> cfg.RunConfig:
-    """The training/evaluation config of one panel."""
+def panel_config(panel: Panel, quick: bool, seed: int, figure: str = NAME) -> cfg.RunConfig:
+    """The training/evaluation config of one panel (its run is named after ``figure``)."""
     values = {"task.name": panel.task, "task.params": panel.params, "train.seed": seed, "eval.baselines": list(panel.baselines)}
     values.update(QUICK_COMMON if quick else FULL_COMMON)
     values.update(panel.quick if quick else panel.full)
-    values["name"] = f"{NAME}-{panel.task}-{'quick' if quick else 'full'}-seed{seed}"
+    values["name"] = f"{figure}-{panel.task}-{'quick' if quick else 'full'}-seed{seed}"
     return cfg.from_dict(cfg.set_values({}, values))
 
 
@@ -108,15 +109,17 @@ def panel_results(panel: Panel, config: cfg.RunConfig, runs_dir: Path) -> pd.Dat
         seed=config.eval.seed,
     )
     if panel.task == "linear_regression":
-        theory = least_squares_curve(prompt.n_points, config.task.n_dims)
-        frame = pd.concat(
-            [frame, pd.DataFrame({"task": panel.task, "learner": "least_squares (theory)", "k": range(len(theory)),
-                                  "metric": "squared_error", "mean": theory, "ci_low": theory, "ci_high": theory,
-                                  "n_prompts": 0})],
-            ignore_index=True,
-        )
+        frame = with_theory(frame, panel.task, "least_squares", least_squares_curve(prompt.n_points, config.task.n_dims))
     frame.insert(0, "panel", panel.title)
     return frame
+
+
+def with_theory(frame: pd.DataFrame, task: str, learner: str, curve: np.ndarray) -> pd.DataFrame:
+    """``frame`` plus the rows of a theory curve for ``learner`` (unbounded values become NaN: gaps)."""
+    values = np.where(np.isfinite(curve), curve, np.nan)
+    rows = pd.DataFrame({"task": task, "learner": f"{learner} (theory)", "k": range(len(values)), "metric": "squared_error",
+                         "mean": values, "ci_low": values, "ci_high": values, "n_prompts": 0})
+    return pd.concat([frame, rows], ignore_index=True)
 
 
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
