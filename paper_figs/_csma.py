@@ -6,11 +6,15 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
 
 from icl import config as cfg
 from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
 from sim.env import CsmaEnv
+from theory.plots import plot_band
 
 N_ASSUMED = 20
 MEASUREMENT_SLOTS = 5000
@@ -69,3 +73,33 @@ def trained_dqn(runs_dir: Path, quick: bool, seed: int) -> DqnAgent:
     )
     agent.save(path)
     return agent
+
+
+def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, Any]:
+    """Throughput vs N per policy with bands (Bianchi's oracle dashed); returns the policy colours."""
+    policies = list(loop.policy.unique())
+    palette = dict(zip(policies, sns.color_palette("colorblind", len(policies))))
+    for policy in policies:
+        rows = loop[loop.policy == policy]
+        dashed = policy == "oracle (Bianchi)"
+        plot_band(ax, rows.x, rows["mean"], None if dashed else rows.ci_low, rows.ci_high, color=palette[policy],
+                  label=policy, style="--" if dashed else "-o")
+    ax.set_xlabel("number of stations N")
+    ax.set_ylabel("throughput (Mb/s)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return palette
+
+
+def plot_convergence(ax: Axes, curves: pd.DataFrame, change_step: int, step_label: str, title: str,
+                     palette: dict[str, Any] | None = None) -> None:
+    """Throughput per step per policy with bands, the change of N marked."""
+    for i, policy in enumerate(curves.policy.unique()):
+        rows = curves[curves.policy == policy]
+        color = palette[policy] if palette else sns.color_palette("colorblind")[i]
+        plot_band(ax, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=color, label=policy)
+    ax.axvline(change_step, color="grey", ls=":", lw=1)
+    ax.set_xlabel(step_label)
+    ax.set_ylabel("throughput (Mb/s)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)

@@ -17,14 +17,21 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 
 from icl import config as cfg
 from icl.csma import IclController, run_fixed
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
-from paper_figs._csma import N_ASSUMED, EnvFactory, embedded_env, run_config, summary_row, trained_dqn
+from paper_figs._csma import (
+    N_ASSUMED,
+    EnvFactory,
+    embedded_env,
+    plot_throughput_vs_n,
+    run_config,
+    summary_row,
+    trained_dqn,
+)
 from tasks.csma import CsmaWindowTask, optimum, throughput_at
 from theory import csma as bianchi
 from theory.plots import new_figure, plot_band, save_figure
@@ -114,17 +121,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     data = pd.concat([loop, curve], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
-    policies = list(loop.policy.unique())
-    palette = dict(zip(policies, sns.color_palette("colorblind", len(policies))))
-    for policy in policies:
-        rows = loop[loop.policy == policy]
-        dashed = policy == "oracle (Bianchi)"
-        plot_band(left, rows.x, rows["mean"], None if dashed else rows.ci_low, rows.ci_high, color=palette[policy],
-                  label=policy, style="--" if dashed else "-o")
-    left.set_xlabel("number of stations N")
-    left.set_ylabel("throughput (Mb/s)")
-    left.set_title("closed loop on the embedded simulator")
-    left.legend(fontsize=8)
+    palette = plot_throughput_vs_n(left, loop, "closed loop on the embedded simulator")
     plot_band(right, curve.x, curve["mean"], curve.ci_low, curve.ci_high, color=palette["ICL (transformer)"],
               label="ICL (transformer)", style="-o", scale=100)
     right.axhline(100, color="black", ls="--", lw=1, label="oracle")

@@ -16,17 +16,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
-import seaborn as sns
 
 from icl.train import train
 from paper_figs import output_stem, script_main
-from paper_figs._csma import trained_dqn
+from paper_figs._csma import plot_convergence, plot_throughput_vs_n, trained_dqn
 from paper_figs.csma_icl import closed_loop, icl_run_config
 from paper_figs.csma_robustness import CHANGE_STEP, N_AFTER, N_BEFORE, controller_for, convergence
 from sim.env import CsmaEnv
 from sim.ns3 import Ns3Error, ns3_available
 from sim.ns3.build import INSTALL_HINT
-from theory.plots import new_figure, plot_band, save_figure
+from theory.plots import new_figure, save_figure
 
 DESCRIPTION = "CSMA on ns-3: throughput vs N and convergence after a change of N for ICL, BEB, model-based and DQN"
 NAME = "csma_ns3"
@@ -56,25 +55,10 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     data = pd.concat([loop, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
-    policies = list(loop.policy.unique())
-    palette = dict(zip(policies, sns.color_palette("colorblind", len(policies))))
-    for policy in policies:
-        rows = loop[loop.policy == policy]
-        dashed = policy == "oracle (Bianchi)"
-        plot_band(left, rows.x, rows["mean"], None if dashed else rows.ci_low, rows.ci_high, color=palette[policy],
-                  label=policy, style="--" if dashed else "-o")
-    left.set_xlabel("number of stations N")
-    left.set_ylabel("throughput (Mb/s)")
-    left.set_title("closed loop on ns-3 (802.11a, 54 Mb/s)")
-    left.legend(fontsize=8)
-    for policy in curves.policy.unique():
-        rows = curves[curves.policy == policy]
-        plot_band(right, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=palette.get(policy), label=policy)
-    right.axvline(CHANGE_STEP, color="grey", ls=":", lw=1)
-    right.set_xlabel(f"step ({STEP_S:g} s of ns-3 time each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}")
-    right.set_ylabel("throughput (Mb/s)")
-    right.set_title("convergence after a change of N, ns-3")
-    right.legend(fontsize=8)
+    palette = plot_throughput_vs_n(left, loop, "closed loop on ns-3 (802.11a, 54 Mb/s)")
+    plot_convergence(right, curves, CHANGE_STEP,
+                     f"step ({STEP_S:g} s of ns-3 time each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
+                     "convergence after a change of N, ns-3", palette)
     return save_figure(fig, data, output_stem(out_dir, NAME, quick))
 
 

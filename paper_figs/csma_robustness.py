@@ -19,7 +19,15 @@ from icl.csma import IclController, run_fixed
 from icl.drl import DqnAgent
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
-from paper_figs._csma import MEASUREMENT_SLOTS, EnvFactory, embedded_env, run_config, summary_row, trained_dqn
+from paper_figs._csma import (
+    MEASUREMENT_SLOTS,
+    EnvFactory,
+    embedded_env,
+    plot_convergence,
+    run_config,
+    summary_row,
+    trained_dqn,
+)
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask, optimum
 from theory.plots import new_figure, plot_band, save_figure
@@ -99,14 +107,9 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     left.set_ylabel("throughput (% of oracle)")
     left.set_title("erroneous examples (N in {5, 20, 50})")
     left.legend(fontsize=8)
-    for policy, color in zip(curves.policy.unique(), ["#0072B2", "#E69F00", "#D55E00", "#009E73"]):
-        rows = curves[curves.policy == policy]
-        plot_band(right, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=color, label=policy)
-    right.axvline(CHANGE_STEP, color="grey", ls=":", lw=1)
-    right.set_xlabel(f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}")
-    right.set_ylabel("throughput (Mb/s)")
-    right.set_title("convergence after a change of N")
-    right.legend(fontsize=8)
+    plot_convergence(right, curves, CHANGE_STEP,
+                     f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
+                     "convergence after a change of N")
     return save_figure(fig, data, output_stem(out_dir, NAME, quick))
 
 
