@@ -21,7 +21,6 @@ quadrature precision) with de Bruijn's Pfaffian formula: no Monte Carlo.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from functools import cache
 
@@ -30,19 +29,38 @@ import numpy as np
 import sympy as sp
 
 
+@cache
+def least_squares_risk_symbolic() -> tuple[sp.Piecewise, tuple[sp.Symbol, sp.Symbol, sp.Symbol]]:
+    """E||w - w_hat||^2 of minimum-norm least squares with noise, as a sympy Piecewise in (n, d, sigma).
+
+    Least squares is ridge as alpha -> 0: the per-direction risk (``ridge_direction_risk``) tends
+    to sigma^2 / mu along a direction the examples see and to 1 along one they do not (d - n of
+    them when n < d). Summing sigma^2 / mu over the min(n, d) non-zero eigenvalues uses the
+    inverse-Wishart mean E sum 1/mu_i = min(n, d) / (|n - d| - 1), finite for |n - d| >= 2.
+    """
+    n, d = sp.symbols("n d", positive=True, integer=True)
+    risk, (mu, alpha, sigma) = ridge_direction_risk()
+    seen = sp.simplify(sp.limit(risk, alpha, 0) * mu)
+    unseen = sp.limit(risk.subs(mu, 0), alpha, 0)
+    under = (d - n) * unseen + seen * n / (d - n - 1)
+    over = seen * d / (n - d - 1)
+    return sp.Piecewise((under, n <= d - 2), (over, n >= d + 2), (sp.oo, True)), (n, d, sigma)
+
+
+@cache
+def _least_squares_risk_numeric() -> Callable[[int, int, float], float]:
+    expression, symbols = least_squares_risk_symbolic()
+    return sp.lambdify(symbols, expression, "math")
+
+
 def least_squares_excess_risk(n_examples: int, n_dims: int, noise_std: float = 0.0) -> float:
-    """E||w - w_hat||^2 of minimum-norm least squares from ``n_examples`` examples."""
+    """E||w - w_hat||^2 of minimum-norm least squares from ``n_examples`` examples
+    (``least_squares_risk_symbolic``; without noise only the unseen directions count)."""
     if n_examples < 0 or n_dims < 1 or noise_std < 0:
         raise ValueError(f"need n_examples >= 0, n_dims >= 1, noise_std >= 0; got {n_examples}, {n_dims}, {noise_std}")
-    bias = float(max(n_dims - n_examples, 0))
     if noise_std == 0:
-        return bias
-    variance = noise_std**2
-    if n_examples <= n_dims - 2:
-        return bias + variance * n_examples / (n_dims - n_examples - 1)
-    if n_examples >= n_dims + 2:
-        return variance * n_dims / (n_examples - n_dims - 1)
-    return math.inf
+        return float(max(n_dims - n_examples, 0))
+    return float(_least_squares_risk_numeric()(n_examples, n_dims, noise_std))
 
 
 def least_squares_curve(n_points: int, n_dims: int, noise_std: float = 0.0) -> np.ndarray:

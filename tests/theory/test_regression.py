@@ -13,6 +13,7 @@ from theory.regression import (
     bayes_ridge_alpha,
     least_squares_curve,
     least_squares_excess_risk,
+    least_squares_risk_symbolic,
     ridge_curve,
     ridge_direction_risk,
     ridge_excess_risk,
@@ -86,3 +87,11 @@ def test_bayes_risk_is_below_least_squares_and_other_penalties() -> None:
     assert bayes[0] == pytest.approx(1 + 0.25 / 3) and bayes[-1] < 0.2
     with pytest.raises(ValueError, match="alpha > 0"):
         ridge_excess_risk(3, 4, 0.5, 0.0)
+
+
+def test_least_squares_risk_is_the_ridge_limit_and_peaks_at_k_equal_d() -> None:
+    expression, (n, d, sigma) = least_squares_risk_symbolic()
+    under, over = expression.args[0][0], expression.args[1][0]
+    assert sp.simplify(under - (d - n + sigma**2 * n / (d - n - 1))) == 0
+    assert sp.limit(over, n, d + 1, "+") == sp.oo and sp.limit(under.subs(d, 10), n, 9, "-") == sp.oo
+    assert sp.limit(over / d, n, sp.oo) == 0
