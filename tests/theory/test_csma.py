@@ -84,5 +84,6 @@ def test_model_based_optima() -> None:
 
 
 def test_two_station_chain_rejects_bad_windows() -> None:
-    with pytest.raises(ValueError, match="window must be an integer in \\[2, "):
-        csma.two_station_collision_probability(1)
+    for args in ((1,), (32, 16), (16.0, 64)):
+        with pytest.raises(ValueError, match="windows must be integers with 2 <= cw_min <= cw_max <= 65536"):
+            csma.two_station_collision_probability(*args)
