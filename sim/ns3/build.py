@@ -27,7 +27,7 @@ SOURCE_DIR = Path(__file__).resolve().parent
 PROTO = SOURCE_DIR / "messages.proto"
 SCENARIO = SOURCE_DIR / "scenario.cc"
 INSTALL_SCRIPT = SOURCE_DIR / "install.sh"
-INSTALL_HINT = f"install it with `sudo {INSTALL_SCRIPT}` (Debian: ns3 libns3-dev libgsl-dev libzmq3-dev libprotobuf-dev protobuf-compiler)"
+INSTALL_HINT = f"install it with `sudo {INSTALL_SCRIPT}` (Debian: ns3 libns3-dev libgsl-dev libsqlite3-dev libzmq3-dev libprotobuf-dev protobuf-compiler)"
 PKG_MODULES = ("ns3-wifi", "ns3-applications", "ns3-internet", "ns3-mobility", "ns3-network", "ns3-core", "libzmq", "protobuf")
 
 
@@ -76,11 +76,15 @@ def find_toolchain() -> Toolchain:
     absent = [m for m in PKG_MODULES if subprocess.run(["pkg-config", "--exists", m]).returncode != 0]
     if absent:
         raise Ns3Error(f"ns-3 not found: pkg-config does not know {', '.join(absent)}; {INSTALL_HINT}")
+    libs = _flags(_pkg_config("--libs", *PKG_MODULES))
+    missing_files = [word for word in libs if word.startswith("/") and not Path(word).exists()]
+    if missing_files:
+        raise Ns3Error(f"ns-3's pkg-config names libraries that are not installed: {', '.join(missing_files)}; {INSTALL_HINT}")
     return Toolchain(
         cxx=cxx,
         protoc=shutil.which("protoc") or "protoc",
         cflags=_flags(_pkg_config("--cflags", *PKG_MODULES)),
-        libs=_flags(_pkg_config("--libs", *PKG_MODULES)),
+        libs=libs,
         ns3_version=_pkg_config("--modversion", "ns3-core"),
     )
 

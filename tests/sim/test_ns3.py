@@ -207,6 +207,19 @@ def test_missing_ns3_says_how_to_install_it(monkeypatch):
         build.find_toolchain.cache_clear()
 
 
+def test_libraries_named_by_pkg_config_must_exist(monkeypatch):
+    """Debian's ns-3 .pc files link libsqlite3.so/libgsl.so by path, from -dev packages it does not pull in."""
+    build.find_toolchain.cache_clear()
+    real = build._pkg_config
+    monkeypatch.setattr(build, "_pkg_config", lambda *a: "/nonexistent/libsqlite3.so -lns3-core" if a[0] == "--libs" else real(*a))
+    try:
+        with pytest.raises(Ns3Error, match=r"not installed: /nonexistent/libsqlite3.so; install it with .*install\.sh"):
+            build.find_toolchain()
+    finally:
+        monkeypatch.undo()
+        build.find_toolchain.cache_clear()
+
+
 def test_build_failure_shows_the_compiler_error_and_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("ICL_CACHE_DIR", str(tmp_path / "cache"))
     source = tmp_path / "broken.cc"
