@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.ticker import FuncFormatter
 
 from icl import config as cfg
 from icl.csma import IclController, run_fixed
@@ -125,6 +126,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     plot_band(right, curve.x, curve["mean"], curve.ci_low, curve.ci_high, color=palette["ICL (transformer)"],
               label="ICL (transformer)", style="-o", scale=100)
     right.axhline(100, color="black", ls="--", lw=1, label="oracle")
+    right.xaxis.set_major_formatter(FuncFormatter(lambda steps, _: f"{steps / 1000:g}k"))
     right.set_xlabel("training steps")
     right.set_ylabel("throughput of predicted W (% of oracle)")
     right.set_title("training: unseen networks, N in [5, 50]")

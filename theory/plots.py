@@ -84,6 +84,7 @@ def new_figure(n_panels: int, width_in: float = 4.5, height_in: float = 3.6) -> 
 def save_figure(fig: Figure, data: pd.DataFrame, stem: str | Path) -> list[Path]:
     """Write ``stem``.png, ``stem``.pdf and ``stem``.csv atomically; returns the paths."""
     stem = Path(stem)
+    fig.tight_layout()
     paths = []
     for suffix in (".png", ".pdf"):
         path = stem.with_suffix(suffix)
