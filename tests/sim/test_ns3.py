@@ -196,28 +196,28 @@ def test_our_scenario_accepts_an_agent_that_did_not_start_it(tmp_path):
         env.close()
 
 
-def test_missing_ns3_says_how_to_install_it(monkeypatch):
+@pytest.fixture
+def patched_toolchain(monkeypatch):
+    """``monkeypatch`` for the toolchain lookup, whose cached result is dropped before and after."""
     build.find_toolchain.cache_clear()
-    monkeypatch.setattr(build.shutil, "which", lambda name: None)
-    try:
-        with pytest.raises(Ns3Error, match=r"protoc, g\+\+, not found[\s\S]*install\.sh"):
-            build.find_toolchain()
-    finally:
-        monkeypatch.undo()
-        build.find_toolchain.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    build.find_toolchain.cache_clear()
 
 
-def test_libraries_named_by_pkg_config_must_exist(monkeypatch):
+def test_missing_ns3_says_how_to_install_it(patched_toolchain):
+    patched_toolchain.setattr(build.shutil, "which", lambda name: None)
+    with pytest.raises(Ns3Error, match=r"protoc, g\+\+, not found[\s\S]*install\.sh"):
+        build.find_toolchain()
+
+
+def test_libraries_named_by_pkg_config_must_exist(patched_toolchain):
     """Debian's ns-3 .pc files link libsqlite3.so/libgsl.so by path, from -dev packages it does not pull in."""
-    build.find_toolchain.cache_clear()
     real = build._pkg_config
-    monkeypatch.setattr(build, "_pkg_config", lambda *a: "/nonexistent/libsqlite3.so -lns3-core" if a[0] == "--libs" else real(*a))
-    try:
-        with pytest.raises(Ns3Error, match=r"not installed: /nonexistent/libsqlite3.so; install it with .*install\.sh"):
-            build.find_toolchain()
-    finally:
-        monkeypatch.undo()
-        build.find_toolchain.cache_clear()
+    fake = "/nonexistent/libsqlite3.so -lns3-core"
+    patched_toolchain.setattr(build, "_pkg_config", lambda *a: fake if a[0] == "--libs" else real(*a))
+    with pytest.raises(Ns3Error, match=r"not installed: /nonexistent/libsqlite3.so; install it with .*install\.sh"):
+        build.find_toolchain()
 
 
 def test_build_failure_shows_the_compiler_error_and_leaves_nothing(tmp_path, monkeypatch):
