@@ -11,9 +11,12 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from icl import config as cfg
+from icl.csma import IclController
 from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
+from icl.train import load_model
 from sim.env import CsmaEnv
+from tasks.csma import CsmaWindowTask
 from theory.plots import plot_band
 
 N_ASSUMED = 20
@@ -50,6 +53,15 @@ def run_config(
         "eval.n_prompts": 512,
     }
     return cfg.from_dict(cfg.set_values({}, values))
+
+
+def controller_for(run_dir: Path) -> IclController:
+    """The closed-loop ICL controller of a trained csma_window run (probes: its prompt's examples)."""
+    config, model = load_model(run_dir)
+    task = config.task.build()
+    if not isinstance(task, CsmaWindowTask):
+        raise ValueError(f"{run_dir}: closed-loop control needs a csma_window run, got task {config.task.name!r}")
+    return IclController(model, task, n_probes=config.task.n_points - 1)
 
 
 def summary_row(panel: str, policy: str, x: float, samples: np.ndarray, seed: int) -> dict:

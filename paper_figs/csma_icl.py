@@ -21,19 +21,20 @@ import torch
 from matplotlib.ticker import FuncFormatter
 
 from icl import config as cfg
-from icl.csma import IclController, run_fixed
+from icl.csma import run_fixed
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
 from paper_figs._csma import (
     N_ASSUMED,
     EnvFactory,
+    controller_for,
     embedded_env,
     plot_throughput_vs_n,
     run_config,
     summary_row,
     trained_dqn,
 )
-from tasks.csma import CsmaWindowTask, optimum, throughput_at
+from tasks.csma import optimum, throughput_at
 from theory import csma as bianchi
 from theory.plots import new_figure, plot_band, save_figure
 
@@ -63,11 +64,7 @@ def closed_loop(
     make_env: EnvFactory = embedded_env,
 ) -> pd.DataFrame:
     """Steady-state throughput per policy and N in ``make_env``'s simulator (ICL after its probes)."""
-    _, model = load_model(runs_dir / config.name)
-    task = config.task.build()
-    if not isinstance(task, CsmaWindowTask):
-        raise ValueError(f"{config.name}: closed-loop control needs a csma_window run, got task {config.task.name!r}")
-    controller = IclController(model, task, n_probes=config.task.n_points - 1)
+    controller = controller_for(runs_dir / config.name)
     dqn = trained_dqn(runs_dir, quick=config.train.steps < 10_000, seed=config.train.seed)
     n_steps = len(controller.probe_windows) + hold_steps
     rows = []

@@ -19,9 +19,9 @@ import pandas as pd
 
 from icl.train import train
 from paper_figs import output_stem, script_main
-from paper_figs._csma import plot_convergence, plot_throughput_vs_n, trained_dqn
+from paper_figs._csma import controller_for, plot_convergence, plot_throughput_vs_n, trained_dqn
 from paper_figs.csma_icl import closed_loop, icl_run_config
-from paper_figs.csma_robustness import CHANGE_STEP, N_AFTER, N_BEFORE, controller_for, convergence
+from paper_figs.csma_robustness import CHANGE_STEP, N_AFTER, N_BEFORE, convergence
 from sim.env import CsmaEnv
 from sim.ns3 import Ns3Error, ns3_available
 from sim.ns3.build import INSTALL_HINT

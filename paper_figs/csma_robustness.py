@@ -17,11 +17,12 @@ import pandas as pd
 
 from icl.csma import IclController, run_fixed
 from icl.drl import DqnAgent
-from icl.train import load_model, train
+from icl.train import train
 from paper_figs import output_stem, script_main
 from paper_figs._csma import (
     MEASUREMENT_SLOTS,
     EnvFactory,
+    controller_for,
     embedded_env,
     plot_convergence,
     run_config,
@@ -29,20 +30,12 @@ from paper_figs._csma import (
     trained_dqn,
 )
 from sim.env import CsmaEnv
-from tasks.csma import CsmaWindowTask, optimum
+from tasks.csma import optimum
 from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
 NAME = "csma_robustness"
 N_BEFORE, N_AFTER, CHANGE_STEP = 10, 45, 20
-
-
-def controller_for(run_dir: Path) -> IclController:
-    config, model = load_model(run_dir)
-    task = config.task.build()
-    if not isinstance(task, CsmaWindowTask):
-        raise ValueError(f"{run_dir}: needs a csma_window run, got task {config.task.name!r}")
-    return IclController(model, task, n_probes=config.task.n_points - 1)
 
 
 def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int, hold_steps: int) -> pd.DataFrame:
