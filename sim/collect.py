@@ -25,6 +25,12 @@ from sim.env import BACKENDS, CsmaEnv
 COLUMNS = ["backend", "n_stations", "window", "seed", "collision_probability", "throughput_mbps", "attempts_per_slot"]
 
 
+def _row(backend: str, n: int, window: int, seed: int, collision: float, throughput: float, attempts_per_slot: float) -> dict:
+    """One measurement, in ``COLUMNS`` order."""
+    values = (backend, int(n), int(window), seed, float(collision), float(throughput), float(attempts_per_slot))
+    return dict(zip(COLUMNS, values))
+
+
 def _ns3_job(n: int, windows: Sequence[int], seed: int, step_time_s: float, run_dir: str | None) -> list[dict]:
     job_dir = None if run_dir is None else os.path.join(run_dir, f"n{n}-seed{seed}")
     env = CsmaEnv(n, max_stations=max(n, 64), backend="ns3", step_time_s=step_time_s, run_dir=job_dir)
@@ -33,14 +39,8 @@ def _ns3_job(n: int, windows: Sequence[int], seed: int, step_time_s: float, run_
         rows = []
         for window in windows:
             env.step([window])
-            observation, throughput, *_ = env.step([window])
-            rows.append(
-                {
-                    "backend": "ns3", "n_stations": n, "window": int(window), "seed": seed,
-                    "collision_probability": observation[0], "throughput_mbps": throughput,
-                    "attempts_per_slot": observation[1],
-                }
-            )
+            (collision, attempts_per_slot, _), throughput, *_ = env.step([window])
+            rows.append(_row("ns3", n, window, seed, collision, throughput, attempts_per_slot))
         return rows
     finally:
         env.close()
@@ -51,15 +51,9 @@ def _embedded(n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[i
     rows = []
     for seed in seeds:
         stats = simulate(grid_n, grid_w, n_slots=interval_slots, seed=seed, warmup_slots=interval_slots // 10)
-        for i, (n, window) in enumerate(zip(grid_n.tolist(), grid_w.tolist())):
-            rows.append(
-                {
-                    "backend": "embedded", "n_stations": n, "window": window, "seed": seed,
-                    "collision_probability": float(stats.collision_probability[i]),
-                    "throughput_mbps": float(stats.throughput_mbps[i]),
-                    "attempts_per_slot": float(stats.attempts[i] / stats.slots[i]),
-                }
-            )
+        attempts_per_slot = stats.attempts / stats.slots
+        columns = zip(grid_n.tolist(), grid_w.tolist(), stats.collision_probability, stats.throughput_mbps, attempts_per_slot)
+        rows += [_row("embedded", n, window, seed, p, s, a) for n, window, p, s, a in columns]
     return rows
 
 
