@@ -348,8 +348,10 @@ class CsmaScenario
     uint32_t m_window = 0;
 };
 
+// N at step 0 and its changes "step:n,...". maxStations = 0 means the largest N scheduled (at most
+// 2^16) and is set to it; every N must be in [1, maxStations].
 std::map<uint32_t, uint32_t>
-ParseSchedule(uint32_t nStations, const std::string& text, uint32_t maxStations)
+ParseSchedule(uint32_t nStations, const std::string& text, uint32_t& maxStations)
 {
     std::map<uint32_t, uint32_t> schedule{{0, nStations}};
     std::istringstream entries(text);
@@ -361,10 +363,14 @@ ParseSchedule(uint32_t nStations, const std::string& text, uint32_t maxStations)
             Fail("--schedule entries are step:n, got '" + entry + "'");
         schedule[std::stoul(entry.substr(0, colon))] = std::stoul(entry.substr(colon + 1));
     }
+    uint32_t bound = maxStations == 0 ? 1u << 16 : maxStations;
     for (const auto& [step, n] : schedule)
-        if (n < 1 || n > maxStations)
-            Fail("the number of stations must be in [1, maxStations=" + std::to_string(maxStations) +
-                 "], got " + std::to_string(n) + " at step " + std::to_string(step));
+    {
+        if (n < 1 || n > bound)
+            Fail("the number of stations must be in [1, maxStations=" + std::to_string(bound) + "], got " +
+                 std::to_string(n) + " at step " + std::to_string(step));
+        maxStations = std::max(maxStations, n);
+    }
     return schedule;
 }
 
@@ -427,10 +433,6 @@ main(int argc, char* argv[])
         Fail("--stepTime and --warmup must be positive");
     if (payload <= kUdpIpLlcBytes)
         Fail("--payload (MSDU bytes) must exceed " + std::to_string(kUdpIpLlcBytes));
-    uint32_t largest = 0;
-    for (const auto& [step, n] : ParseSchedule(nStations, schedule, 1u << 16))
-        largest = std::max(largest, n);
-    maxStations = maxStations == 0 ? largest : maxStations;
     auto parsedSchedule = ParseSchedule(nStations, schedule, maxStations);
     WifiStandard wifiStandard = ParseStandard(standard);
     RngSeedManager::SetSeed(1);
