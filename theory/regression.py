@@ -143,9 +143,14 @@ def ridge_excess_risk(n_examples: int, n_dims: int, noise_std: float, alpha: flo
     unseen = float(max(n_dims - n_examples, 0))
     if n_examples == 0:
         return unseen
-    risk, (mu, a, sigma) = ridge_direction_risk()
-    g = sp.lambdify(mu, risk.subs({a: alpha, sigma: noise_std}), "mpmath")
-    return unseen + wishart_spectral_mean(n_examples, n_dims, g)
+    direction_risk = _ridge_direction_risk_numeric()
+    return unseen + wishart_spectral_mean(n_examples, n_dims, lambda mu: direction_risk(mu, alpha, noise_std))
+
+
+@cache
+def _ridge_direction_risk_numeric() -> Callable[[mp.mpf, float, float], mp.mpf]:
+    risk, symbols = ridge_direction_risk()
+    return sp.lambdify(symbols, risk, "mpmath")
 
 
 def ridge_curve(n_points: int, n_dims: int, noise_std: float, alpha: float | None = None) -> np.ndarray:
