@@ -50,7 +50,7 @@ class GradientDescentNet(PrefixLearner):
             return (torch.relu(x @ w1 + b1) @ w2 + b2).squeeze(-1)
 
         x, y = train_xs.float(), train_ys.float()
-        optimizer = torch.optim.Adam(params, lr=self.lr)
+        optimizer = torch.optim.Adam(params, lr=self.lr, fused=True)
         with torch.enable_grad():
             for _ in range(self.n_steps):
                 # sum over prompts: each prompt's weights get the gradient of its own mean loss
