@@ -14,10 +14,12 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -217,6 +219,38 @@ def train(
     finally:
         if world_size > 1:
             dist.destroy_process_group()
+
+
+def train_many(configs: Sequence[cfg.RunConfig], runs_dir: str | Path = "runs") -> list[Path]:
+    """Train (or reuse) several independent runs; returns their run directories, in order.
+
+    On CPU the unfinished runs train side by side, one process per core with one thread each: a small
+    model keeps a core busier alone than as one of two threads (the quick Boolean transformer: two
+    runs side by side finish 1.23x sooner than one after the other on 2 cores). A run's weights depend
+    on its thread count at the 1e-6 level, so such a run can differ that much from the same config
+    trained alone. A single unfinished run, and CUDA runs, train one after the other in this process.
+    """
+    cores = torch.get_num_threads()
+    pending = [c for c in configs if c.train.device == "cpu" and not _finished(c, Path(runs_dir))]
+    if cores > 1 and len(pending) > 1:
+        workers = min(cores, len(pending))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            jobs = [pool.submit(_train_with_threads, c, runs_dir, max(1, cores // workers)) for c in pending]
+            for job in jobs:
+                job.result()
+    return [train(config, runs_dir) for config in configs]
+
+
+def _train_with_threads(config: cfg.RunConfig, runs_dir: str | Path, threads: int) -> Path:
+    """``train`` with torch limited to ``threads`` threads (a worker of ``train_many``)."""
+    torch.set_num_threads(threads)
+    return train(config, runs_dir)
+
+
+def _finished(config: cfg.RunConfig, runs_dir: Path) -> bool:
+    """Whether ``runs_dir`` already holds this run trained to its last step."""
+    metrics = read_metrics(runs_dir / config.name)
+    return bool(metrics) and metrics[-1]["step"] >= config.train.steps
 
 
 def _train_loop(

@@ -12,7 +12,15 @@ import pytest
 import torch
 
 from icl import config as cfg
-from icl.train import CHECKPOINT_FILE, CheckpointError, load_checkpoint, load_model, read_metrics, train
+from icl.train import (
+    CHECKPOINT_FILE,
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    read_metrics,
+    train,
+    train_many,
+)
 
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -48,6 +56,26 @@ def test_same_seed_same_prompts_and_weights(tiny_config: cfg.RunConfig, tmp_path
     assert [m["loss"] for m in read_metrics(run_a)] == [m["loss"] for m in read_metrics(run_b)]
     other = train(replace(tiny_config, train=replace(tiny_config.train, seed=1)), tmp_path / "c")
     assert not torch.equal(weights(run_a)["read_in.weight"], weights(other)["read_in.weight"])
+
+
+def test_train_many_trains_side_by_side_like_single_threaded_runs(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    """Two runs on two cores train in two one-thread processes: each equals the same config trained
+    alone with one thread, and finished runs are reused, not retrained."""
+    configs = [replace(tiny_config, name="a"), replace(tiny_config, name="b", train=replace(tiny_config.train, seed=1))]
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        run_dirs = train_many(configs, tmp_path / "many")
+        assert run_dirs == [tmp_path / "many" / "a", tmp_path / "many" / "b"]
+        torch.set_num_threads(1)
+        for config, run_dir in zip(configs, run_dirs):
+            assert_same_weights(run_dir, train(config, tmp_path / "alone"))
+        saved = [(run_dir / CHECKPOINT_FILE).stat().st_mtime_ns for run_dir in run_dirs]
+        torch.set_num_threads(2)
+        assert train_many(configs, tmp_path / "many") == run_dirs
+        assert [(run_dir / CHECKPOINT_FILE).stat().st_mtime_ns for run_dir in run_dirs] == saved
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_resume_equals_uninterrupted(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
