@@ -15,10 +15,10 @@ from paper_figs._boolean import run_config, trained_model
 
 
 def test_transformer_learns_conjunctions_in_context(tmp_path: Path) -> None:
-    """n = 10, half the quick figure's training: well above the null learner and nearest neighbours
+    """n = 10, two thirds of the quick figure's training: well above the null learner and nearest neighbours
     by the end of the prompt, and far better at the end than at the start."""
     config = run_config("conjunction", "gpt", quick=True, seed=0)
-    config = replace(config, train=replace(config.train, steps=700), eval=replace(config.eval, n_prompts=256))
+    config = replace(config, train=replace(config.train, steps=1000), eval=replace(config.eval, n_prompts=256))
     model = trained_model(config, tmp_path)
     prompt = eval_prompts(config.task.build(), config)
     frame = evaluate(learners_for(model, ["null", "knn:n_neighbors=1"]), prompt, n_bootstrap=200)
@@ -40,15 +40,15 @@ def quick_figures(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFram
 
 @pytest.mark.slow
 def test_quick_table_shows_the_papers_pattern(quick_figures: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    """>= 95% on conjunctions and disjunctions after 39 examples, chance on parity, where the exact
-    learner (GF(2) elimination) is perfect."""
+    """>= 95% on conjunctions and disjunctions after 39 examples, chance on parity after 29, where the
+    exact learner (GF(2) elimination) is perfect."""
     table, _ = quick_figures
-    last = int(table.k.max())
+    assert table.groupby("task").k.max().to_dict() == {"conjunction": 39, "disjunction": 39, "parity": 29}
     for task in ("conjunction", "disjunction"):
-        assert value_at(table[table.task == task], "transformer", last) >= 0.95
+        assert value_at(table[table.task == task], "transformer", 39) >= 0.95
     parity = table[table.task == "parity"]
-    assert 0.4 <= value_at(parity, "transformer", last) <= 0.6
-    assert value_at(parity, "GF(2) elimination", last) == 1.0
+    assert 0.4 <= value_at(parity, "transformer", 29) <= 0.6
+    assert value_at(parity, "GF(2) elimination", 29) == 1.0
 
 
 @pytest.mark.slow
