@@ -275,7 +275,10 @@ def _train_loop(
         start = state["step"]
         if rank == 0:
             _truncate_metrics(run_dir / METRICS_FILE, start)
-            log.info("resuming %s from step %d", run_dir, start)
+            if start < train_cfg.steps:
+                log.info("resuming %s from step %d", run_dir, start)
+            else:
+                log.info("reusing %s, trained to step %d", run_dir, start)
     forward: nn.Module = model
     if world_size > 1:
         forward = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
