@@ -237,7 +237,7 @@ def train_many(configs: Sequence[cfg.RunConfig], runs_dir: str | Path = "runs") 
     if cores > 1 and len(pending) > 1:
         workers = min(cores, len(pending))
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            jobs = [pool.submit(_train_with_threads, c, runs_dir, max(1, cores // workers)) for c in pending]
+            jobs = [pool.submit(_train_with_threads, c, runs_dir, cores // workers) for c in pending]
             for job in jobs:
                 job.result()
     return [train(config, runs_dir) for config in configs]
