@@ -5,6 +5,9 @@ for k literals), evaluated on such prompts, against a transformer trained and ev
 prompts; the elimination algorithm on both kinds of prompts is the exact-learner reference. Bands:
 95% bootstrap intervals over prompts. ``--quick``: n = 10, tiny models on CPU; prompts with the
 prefix are 20 examples long (the prefix is at most 12), random ones 40 (the table's conjunction run).
+Inside the prefix the labels follow its fixed format (two positive examples, then negatives), which a
+transformer trained on such prompts predicts from the start; learning from the prefix shows at the
+positions past the longest prefix (k >= n + 2), where all prompts continue with random examples.
 """
 
 from __future__ import annotations
