@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: setup ns3 demo test test-all clean
+.PHONY: setup ns3 demo lint test test-fast test-all clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,16 @@ demo: $(STAMP) ns3
 ns3:
 	sim/ns3/install.sh
 
-test: $(STAMP) ns3
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint ns3
 	$(PY) -m pytest -m "not slow and not gpu"
+
+# The unit tests: no figure pipelines, no ns-3, no notebooks (well under a minute).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not gpu and not ns3 and not pipeline" -p no:nbmake tests
 
 test-all: $(STAMP) ns3
 	$(PY) -m pytest

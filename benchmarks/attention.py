@@ -73,12 +73,26 @@ def measure(shape: tuple[int, int, int, int], causal: bool, family: str, with_ma
         def forward_backward() -> None:
             torch.autograd.grad(attention(q, k, v, causal), (q, k, v), grad)
 
-        for pass_name, fn, pass_flops in (("forward", forward, flops), ("forward+backward", forward_backward, 3.5 * flops)):
+        for pass_name, fn, pass_flops in (
+            ("forward", forward, flops),
+            ("forward+backward", forward_backward, 3.5 * flops),
+        ):
             with torch.no_grad() if pass_name == "forward" else torch.enable_grad():
                 ms = time_ms(fn)
-            rows.append({"family": family, "batch": batch, "heads": heads, "tokens": n, "head_dim": head_dim,
-                         "causal": causal, "implementation": name, "pass": pass_name, "ms": ms,
-                         "tflops": pass_flops / ms / 1e9})
+            rows.append(
+                {
+                    "family": family,
+                    "batch": batch,
+                    "heads": heads,
+                    "tokens": n,
+                    "head_dim": head_dim,
+                    "causal": causal,
+                    "implementation": name,
+                    "pass": pass_name,
+                    "ms": ms,
+                    "tflops": pass_flops / ms / 1e9,
+                }
+            )
     return rows
 
 
@@ -101,17 +115,24 @@ def main(argv: list[str] | None = None) -> int:
     data["speedup_vs_sdpa"] = sdpa.reindex(pd.MultiIndex.from_frame(data[keys])).to_numpy() / data["ms"]
     ours = data[data.implementation == "triton (ours)"]
     for (family, pass_name), group in ours.groupby(["family", "pass"]):
-        print(f"{family:8s} {pass_name:16s} speed vs SDPA: min {group.speedup_vs_sdpa.min():.2f}x, "
-              f"median {group.speedup_vs_sdpa.median():.2f}x; best {group.tflops.max():.0f} TFLOP/s "
-              f"({group.tflops.max() / H100_BF16_PEAK_TFLOPS:.1%} of the H100's bf16 peak)")
-    data["shape"] = data.apply(lambda r: f"{r.batch}x{r.heads}x{r.tokens}x{r.head_dim}{' c' if r.causal else ''}", axis=1)
+        print(
+            f"{family:8s} {pass_name:16s} speed vs SDPA: min {group.speedup_vs_sdpa.min():.2f}x, "
+            f"median {group.speedup_vs_sdpa.median():.2f}x; best {group.tflops.max():.0f} TFLOP/s "
+            f"({group.tflops.max() / H100_BF16_PEAK_TFLOPS:.1%} of the H100's bf16 peak)"
+        )
+    data["shape"] = data.apply(
+        lambda r: f"{r.batch}x{r.heads}x{r.tokens}x{r.head_dim}{' c' if r.causal else ''}", axis=1
+    )
     plotted = data[data.implementation == "triton (ours)"]
     fig, axes = new_figure(2, width_in=9.0, height_in=4.5)
     for ax, family in zip(axes, ("ICL", "standard")):
         sns.barplot(plotted[plotted.family == family], x="shape", y="speedup_vs_sdpa", hue="pass", ax=ax)
         ax.axhline(1.0, color="k", lw=1)
-        ax.set(title=f"{family} shapes, bf16 (B x H x tokens x D, c = causal)", xlabel="shape",
-               ylabel="SDPA time / our time (higher is faster)")
+        ax.set(
+            title=f"{family} shapes, bf16 (B x H x tokens x D, c = causal)",
+            xlabel="shape",
+            ylabel="SDPA time / our time (higher is faster)",
+        )
         ax.tick_params(axis="x", rotation=90)
     for path in save_figure(fig, data, Path(args.out) / "attention"):
         print(path)

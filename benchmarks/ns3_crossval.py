@@ -39,22 +39,34 @@ def main() -> None:
         measure("ns3", args.n, windows, seeds, workers=args.workers, step_time_s=args.step_time),
         measure("embedded", args.n, windows, seeds, interval_slots=args.slots),
     ]
-    means = pd.concat(tables).groupby(["backend", "n_stations", "window"])[["collision_probability", "throughput_mbps"]].mean()
+    means = (
+        pd.concat(tables)
+        .groupby(["backend", "n_stations", "window"])[["collision_probability", "throughput_mbps"]]
+        .mean()
+    )
     merged = means.unstack("backend")
     merged.columns = [f"{quantity}_{backend}" for quantity, backend in merged.columns]
     merged = merged.reset_index()
-    merged["collision_probability_bianchi"] = csma.collision_probability(merged.n_stations.to_numpy(), merged.window.to_numpy())
+    merged["collision_probability_bianchi"] = csma.collision_probability(
+        merged.n_stations.to_numpy(), merged.window.to_numpy()
+    )
     merged["throughput_mbps_bianchi"] = csma.throughput(merged.n_stations.to_numpy(), merged.window.to_numpy())
     if args.out:
         merged.to_csv(args.out, index=False)
 
-    print(f"{'N':>3} {'W':>5} | {'p ns-3':>7} {'p emb':>7} {'p model':>7} | {'S ns-3':>7} {'S emb':>7} {'S model':>7} | S ns-3/model")
+    print(
+        f"{'N':>3} {'W':>5} | {'p ns-3':>7} {'p emb':>7} {'p model':>7} | {'S ns-3':>7} {'S emb':>7} {'S model':>7} | S ns-3/model"
+    )
     for row in merged.itertuples():
         if row.window in (16, 32, 64, 128, 256, 512, 1024):
-            print(f"{row.n_stations:>3} {row.window:>5} | {row.collision_probability_ns3:7.3f} {row.collision_probability_embedded:7.3f} "
-                  f"{row.collision_probability_bianchi:7.3f} | {row.throughput_mbps_ns3:7.2f} {row.throughput_mbps_embedded:7.2f} "
-                  f"{row.throughput_mbps_bianchi:7.2f} | {row.throughput_mbps_ns3 / row.throughput_mbps_bianchi:.3f}")
-    print(f"\n{'N':>3} | {'W* ns-3':>8} {'W* emb':>8} {'W* model':>8} | W*_ns3/W*_model | p at W*: ns-3 / model | S max: ns-3 / model")
+            print(
+                f"{row.n_stations:>3} {row.window:>5} | {row.collision_probability_ns3:7.3f} {row.collision_probability_embedded:7.3f} "
+                f"{row.collision_probability_bianchi:7.3f} | {row.throughput_mbps_ns3:7.2f} {row.throughput_mbps_embedded:7.2f} "
+                f"{row.throughput_mbps_bianchi:7.2f} | {row.throughput_mbps_ns3 / row.throughput_mbps_bianchi:.3f}"
+            )
+    print(
+        f"\n{'N':>3} | {'W* ns-3':>8} {'W* emb':>8} {'W* model':>8} | W*_ns3/W*_model | p at W*: ns-3 / model | S max: ns-3 / model"
+    )
     factors = []
     for n, group in merged.groupby("n_stations"):
         w = group.window.to_numpy(dtype=float)
@@ -63,12 +75,16 @@ def main() -> None:
         w_model = csma.optimal_window(int(n))
         i = int(np.argmin(abs(np.log2(w / w_ns3))))
         factors.append(w_ns3 / w_model)
-        print(f"{n:>3} | {w_ns3:8.0f} {w_emb:8.0f} {w_model:8.0f} | {w_ns3 / w_model:15.2f} | "
-              f"{group.collision_probability_ns3.iloc[i]:.3f} / {csma.optimal_collision_probability(int(n)):.3f}        | "
-              f"{group.throughput_mbps_ns3.max():.2f} / {float(csma.throughput(int(n), w_model)):.2f}")
+        print(
+            f"{n:>3} | {w_ns3:8.0f} {w_emb:8.0f} {w_model:8.0f} | {w_ns3 / w_model:15.2f} | "
+            f"{group.collision_probability_ns3.iloc[i]:.3f} / {csma.optimal_collision_probability(int(n)):.3f}        | "
+            f"{group.throughput_mbps_ns3.max():.2f} / {float(csma.throughput(int(n), w_model)):.2f}"
+        )
     worst = max(max(factors), 1 / min(factors))
-    print(f"\nW* of ns-3 within a factor {worst:.2f} of Bianchi's for every N; max |p ns-3 - p model| = "
-          f"{(merged.collision_probability_ns3 - merged.collision_probability_bianchi).abs().max():.3f}")
+    print(
+        f"\nW* of ns-3 within a factor {worst:.2f} of Bianchi's for every N; max |p ns-3 - p model| = "
+        f"{(merged.collision_probability_ns3 - merged.collision_probability_bianchi).abs().max():.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -74,10 +74,14 @@ def main() -> None:
         print(f"{n:>4} {window:>5} {ns3:>10.3f} {embedded:>13.4f} {ns3 / embedded:>15.1f}x")
     batched = batched_wall_per_second(args.n, windows, args.seconds)
     total_ns3 = float(np.mean(ns3_all))
-    print(f"mean wall time per simulated second: ns-3 {total_ns3:.3f} s, embedded env {np.mean(embedded_all):.4f} s, "
-          f"embedded batched {batched:.5f} s per network-second")
-    print(f"ratio ns-3 / embedded env: {total_ns3 / np.mean(embedded_all):.1f}x; "
-          f"ns-3 / embedded batched: {total_ns3 / batched:.0f}x")
+    print(
+        f"mean wall time per simulated second: ns-3 {total_ns3:.3f} s, embedded env {np.mean(embedded_all):.4f} s, "
+        f"embedded batched {batched:.5f} s per network-second"
+    )
+    print(
+        f"ratio ns-3 / embedded env: {total_ns3 / np.mean(embedded_all):.1f}x; "
+        f"ns-3 / embedded batched: {total_ns3 / batched:.0f}x"
+    )
 
 
 if __name__ == "__main__":

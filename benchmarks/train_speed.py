@@ -31,8 +31,14 @@ class GargGPT2(nn.Module):
     def __init__(self, n_dims: int, n_positions: int, n_embd: int, n_layer: int, n_head: int) -> None:
         super().__init__()
         config = GPT2Config(
-            n_positions=2 * n_positions, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
-            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, use_cache=False,
+            n_positions=2 * n_positions,
+            n_embd=n_embd,
+            n_layer=n_layer,
+            n_head=n_head,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            use_cache=False,
         )
         self.read_in = nn.Linear(n_dims, n_embd)
         self.backbone = GPT2Model(config)
@@ -47,7 +53,11 @@ class GargGPT2(nn.Module):
 
 
 def time_steps(
-    model: nn.Module, optimizer: torch.optim.Optimizer, prompts: list[tasks.Prompt], device: torch.device, autocast: bool
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    prompts: list[tasks.Prompt],
+    device: torch.device,
+    autocast: bool,
 ) -> float:
     """Seconds per training step, averaged over ``prompts``."""
     context = torch.autocast("cuda", dtype=torch.bfloat16) if autocast else torch.autocast("cpu", enabled=False)

@@ -11,8 +11,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -143,8 +143,13 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
     with console.status(f"measuring {len(args.n)} N x {len(windows)} windows x {args.seeds} seeds on {args.backend}"):
         started = time.perf_counter()
         table = measure(
-            args.backend, args.n, windows, list(range(args.seeds)),
-            workers=args.workers, step_time_s=args.step_time, run_dir=args.log_dir,
+            args.backend,
+            args.n,
+            windows,
+            list(range(args.seeds)),
+            workers=args.workers,
+            step_time_s=args.step_time,
+            run_dir=args.log_dir,
         )
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
@@ -154,7 +159,9 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
     for column in ("N", "best W", "collision prob. there", "throughput (Mb/s)"):
         summary.add_column(column)
     for row in best.itertuples():
-        summary.add_row(str(row.n_stations), str(row.window), f"{row.collision_probability:.3f}", f"{row.throughput_mbps:.2f}")
+        summary.add_row(
+            str(row.n_stations), str(row.window), f"{row.collision_probability:.3f}", f"{row.throughput_mbps:.2f}"
+        )
     console.print(summary)
     console.print(f"wrote {len(table)} measurements to {args.out}")
 
@@ -192,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     collect = csma.add_parser("collect", help="measure collision probability and throughput on an (N, W) grid")
     collect.add_argument("--backend", choices=["embedded", "ns3"], default="embedded")
     collect.add_argument("--n", type=int, nargs="+", default=[5, 10, 20, 50], help="numbers of stations")
-    collect.add_argument("--windows", type=int, nargs="+", help="contention windows (default: 16 to 1024, half-octave steps)")
+    collect.add_argument(
+        "--windows", type=int, nargs="+", help="contention windows (default: 16 to 1024, half-octave steps)"
+    )
     collect.add_argument("--seeds", type=int, default=2, help="independent runs per (N, W)")
     collect.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="ns-3 simulations at once")
     collect.add_argument("--step-time", type=float, default=0.1, help="ns-3: simulated seconds measured per window")

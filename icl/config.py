@@ -11,10 +11,11 @@ import json
 import math
 import tomllib
 import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import tasks
 
@@ -235,9 +236,7 @@ def from_dict(data: dict[str, Any], klass: type = RunConfig, prefix: str = "") -
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
-        raise ConfigError(
-            f"unknown config key '{prefix}{unknown[0]}'; allowed in {where}: {', '.join(sorted(fields))}"
-        )
+        raise ConfigError(f"unknown config key '{prefix}{unknown[0]}'; allowed in {where}: {', '.join(sorted(fields))}")
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         hint = hints[name]
@@ -287,7 +286,9 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
 
 def preset_names() -> list[str]:
     """The configurations shipped with the package (icl/configs/*.toml)."""
-    return sorted(p.name.removesuffix(".toml") for p in resources.files("icl.configs").iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in resources.files("icl.configs").iterdir() if p.name.endswith(".toml")
+    )
 
 
 def read_toml(source: str | Path) -> dict[str, Any]:
@@ -296,7 +297,9 @@ def read_toml(source: str | Path) -> dict[str, Any]:
     if not path.exists() and str(source) in preset_names():
         path = Path(str(resources.files("icl.configs").joinpath(f"{source}.toml")))
     if not path.exists():
-        raise ConfigError(f"config {str(source)!r} is neither a file nor a preset; presets: {', '.join(preset_names())}")
+        raise ConfigError(
+            f"config {str(source)!r} is neither a file nor a preset; presets: {', '.join(preset_names())}"
+        )
     try:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:

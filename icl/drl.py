@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import copy
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -51,8 +51,9 @@ class DqnAgent:
         self.batch_size = batch_size
         self.target_every = target_every
         self.rng = np.random.default_rng(seed)
-        self.q = nn.Sequential(nn.Linear(history, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                               nn.Linear(hidden, len(WINDOWS)))
+        self.q = nn.Sequential(
+            nn.Linear(history, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, len(WINDOWS))
+        )
         self.target = copy.deepcopy(self.q)
         self.optimizer = torch.optim.Adam(self.q.parameters(), lr=lr)
         self.buffer: deque[tuple[np.ndarray, int, float, np.ndarray]] = deque(maxlen=buffer_size)

@@ -7,8 +7,8 @@ scores 1) for regression, accuracy of the sign for classification.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd

@@ -91,8 +91,7 @@ class SequenceModel(nn.Module):
             raise ValueError(f"prompt inputs have dimension {xs.shape[2]}; this model takes n_dims={self.n_dims}")
         if xs.shape[1] > self.n_positions:
             raise ValueError(
-                f"prompt of {xs.shape[1]} examples is longer than the model's context of "
-                f"{self.n_positions} examples"
+                f"prompt of {xs.shape[1]} examples is longer than the model's context of {self.n_positions} examples"
             )
 
     def tokens(self, xs: Tensor, ys: Tensor) -> Tensor:

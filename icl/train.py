@@ -14,12 +14,13 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -137,7 +138,9 @@ def load_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu", ste
         if not {"model", "optimizer", "step"} <= set(state):
             raise KeyError("model/optimizer/step")
     except Exception as error:  # noqa: BLE001 - any unreadable file is the same user-facing error
-        raise CheckpointError(f"checkpoint {path} is corrupted ({type(error).__name__}); delete it to retrain") from None
+        raise CheckpointError(
+            f"checkpoint {path} is corrupted ({type(error).__name__}); delete it to retrain"
+        ) from None
     return state
 
 
@@ -192,7 +195,9 @@ def train(
     run = setup(config)
     rank, local_rank, world_size = _distributed()
     if config.train.batch_size % world_size:
-        raise cfg.ConfigError(f"train.batch_size ({config.train.batch_size}) must be divisible by the {world_size} ranks")
+        raise cfg.ConfigError(
+            f"train.batch_size ({config.train.batch_size}) must be divisible by the {world_size} ranks"
+        )
     run_dir = Path(runs_dir) / config.name
     if rank == 0:
         if (run_dir / CONFIG_FILE).exists():
@@ -281,7 +286,9 @@ def _train_loop(
                 log.info("reusing %s, trained to step %d", run_dir, start)
     forward: nn.Module = model
     if world_size > 1:
-        forward = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        forward = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     if train_cfg.compile:
         forward = torch.compile(forward)
     autocast = (
@@ -298,7 +305,9 @@ def _train_loop(
     try:
         for step in range(start, end):
             n_dims_active, n_points = curriculum.at(step)
-            prompt = run.task.sample(train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active)
+            prompt = run.task.sample(
+                train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active
+            )
             xs = prompt.xs[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
             ys = prompt.ys[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
             lr = learning_rate(train_cfg, step)
@@ -343,4 +352,3 @@ def _mean_over_ranks(value: Tensor, world_size: int) -> float:
         dist.all_reduce(value)
         value /= world_size
     return float(value)
-

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,8 +95,16 @@ def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, 
     for policy in policies:
         rows = loop[loop.policy == policy]
         dashed = policy == "oracle (Bianchi)"
-        plot_band(ax, rows.x, rows["mean"], None if dashed else rows.ci_low, rows.ci_high, color=palette[policy],
-                  label=policy, style="--" if dashed else "-o")
+        plot_band(
+            ax,
+            rows.x,
+            rows["mean"],
+            None if dashed else rows.ci_low,
+            rows.ci_high,
+            color=palette[policy],
+            label=policy,
+            style="--" if dashed else "-o",
+        )
     ax.set_xlabel("number of stations N")
     ax.set_ylabel("throughput (Mb/s)")
     ax.set_title(title)
@@ -103,8 +112,9 @@ def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, 
     return palette
 
 
-def plot_convergence(ax: Axes, curves: pd.DataFrame, change_step: int, step_label: str, title: str,
-                     palette: dict[str, Any] | None = None) -> None:
+def plot_convergence(
+    ax: Axes, curves: pd.DataFrame, change_step: int, step_label: str, title: str, palette: dict[str, Any] | None = None
+) -> None:
     """Throughput per step per policy with bands, the change of N marked."""
     for i, policy in enumerate(curves.policy.unique()):
         rows = curves[curves.policy == policy]

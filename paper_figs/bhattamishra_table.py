@@ -11,8 +11,8 @@ classes at n = 28 with the paper's prompt lengths (GPU).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 import seaborn as sns

@@ -12,8 +12,8 @@ positions past the longest prefix (k >= n + 2), where all prompts continue with 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -34,7 +34,13 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     frames = []
     for teaching, prompts in kinds:
         frame = class_results(
-            "conjunction", quick, seed, out_dir / "runs", families=("gpt",), teaching=teaching, baselines=("elimination",)
+            "conjunction",
+            quick,
+            seed,
+            out_dir / "runs",
+            families=("gpt",),
+            teaching=teaching,
+            baselines=("elimination",),
         )
         frame["learner"] = frame.learner + ", " + prompts
         frames.append(frame)

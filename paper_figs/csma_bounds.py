@@ -42,7 +42,10 @@ def throughput_panel(quick: bool, seed: int) -> pd.DataFrame:
         best = csma.optimal_window(n)
         kappa = csma.throughput_curvature(n)
         fine = np.linspace(-2, 2, 81)
-        for label, values in (("model", csma.throughput_loss(n, fine)), ("2nd order", kappa * (fine * np.log(2)) ** 2 / 2)):
+        for label, values in (
+            ("model", csma.throughput_loss(n, fine)),
+            ("2nd order", kappa * (fine * np.log(2)) ** 2 / 2),
+        ):
             rows += [{"N": n, "source": label, "error_octaves": e, "mean": v, "ci_low": v, "ci_high": v}
                      for e, v in zip(fine, values)]  # fmt: skip
         windows = np.append(best * np.exp2(errors), best).round()
@@ -72,10 +75,17 @@ def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
             misses = csma.in_context_miss(p, PROBES, n, p_target)
             resampled = [np.quantile(rng.choice(misses, n_prompts), 0.95) for _ in range(500)]
             bound = csma.in_context_deviation_bound(n, PROBES, MEASUREMENT_SLOTS, eps, p_target)
-            rows.append({"N": n, "source": "simulator (95th percentile)", "eps": eps, "mean": np.quantile(misses, 0.95),
-                         "ci_low": np.quantile(resampled, 0.025), "ci_high": np.quantile(resampled, 0.975)})
-            rows.append({"N": n, "source": "bound (95%)", "eps": eps, "mean": bound, "ci_low": bound,
-                         "ci_high": bound})
+            rows.append(
+                {
+                    "N": n,
+                    "source": "simulator (95th percentile)",
+                    "eps": eps,
+                    "mean": np.quantile(misses, 0.95),
+                    "ci_low": np.quantile(resampled, 0.025),
+                    "ci_high": np.quantile(resampled, 0.975),
+                }
+            )
+            rows.append({"N": n, "source": "bound (95%)", "eps": eps, "mean": bound, "ci_low": bound, "ci_high": bound})
     return pd.DataFrame(rows).assign(panel="in-context deviation")
 
 
@@ -88,18 +98,42 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     for n, group in loss.groupby("N"):
         for source, style in (("model", "-"), ("2nd order", ":"), ("simulator", "o")):
             rows = group[group.source == source]
-            plot_band(axes[0], rows.error_octaves, rows["mean"], None if source != "simulator" else rows.ci_low,
-                      rows.ci_high, color=palette[n], label=f"N = {n}, {source}", style=style, scale=100)
-    axes[0].set(xlabel="window error log2(W / W*) (octaves)", ylabel="throughput loss vs S(W*) (%)",
-                title="prediction deviation -> throughput deviation")
+            plot_band(
+                axes[0],
+                rows.error_octaves,
+                rows["mean"],
+                None if source != "simulator" else rows.ci_low,
+                rows.ci_high,
+                color=palette[n],
+                label=f"N = {n}, {source}",
+                style=style,
+                scale=100,
+            )
+    axes[0].set(
+        xlabel="window error log2(W / W*) (octaves)",
+        ylabel="throughput loss vs S(W*) (%)",
+        title="prediction deviation -> throughput deviation",
+    )
     axes[0].legend(fontsize=6, ncol=3)
     for n, group in deviation.groupby("N"):
         for source, style in (("simulator (95th percentile)", "o"), ("bound (95%)", "-")):
             rows = group[group.source == source]
-            plot_band(axes[1], rows.eps, rows["mean"], rows.ci_low if style == "o" else None, rows.ci_high,
-                      color=palette[n], label=f"N = {n}, {source}", style=style)
-    axes[1].set(yscale="log", xlabel="fraction of wrong examples eps", ylabel="|log2(W_hat / W_target)| (octaves)",
-                title=f"in-context estimate from {len(PROBES)} probes")
+            plot_band(
+                axes[1],
+                rows.eps,
+                rows["mean"],
+                rows.ci_low if style == "o" else None,
+                rows.ci_high,
+                color=palette[n],
+                label=f"N = {n}, {source}",
+                style=style,
+            )
+    axes[1].set(
+        yscale="log",
+        xlabel="fraction of wrong examples eps",
+        ylabel="|log2(W_hat / W_target)| (octaves)",
+        title=f"in-context estimate from {len(PROBES)} probes",
+    )
     axes[1].legend(fontsize=6, ncol=2)
     data = pd.concat([loss, deviation], ignore_index=True)
     return save_figure(fig, data, output_stem(Path(out_dir), NAME, quick))

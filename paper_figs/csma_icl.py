@@ -12,8 +12,8 @@ intervals over seeds (left) and networks (right).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,8 @@ from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
 NAME = "csma_icl"
+
+
 def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
     """Throughput ratio S(predicted W) / S(W*) of the checkpoints kept at ``stages``."""
     config, _ = load_model(run_dir)
@@ -93,8 +95,16 @@ def closed_loop(
                 results[policy].append(float(np.mean(fixed.throughput_mbps)))
         rows += [summary_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
         theory = float(bianchi.throughput(n, optimum(n, 1500)[0]))
-        rows.append({"panel": "throughput", "policy": "oracle (Bianchi)", "x": n, "mean": theory, "ci_low": theory,
-                     "ci_high": theory})
+        rows.append(
+            {
+                "panel": "throughput",
+                "policy": "oracle (Bianchi)",
+                "x": n,
+                "mean": theory,
+                "ci_low": theory,
+                "ci_high": theory,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -120,8 +130,17 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
 
     fig, (left, right) = new_figure(2, width_in=5.2)
     palette = plot_throughput_vs_n(left, loop, "closed loop on the embedded simulator")
-    plot_band(right, curve.x, curve["mean"], curve.ci_low, curve.ci_high, color=palette["ICL (transformer)"],
-              label="ICL (transformer)", style="-o", scale=100)
+    plot_band(
+        right,
+        curve.x,
+        curve["mean"],
+        curve.ci_low,
+        curve.ci_high,
+        color=palette["ICL (transformer)"],
+        label="ICL (transformer)",
+        style="-o",
+        scale=100,
+    )
     right.axhline(100, color="black", ls="--", lw=1, label="oracle")
     right.xaxis.set_major_formatter(FuncFormatter(lambda steps, _: f"{steps / 1000:g}k"))
     right.set_xlabel("training steps")

@@ -12,8 +12,9 @@ seconds of simulated time. Bands: 95% bootstrap intervals over seeds.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -47,18 +48,25 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     run_dir = train(config, out_dir / "runs")
     make_env = functools.partial(ns3_env, out_dir / "runs" / f"{NAME}-ns3-logs")
     n_grid = [5, 10, 20, 35, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
-    loop = closed_loop(config, out_dir / "runs", n_grid, seeds=2 if quick else 10, hold_steps=4 if quick else 20,
-                       make_env=make_env)
+    loop = closed_loop(
+        config, out_dir / "runs", n_grid, seeds=2 if quick else 10, hold_steps=4 if quick else 20, make_env=make_env
+    )
     dqn = trained_dqn(out_dir / "runs", quick, seed)
-    curves = convergence(controller_for(run_dir), dqn, seeds=2 if quick else 10, n_steps=40 if quick else 80,
-                         make_env=make_env)
+    curves = convergence(
+        controller_for(run_dir), dqn, seeds=2 if quick else 10, n_steps=40 if quick else 80, make_env=make_env
+    )
     data = pd.concat([loop, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
     palette = plot_throughput_vs_n(left, loop, "closed loop on ns-3 (802.11a, 54 Mb/s)")
-    plot_convergence(right, curves, CHANGE_STEP,
-                     f"step ({STEP_S:g} s of ns-3 time each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
-                     "convergence after a change of N, ns-3", palette)
+    plot_convergence(
+        right,
+        curves,
+        CHANGE_STEP,
+        f"step ({STEP_S:g} s of ns-3 time each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
+        "convergence after a change of N, ns-3",
+        palette,
+    )
     return save_figure(fig, data, output_stem(out_dir, NAME, quick))
 
 

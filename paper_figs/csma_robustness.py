@@ -9,8 +9,8 @@ and the oracle that knows N. One step is one measurement window of 5,000 slots. 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,10 @@ def convergence(
     schedule = {CHANGE_STEP: N_AFTER}
     oracle_windows = [round(optimum(N_BEFORE if t < CHANGE_STEP else N_AFTER, 1500)[0]) for t in range(n_steps)]
     traces: dict[str, list[list[float]]] = {
-        "ICL (transformer)": [], "DQN (CCOD-style)": [], "BEB 16..1024": [], "oracle W*(N)": []
+        "ICL (transformer)": [],
+        "DQN (CCOD-style)": [],
+        "BEB 16..1024": [],
+        "oracle W*(N)": [],
     }
     for seed in range(seeds):
         with make_env(N_BEFORE, n_schedule=schedule) as env:
@@ -92,17 +95,30 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     data = pd.concat([sweep, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
-    plot_band(left, sweep.x, sweep["mean"], sweep.ci_low, sweep.ci_high, color="#0072B2", label=sweep.policy.iloc[0],
-              style="-o", scale=100)
+    plot_band(
+        left,
+        sweep.x,
+        sweep["mean"],
+        sweep.ci_low,
+        sweep.ci_high,
+        color="#0072B2",
+        label=sweep.policy.iloc[0],
+        style="-o",
+        scale=100,
+    )
     left.axhline(100, color="black", ls="--", lw=1, label="oracle W*(N)")
     left.axhline(95, color="grey", ls=":", lw=1, label="5% below the oracle")
     left.set_xlabel("fraction of erroneous collision measurements eps")
     left.set_ylabel("throughput (% of oracle)")
     left.set_title("erroneous examples (N in {5, 20, 50})")
     left.legend(fontsize=8)
-    plot_convergence(right, curves, CHANGE_STEP,
-                     f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
-                     "convergence after a change of N")
+    plot_convergence(
+        right,
+        curves,
+        CHANGE_STEP,
+        f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
+        "convergence after a change of N",
+    )
     return save_figure(fig, data, output_stem(out_dir, NAME, quick))
 
 

@@ -9,9 +9,9 @@ needs a GPU.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,7 +88,12 @@ FULL_COMMON = {
 
 def panel_config(panel: Panel, quick: bool, seed: int, figure: str = NAME) -> cfg.RunConfig:
     """The training/evaluation config of one panel (its run is named after ``figure``)."""
-    values = {"task.name": panel.task, "task.params": panel.params, "train.seed": seed, "eval.baselines": list(panel.baselines)}
+    values = {
+        "task.name": panel.task,
+        "task.params": panel.params,
+        "train.seed": seed,
+        "eval.baselines": list(panel.baselines),
+    }
     values.update(QUICK_COMMON if quick else FULL_COMMON)
     values.update(panel.quick if quick else panel.full)
     values["name"] = f"{figure}-{panel.task}-{'quick' if quick else 'full'}-seed{seed}"
@@ -109,7 +114,9 @@ def panel_results(panel: Panel, config: cfg.RunConfig, runs_dir: Path) -> pd.Dat
         seed=config.eval.seed,
     )
     if panel.task == "linear_regression":
-        frame = with_theory(frame, panel.task, "least_squares", least_squares_curve(prompt.n_points, config.task.n_dims))
+        frame = with_theory(
+            frame, panel.task, "least_squares", least_squares_curve(prompt.n_points, config.task.n_dims)
+        )
     frame.insert(0, "panel", panel.title)
     return frame
 
@@ -117,8 +124,18 @@ def panel_results(panel: Panel, config: cfg.RunConfig, runs_dir: Path) -> pd.Dat
 def with_theory(frame: pd.DataFrame, task: str, learner: str, curve: np.ndarray) -> pd.DataFrame:
     """``frame`` plus the rows of a theory curve for ``learner`` (unbounded values become NaN: gaps)."""
     values = np.where(np.isfinite(curve), curve, np.nan)
-    rows = pd.DataFrame({"task": task, "learner": f"{learner} (theory)", "k": range(len(values)), "metric": "squared_error",
-                         "mean": values, "ci_low": values, "ci_high": values, "n_prompts": 0})
+    rows = pd.DataFrame(
+        {
+            "task": task,
+            "learner": f"{learner} (theory)",
+            "k": range(len(values)),
+            "metric": "squared_error",
+            "mean": values,
+            "ci_low": values,
+            "ci_high": values,
+            "n_prompts": 0,
+        }
+    )
     return pd.concat([frame, rows], ignore_index=True)
 
 

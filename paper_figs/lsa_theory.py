@@ -77,12 +77,15 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         {"LSA": "trained LSA", specs[0]: "one GD step, gamma*", "averaging": "averaging (gamma = 1)"}
     )
     theory = pd.DataFrame(
-        {"learner": ["LSA optimum (theory)"] * n_points + ["least_squares (theory)"] * n_points,
-         "k": [*range(n_points), *range(n_points)],
-         "mean": [*lsa_curve(gamma_star, n_points, n_dims), *least_squares_curve(n_points, n_dims)]}
+        {
+            "learner": ["LSA optimum (theory)"] * n_points + ["least_squares (theory)"] * n_points,
+            "k": [*range(n_points), *range(n_points)],
+            "mean": [*lsa_curve(gamma_star, n_points, n_dims), *least_squares_curve(n_points, n_dims)],
+        }
     )
-    theory = theory.assign(task=curves.task.iloc[0], metric="squared_error", ci_low=theory["mean"],
-                           ci_high=theory["mean"], n_prompts=0)
+    theory = theory.assign(
+        task=curves.task.iloc[0], metric="squared_error", ci_low=theory["mean"], ci_high=theory["mean"], n_prompts=0
+    )
     curves = pd.concat([curves, theory], ignore_index=True).assign(panel="error vs k", step=config.train.steps)
 
     rows = []
@@ -91,9 +94,18 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         per_prompt = prompt_scores(snapshot.predict(prompt.xs, prompt.ys), prompt)[:, 1:].mean(dim=1)
         low, high = bootstrap_mean(per_prompt.numpy()[:, None], config.eval.n_bootstrap, 0.95, config.eval.seed)
         distance, even = structure_error(snapshot, gamma_star)
-        rows.append({"panel": "training", "step": step, "learner": "trained LSA", "mean": float(per_prompt.mean()),
-                     "ci_low": low[0], "ci_high": high[0], "preconditioner_distance": distance,
-                     "even_weights": even})
+        rows.append(
+            {
+                "panel": "training",
+                "step": step,
+                "learner": "trained LSA",
+                "mean": float(per_prompt.mean()),
+                "ci_low": low[0],
+                "ci_high": high[0],
+                "preconditioner_distance": distance,
+                "even_weights": even,
+            }
+        )
     training = pd.DataFrame(rows)
     optimum = float(lsa_curve(gamma_star, n_points, n_dims)[1:].mean())
 
@@ -101,16 +113,30 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     order = [*(name for name in curves.learner.unique() if name != "trained LSA"), "trained LSA"]
     plot_curves(axes[0], curves, f"d = {n_dims}, trained on {n_points - 1} examples", order=order)
     axes[0].legend(fontsize=7, frameon=True)
-    plot_band(axes[1], training.step, training["mean"], training.ci_low, training.ci_high, color="C0",
-              label="trained LSA", style="o-")
+    plot_band(
+        axes[1],
+        training.step,
+        training["mean"],
+        training.ci_low,
+        training.ci_high,
+        color="C0",
+        label="trained LSA",
+        style="o-",
+    )
     axes[1].axhline(optimum, color="k", ls="--", label="predicted optimum")
-    axes[1].set(xscale="log", xlabel="training step", ylabel="normalised error, mean over k >= 1",
-                title="error during training")
+    axes[1].set(
+        xscale="log", xlabel="training step", ylabel="normalised error, mean over k >= 1", title="error during training"
+    )
     axes[1].legend(fontsize=8)
     axes[2].plot(training.step, training.preconditioner_distance, "o-", label="||Gamma - gamma* I|| / ||gamma* I||")
     axes[2].plot(training.step, training.even_weights, "s-", label="even-term weights (|v||A| + |u||c|) / ||gamma* I||")
-    axes[2].set(xscale="log", yscale="log", xlabel="training step", ylabel="relative distance",
-                title=f"learned weights vs gamma* = {gamma_star:.3f}")
+    axes[2].set(
+        xscale="log",
+        yscale="log",
+        xlabel="training step",
+        ylabel="relative distance",
+        title=f"learned weights vs gamma* = {gamma_star:.3f}",
+    )
     axes[2].legend(fontsize=7)
     data = pd.concat([curves, training.assign(task=curves.task.iloc[0])], ignore_index=True)
     data["gamma_star"] = gamma_star

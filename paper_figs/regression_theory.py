@@ -9,8 +9,8 @@ learner can beat the Bayes curve; how close the transformer comes is the questio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from paper_figs import output_stem, script_main
 from paper_figs.garg_fig2 import Panel, panel_config, panel_results, with_theory

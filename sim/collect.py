@@ -25,7 +25,9 @@ from sim.env import BACKENDS, CsmaEnv
 COLUMNS = ["backend", "n_stations", "window", "seed", "collision_probability", "throughput_mbps", "attempts_per_slot"]
 
 
-def _row(backend: str, n: int, window: int, seed: int, collision: float, throughput: float, attempts_per_slot: float) -> dict:
+def _row(
+    backend: str, n: int, window: int, seed: int, collision: float, throughput: float, attempts_per_slot: float
+) -> dict:
     """One measurement, in ``COLUMNS`` order."""
     values = (backend, int(n), int(window), seed, float(collision), float(throughput), float(attempts_per_slot))
     return dict(zip(COLUMNS, values))
@@ -52,7 +54,9 @@ def _embedded(n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[i
     for seed in seeds:
         stats = simulate(grid_n, grid_w, n_slots=interval_slots, seed=seed, warmup_slots=interval_slots // 10)
         attempts_per_slot = stats.attempts / stats.slots
-        columns = zip(grid_n.tolist(), grid_w.tolist(), stats.collision_probability, stats.throughput_mbps, attempts_per_slot)
+        columns = zip(
+            grid_n.tolist(), grid_w.tolist(), stats.collision_probability, stats.throughput_mbps, attempts_per_slot
+        )
         rows += [_row("embedded", n, window, seed, p, s, a) for n, window, p, s, a in columns]
     return rows
 
@@ -171,7 +175,10 @@ class MeasurementTable:
     @cached_property
     def target_collision(self) -> float:
         log2_windows = np.log2(self.windows)
-        optima = [np.interp(np.log2(w), log2_windows, self._means("collision_probability", n)) for n, w in self._optima.items()]
+        optima = [
+            np.interp(np.log2(w), log2_windows, self._means("collision_probability", n))
+            for n, w in self._optima.items()
+        ]
         return float(np.median(optima))
 
     def log2_window_at(self, n: int, p: np.ndarray) -> np.ndarray:

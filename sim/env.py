@@ -11,8 +11,9 @@ virtual slots) and ``ns3`` (our 802.11a scenario on the system's ns-3, ``sim.ns3
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -38,7 +39,7 @@ class Interval:
 class _EmbeddedBackend:
     """``sim.csma`` run for ``interval_slots`` virtual slots per step."""
 
-    def __init__(self, env: "CsmaEnv", interval_slots: int) -> None:
+    def __init__(self, env: CsmaEnv, interval_slots: int) -> None:
         if interval_slots < 1:
             raise ValueError(f"interval_slots must be positive, got {interval_slots}")
         self.env = env
@@ -47,7 +48,9 @@ class _EmbeddedBackend:
 
     def start(self, seed: int) -> None:
         env = self.env
-        self.simulator = CsmaSimulator(env.n_stations_at(0), 16, max_stations=env.max_stations, timing=env.timing, seed=seed)
+        self.simulator = CsmaSimulator(
+            env.n_stations_at(0), 16, max_stations=env.max_stations, timing=env.timing, seed=seed
+        )
 
     def run(self, window: int, n_stations: int) -> Interval:
         if self.env.backoff == "fixed":
@@ -71,9 +74,13 @@ class _EmbeddedBackend:
 class _Ns3Backend:
     """Our scenario on ns-3 (``sim.ns3``), one simulation per episode, ``step_time_s`` per step."""
 
-    def __init__(self, env: "CsmaEnv", step_time_s: float, run_dir: str | None, timeout_s: float) -> None:
+    def __init__(self, env: CsmaEnv, step_time_s: float, run_dir: str | None, timeout_s: float) -> None:
         timing = env.timing
-        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (9.0, 16.0, 34.0) or timing.data_rate_mbps not in NS3_RATES_MBPS:
+        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (
+            9.0,
+            16.0,
+            34.0,
+        ) or timing.data_rate_mbps not in NS3_RATES_MBPS:
             raise ValueError(
                 "the ns3 backend simulates 802.11a OFDM (slot 9 us, SIFS 16 us, DIFS 34 us, data rate in "
                 f"{NS3_RATES_MBPS} Mb/s); got {timing}"
@@ -104,7 +111,9 @@ class _Ns3Backend:
         if info.get("n_stations") != n_stations:
             raise RuntimeError(f"ns-3 ran {info.get('n_stations')} stations where the schedule says {n_stations}")
         transmitted, _, _, collision, throughput, virtual_slots = observation
-        return Interval(float(collision), float(transmitted / max(virtual_slots, 1.0)), float(throughput), self.step_time_s * 1e6)
+        return Interval(
+            float(collision), float(transmitted / max(virtual_slots, 1.0)), float(throughput), self.step_time_s * 1e6
+        )
 
     def close(self) -> None:
         self.ns3.close()

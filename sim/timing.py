@@ -32,7 +32,15 @@ class Timing:
     ack_bytes: int = 14
 
     def __post_init__(self) -> None:
-        for name in ("slot_us", "sifs_us", "difs_us", "preamble_us", "symbol_us", "data_rate_mbps", "control_rate_mbps"):
+        for name in (
+            "slot_us",
+            "sifs_us",
+            "difs_us",
+            "preamble_us",
+            "symbol_us",
+            "data_rate_mbps",
+            "control_rate_mbps",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"timing {name} must be positive, got {getattr(self, name)!r}")
         if self.propagation_us < 0:

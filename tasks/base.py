@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -146,9 +147,7 @@ class Task(ABC):
         index = torch.randint(pool_len, (batch_size,), generator=generator)
         return {key: value[index] for key, value in self.pool.items()}
 
-    def sample_inputs(
-        self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int
-    ) -> Tensor:
+    def sample_inputs(self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int) -> Tensor:
         """Gaussian inputs, optionally scaled and correlated; inactive coordinates set to zero."""
         xs = torch.randn(batch_size, n_points, self.n_dims, generator=generator)
         if self.x_factor is not None:
@@ -222,7 +221,6 @@ def get(name: str, n_dims: int, **params: Any) -> Task:
     unknown = sorted(set(params) - set(parameters(name)))
     if unknown:
         raise ValueError(
-            f"task {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(parameters(name))}"
+            f"task {name!r} has no parameter {', '.join(map(repr, unknown))}; allowed: {', '.join(parameters(name))}"
         )
     return klass(n_dims, **params)

@@ -22,8 +22,9 @@ and the query collision case are the measured ones (``sim.collect.MeasurementTab
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,8 +90,10 @@ class CsmaWindowTask(Task):
             raise ValueError(f"payload_bytes must be a non-empty list of positive sizes, got {payload_bytes!r}")
         self.table = None if measurements is None else self._load_table(measurements, n_min, n_max, w_min, w_max)
         if self.table is not None and (measurement_slots or len(payload_bytes) != 1):
-            raise ValueError("a measurement table already holds measured collisions of one payload size: "
-                             "leave measurement_slots at 0 and give one payload_bytes")
+            raise ValueError(
+                "a measurement table already holds measured collisions of one payload size: "
+                "leave measurement_slots at 0 and give one payload_bytes"
+            )
         self._collision = None if self.table is None else torch.tensor(self.table.collision)
         self.n_min, self.n_max = n_min, n_max
         self.w_min, self.w_max = w_min, w_max
@@ -132,12 +135,16 @@ class CsmaWindowTask(Task):
         functions = self.functions_for(batch_size, generator, self.n_dims)
         n = functions["n_stations"]
         payloads = [self.payload_bytes[i] for i in functions["payload_index"].tolist()]
-        w_star = torch.tensor([self.optimal_window(int(k), b) for k, b in zip(n.tolist(), payloads)], dtype=torch.float64)
+        w_star = torch.tensor(
+            [self.optimal_window(int(k), b) for k, b in zip(n.tolist(), payloads)], dtype=torch.float64
+        )
         p_star = torch.tensor([self.target_collision(b) for b in payloads], dtype=torch.float64)
 
         shape = (batch_size, n_points - 1)
         if self.table is None:
-            log_w = torch.empty(shape, dtype=torch.float64).uniform_(math.log2(self.w_min), math.log2(self.w_max), generator=generator)
+            log_w = torch.empty(shape, dtype=torch.float64).uniform_(
+                math.log2(self.w_min), math.log2(self.w_max), generator=generator
+            )
             windows = torch.exp2(log_w).round().clamp(1, bianchi.W_MAX)
         else:
             grid = torch.from_numpy(self.table.windows).double()

@@ -152,4 +152,3 @@ class DecisionTreeRegression(Task):
 
     def error_scale(self, n_dims_active: int) -> float:
         return 1.0
-

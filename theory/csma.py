@@ -47,7 +47,11 @@ def symbolic() -> Symbols:
     p_s = n * tau * (1 - tau) ** (n - 1) / p_tr
     throughput = p_s * p_tr * bits / ((1 - p_tr) * slot + p_tr * p_s * t_s + p_tr * (1 - p_s) * t_c)
     return Symbols(
-        tau, p, n, window, stages,
+        tau,
+        p,
+        n,
+        window,
+        stages,
         tau_beb=tau_beb,
         tau_fixed=2 / (window + 1),
         p_collision=1 - (1 - tau) ** (n - 1),
@@ -59,7 +63,9 @@ def _check(n: np.ndarray, window: np.ndarray) -> None:
     if np.any(n < 1):
         raise ValueError(f"the number of stations N must be >= 1, got {n[n < 1][0]}")
     if np.any((window < 1) | (window > W_MAX)):
-        raise ValueError(f"contention window W must be in [1, {W_MAX}], got {window[(window < 1) | (window > W_MAX)][0]}")
+        raise ValueError(
+            f"contention window W must be in [1, {W_MAX}], got {window[(window < 1) | (window > W_MAX)][0]}"
+        )
 
 
 def tau_of_p(p: ArrayLike, window: ArrayLike, stages: int) -> np.ndarray:
@@ -69,7 +75,9 @@ def tau_of_p(p: ArrayLike, window: ArrayLike, stages: int) -> np.ndarray:
     return 2.0 / (1.0 + window + p * window * geometric)
 
 
-def fixed_point(n: ArrayLike, window: ArrayLike, stages: int = 0, iterations: int = 80) -> tuple[np.ndarray, np.ndarray]:
+def fixed_point(
+    n: ArrayLike, window: ArrayLike, stages: int = 0, iterations: int = 80
+) -> tuple[np.ndarray, np.ndarray]:
     """(tau, p) solving Bianchi's fixed point for every (n, window) pair (broadcast)."""
     n, window = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(window, dtype=float))
     _check(n, window)
@@ -261,7 +269,7 @@ def in_context_deviation_bound(
         # wrong readings at +inf: the median errs high; P(upper middle > c + t) + P(lower middle < c - t)
         below_high = _count_distribution(norm.cdf(t / clean))  # clean readings below c + t
         above_low = _count_distribution(norm.sf(-t / clean))  # clean readings above c - t
-        high_misses = below_high[: high_rank].sum()  # fewer than high_rank readings below c + t
+        high_misses = below_high[:high_rank].sum()  # fewer than high_rank readings below c + t
         low_misses = above_low[: max(k - low_rank + 1 - n_wrong, 0)].sum()
         return float(high_misses + low_misses)
 

@@ -6,8 +6,9 @@ atomically.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -62,8 +63,16 @@ def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] 
     for learner in learners:
         rows = frame[frame.learner == learner].sort_values("k")
         theory = learner.endswith("(theory)")
-        plot_band(ax, rows.k, rows["mean"], None if theory else rows.ci_low, rows.ci_high, color=palette[learner],
-                  label=learner, style="--" if theory else "-")
+        plot_band(
+            ax,
+            rows.k,
+            rows["mean"],
+            None if theory else rows.ci_low,
+            rows.ci_high,
+            color=palette[learner],
+            label=learner,
+            style="--" if theory else "-",
+        )
     metric = frame.metric.iloc[0]
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("in-context examples k")

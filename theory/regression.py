@@ -157,6 +157,4 @@ def ridge_curve(n_points: int, n_dims: int, noise_std: float, alpha: float | Non
     """Normalised prediction error of ridge for k = 0..n_points-1; ``alpha`` defaults to the Bayes
     choice sigma^2 (then this is the Bayes risk, the least error any learner can have)."""
     alpha = noise_std**2 if alpha is None else alpha
-    return np.array(
-        [(ridge_excess_risk(k, n_dims, noise_std, alpha) + noise_std**2) / n_dims for k in range(n_points)]
-    )
+    return np.array([(ridge_excess_risk(k, n_dims, noise_std, alpha) + noise_std**2) / n_dims for k in range(n_points)])

@@ -42,7 +42,9 @@ class GradientDescentNet(PrefixLearner):
         generator = torch.Generator().manual_seed(self.seed)
         w1 = (torch.randn(batch, n_dims, self.hidden_width, generator=generator) / math.sqrt(n_dims)).requires_grad_()
         b1 = torch.zeros(batch, 1, self.hidden_width, requires_grad=True)
-        w2 = (torch.randn(batch, self.hidden_width, 1, generator=generator) / math.sqrt(self.hidden_width)).requires_grad_()
+        w2 = (
+            torch.randn(batch, self.hidden_width, 1, generator=generator) / math.sqrt(self.hidden_width)
+        ).requires_grad_()
         b2 = torch.zeros(batch, 1, 1, requires_grad=True)
         params = [w1, b1, w2, b2]
 

@@ -18,7 +18,9 @@ class GreedyTree(PrefixLearner):
         self.max_depth = max_depth
 
     def fit_predict(self, train_xs: Tensor, train_ys: Tensor, query: Tensor) -> Tensor:
-        return fit_each_prompt(lambda: DecisionTreeRegressor(max_depth=self.max_depth, random_state=0), train_xs, train_ys, query)
+        return fit_each_prompt(
+            lambda: DecisionTreeRegressor(max_depth=self.max_depth, random_state=0), train_xs, train_ys, query
+        )
 
 
 class BoostedTrees(PrefixLearner):

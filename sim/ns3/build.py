@@ -28,7 +28,16 @@ PROTO = SOURCE_DIR / "messages.proto"
 SCENARIO = SOURCE_DIR / "scenario.cc"
 INSTALL_SCRIPT = SOURCE_DIR / "install.sh"
 INSTALL_HINT = f"install it with `sudo {INSTALL_SCRIPT}` (Debian: ns3 libns3-dev libgsl-dev libsqlite3-dev libzmq3-dev libprotobuf-dev protobuf-compiler)"
-PKG_MODULES = ("ns3-wifi", "ns3-applications", "ns3-internet", "ns3-mobility", "ns3-network", "ns3-core", "libzmq", "protobuf")
+PKG_MODULES = (
+    "ns3-wifi",
+    "ns3-applications",
+    "ns3-internet",
+    "ns3-mobility",
+    "ns3-network",
+    "ns3-core",
+    "libzmq",
+    "protobuf",
+)
 
 
 class Ns3Error(RuntimeError):
@@ -79,7 +88,9 @@ def find_toolchain() -> Toolchain:
     libs = _flags(_pkg_config("--libs", *PKG_MODULES))
     missing_files = [word for word in libs if word.startswith("/") and not Path(word).exists()]
     if missing_files:
-        raise Ns3Error(f"ns-3's pkg-config names libraries that are not installed: {', '.join(missing_files)}; {INSTALL_HINT}")
+        raise Ns3Error(
+            f"ns-3's pkg-config names libraries that are not installed: {', '.join(missing_files)}; {INSTALL_HINT}"
+        )
     return Toolchain(
         cxx=cxx,
         protoc=shutil.which("protoc") or "protoc",
@@ -141,8 +152,16 @@ def scenario_binary(source: Path = SCENARIO) -> Path:
     def build(staging: Path) -> None:
         _run([toolchain.protoc, f"-I{PROTO.parent}", f"--cpp_out={staging}", str(PROTO)], staging, "protoc")
         command = [
-            toolchain.cxx, "-std=c++17", "-O2", f"-I{staging}", *toolchain.cflags,
-            str(source), str(staging / "messages.pb.cc"), "-o", str(staging / "scenario"), *toolchain.libs,
+            toolchain.cxx,
+            "-std=c++17",
+            "-O2",
+            f"-I{staging}",
+            *toolchain.cflags,
+            str(source),
+            str(staging / "messages.pb.cc"),
+            "-o",
+            str(staging / "scenario"),
+            *toolchain.libs,
         ]
         _run(command, staging, f"building the ns-3 scenario {source.name}")
 
@@ -157,7 +176,8 @@ def messages() -> ModuleType:
         raise Ns3Error(f"protoc not found on PATH (needed for the ns3-gym protocol); {INSTALL_HINT}")
     key = "messages-" + hashlib.sha256(PROTO.read_bytes() + protoc.encode()).hexdigest()[:16]
     directory = _build_once(
-        key, lambda staging: _run([protoc, f"-I{PROTO.parent}", f"--python_out={staging}", str(PROTO)], staging, "protoc")
+        key,
+        lambda staging: _run([protoc, f"-I{PROTO.parent}", f"--python_out={staging}", str(PROTO)], staging, "protoc"),
     )
     spec = importlib.util.spec_from_file_location("ns3opengym_messages_pb2", directory / "messages_pb2.py")
     module = importlib.util.module_from_spec(spec)

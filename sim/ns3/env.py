@@ -150,7 +150,9 @@ class Ns3Env(gym.Env):
                 self._bound_port = socket.bind_to_random_port("tcp://*", *PORT_RANGE, max_tries=200)
         except zmq.ZMQError as error:
             socket.close()
-            raise Ns3Error(f"cannot listen on port {self.port or PORT_RANGE}: {error}; pass another port, or port=0 for a free one") from error
+            raise Ns3Error(
+                f"cannot listen on port {self.port or PORT_RANGE}: {error}; pass another port, or port=0 for a free one"
+            ) from error
         self._socket = socket
 
     def _launch(self, sim_seed: int) -> None:
@@ -162,7 +164,11 @@ class Ns3Env(gym.Env):
             log.flush()
             try:
                 self._process = subprocess.Popen(
-                    [*command, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                    [*command, *args],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
             except OSError as error:
                 raise Ns3Error(f"cannot start the ns-3 simulation {command[0]}: {error}") from error
@@ -188,7 +194,9 @@ class Ns3Env(gym.Env):
                 code = self._process.returncode
                 self._fail(f"the ns-3 simulation exited (code {code}) while the agent waited for {what}")
             if time.monotonic() > deadline:
-                self._fail(f"no answer from the ns-3 simulation within {self.timeout_s:g} s while waiting for {what}; killed it")
+                self._fail(
+                    f"no answer from the ns-3 simulation within {self.timeout_s:g} s while waiting for {what}; killed it"
+                )
         message.ParseFromString(self._socket.recv())
         self._awaiting_reply = True
         return message

@@ -90,7 +90,9 @@ def pack(value: Any, space: spaces.Space, name: str = "") -> Any:
         container.data.Pack(box)
     elif isinstance(space, spaces.Tuple):
         container.type = pb.Tuple
-        container.data.Pack(pb.TupleDataContainer(element=[pack(v, s) for v, s in zip(value, space.spaces, strict=True)]))
+        container.data.Pack(
+            pb.TupleDataContainer(element=[pack(v, s) for v, s in zip(value, space.spaces, strict=True)])
+        )
     elif isinstance(space, spaces.Dict):
         container.type = pb.Dict
         container.data.Pack(pb.DictDataContainer(element=[pack(value[k], s, k) for k, s in space.spaces.items()]))

@@ -9,8 +9,22 @@ import pytest
 
 from icl.cli import main
 
-TINY = ["--set", "task.n_dims=3", "--set", "task.n_points=7", "--set", "model.n_embd=32", "--set", "model.n_layer=2",
-        "--set", "train.steps=30", "--set", "train.log_every=10", "--set", "eval.n_prompts=32"]
+TINY = [
+    "--set",
+    "task.n_dims=3",
+    "--set",
+    "task.n_points=7",
+    "--set",
+    "model.n_embd=32",
+    "--set",
+    "model.n_layer=2",
+    "--set",
+    "train.steps=30",
+    "--set",
+    "train.log_every=10",
+    "--set",
+    "eval.n_prompts=32",
+]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,9 @@ from icl import config as cfg
 
 
 def test_defaults_and_overrides() -> None:
-    config = cfg.load(None, ["model.size=small", "train.lr=3e-4", "task.params.sparsity=2", "task.name=sparse_linear_regression"])
+    config = cfg.load(
+        None, ["model.size=small", "train.lr=3e-4", "task.params.sparsity=2", "task.name=sparse_linear_regression"]
+    )
     assert config.model.dims == (128, 6, 4)
     assert config.train.lr == 3e-4
     assert config.task.build().sparsity == 2

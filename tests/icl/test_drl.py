@@ -26,7 +26,10 @@ def test_dqn_learns_a_good_window_for_a_fixed_network(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"gamma": 1.0}, r"gamma must be in \[0, 1\)"), ({"batch_size": 10, "buffer_size": 5}, "buffer_size >= batch_size")],
+    [
+        ({"gamma": 1.0}, r"gamma must be in \[0, 1\)"),
+        ({"batch_size": 10, "buffer_size": 5}, "buffer_size >= batch_size"),
+    ],
 )
 def test_bad_parameters(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -149,8 +149,19 @@ def test_data_parallel_matches_single_process(tiny_config: cfg.RunConfig, tmp_pa
     config_path.write_text(cfg.to_toml(tiny_config))
     # --standalone: torchrun picks a free port itself (no race between probing a port and binding it)
     process = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "icl.cli",
-         "train", str(config_path), "--runs-dir", str(tmp_path / "ddp")],
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node=2",
+            "-m",
+            "icl.cli",
+            "train",
+            str(config_path),
+            "--runs-dir",
+            str(tmp_path / "ddp"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

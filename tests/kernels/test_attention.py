@@ -72,7 +72,9 @@ def test_strided_inputs_are_read_in_place() -> None:
     qkv = torch.randn(2, 21, 3, 2, 16, generator=torch.Generator().manual_seed(0)).to(DEVICE)
     q, k, v = qkv.permute(2, 0, 3, 1, 4)
     assert not q.is_contiguous()
-    assert torch.equal(flash_attention(q, k, v, True), flash_attention(q.contiguous(), k.contiguous(), v.contiguous(), True))
+    assert torch.equal(
+        flash_attention(q, k, v, True), flash_attention(q.contiguous(), k.contiguous(), v.contiguous(), True)
+    )
 
 
 @pytest.mark.parametrize(

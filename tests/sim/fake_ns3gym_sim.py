@@ -52,7 +52,9 @@ reward = 0.0
 for step in range(args.steps + 1):
     obs = pb.DictDataContainer(
         element=[
-            contained(pb.Box, pb.BoxDataContainer(dtype=pb.INT, shape=[2], intData=[step, args.simSeed % 100]), "queue"),
+            contained(
+                pb.Box, pb.BoxDataContainer(dtype=pb.INT, shape=[2], intData=[step, args.simSeed % 100]), "queue"
+            ),
             contained(pb.Discrete, pb.DiscreteDataContainer(data=step % 3), "phase"),
         ]
     )

@@ -31,7 +31,18 @@ LAYOUT = {
     "EnvActMsg": {"actData": 1, "stopSimReq": 2},
 }
 ENUMS = {
-    "MsgType": ["Unknown", "Init", "ActionSpace", "ObservationSpace", "IsGameOver", "Observation", "Reward", "ExtraInfo", "Action", "StopEnv"],
+    "MsgType": [
+        "Unknown",
+        "Init",
+        "ActionSpace",
+        "ObservationSpace",
+        "IsGameOver",
+        "Observation",
+        "Reward",
+        "ExtraInfo",
+        "Action",
+        "StopEnv",
+    ],
     "SpaceType": ["NoSpaceType", "Discrete", "Box", "Tuple", "Dict"],
     "Dtype": ["NoDType", "INT", "UINT", "FLOAT", "DOUBLE"],
 }

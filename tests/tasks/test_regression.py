@@ -96,7 +96,10 @@ def test_curriculum_schedule() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: tasks.get("linear_regresion", 5), "unknown task 'linear_regresion'; allowed: cnf, conjunction, csma_window"),
+        (
+            lambda: tasks.get("linear_regresion", 5),
+            "unknown task 'linear_regresion'; allowed: cnf, conjunction, csma_window",
+        ),
         (lambda: tasks.get("linear_regression", 0), "n_dims must be a positive integer"),
         (lambda: tasks.get("linear_regression", 5, sparsity=2), "has no parameter 'sparsity'; allowed: pool_seed"),
         (lambda: tasks.get("sparse_linear_regression", 5, sparsity=6), "sparsity must be an integer in [1, n_dims=5]"),

@@ -27,7 +27,9 @@ def test_symbolic_throughput_matches_numeric() -> None:
     t = csma.OFDM_54
     tau = float(csma.fixed_point(10, 64)[0])
     sigma, t_s, t_c, bits = sp.symbols("sigma T_s T_c L", positive=True)
-    value = s.throughput.subs({s.tau: tau, s.n: 10, sigma: t.slot_us, t_s: t.success_us, t_c: t.collision_us, bits: t.payload_bits})
+    value = s.throughput.subs(
+        {s.tau: tau, s.n: 10, sigma: t.slot_us, t_s: t.success_us, t_c: t.collision_us, bits: t.payload_bits}
+    )
     assert float(value) == pytest.approx(float(csma.throughput(10, 64)), rel=1e-9)
 
 
