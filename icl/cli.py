@@ -20,7 +20,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 console = Console(stderr=True)
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, RuntimeError, KeyError)
 
 
 def _progress() -> Progress:
@@ -42,7 +41,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from icl.train import read_metrics, setup, train
 
     overrides = list(args.set)
-    if args.name:
+    if args.name is not None:
         overrides.append(f"name={args.name}")
     if args.device:
         overrides.append(f"train.device={args.device}")
@@ -116,13 +115,14 @@ def cmd_figures(args: argparse.Namespace) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
     import paper_figs
+    from icl.errors import UserError
 
     available = paper_figs.figures()
     names = [args.name] if args.name else list(available)
     if args.name and args.name not in available:
-        raise ValueError(f"unknown figure {args.name!r}; allowed: {', '.join(available)}")
+        raise UserError(f"unknown figure {args.name!r}; allowed: {', '.join(available)}")
     if not args.name and not args.quick:
-        raise ValueError("reproducing every figure at full size is a GPU job; name one, or add --quick")
+        raise UserError("reproducing every figure at full size is a GPU job; name one, or add --quick")
     started = time.perf_counter()
     written: list[Path] = []
     for name in names:
@@ -211,15 +211,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """What the user can fix: our own UserError, bad values (ValueError, the tasks' and simulator's
+    contract), OS errors on the user's paths, and a missing or failing ns-3."""
+    from icl.errors import UserError
+    from sim.ns3.build import Ns3Error
+
+    return (UserError, ValueError, OSError, Ns3Error)
+
+
+def _one_line(error: BaseException) -> str:
+    """An error as one line; an OSError names its path and the system's reason."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         args.func(args)
-    except USER_ERRORS as error:
-        if args.debug:
+    except Exception as error:
+        if args.debug or not isinstance(error, _user_errors()):
             raise
-        console.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(_one_line(error))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import tasks
+from icl.errors import UserError
 
 SIZES: dict[str, tuple[int, int, int]] = {
     "tiny": (64, 3, 2),
@@ -31,9 +32,12 @@ BACKENDS = ("math", "sdpa", "triton")
 DEVICES = ("cpu", "cuda")
 AUTOCAST = ("bf16", "none")
 LR_SCHEDULES = ("constant", "cosine")
+MAX_SEED = 2**63 - 1
+MAX_NAME_BYTES = 200
+"""Room for the temporary names beside a run directory within the file system's 255 bytes."""
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration key or value that cannot be used; the message names it."""
 
 
@@ -45,6 +49,10 @@ def _require(condition: bool, message: str) -> None:
 def _one_of(key: str, value: str, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     _require(value in allowed, f"{key} = {value!r} is not allowed; choose one of: {', '.join(allowed)}")
+
+
+def _seed(key: str, value: int) -> None:
+    _require(0 <= value <= MAX_SEED, f"{key} must be an integer in [0, 2**63 - 1], got {value}")
 
 
 def _positive(section: Any, *names: str) -> None:
@@ -170,6 +178,7 @@ class TrainConfig:
         _one_of("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _one_of("train.device", self.device, DEVICES)
         _one_of("train.autocast", self.autocast, AUTOCAST)
+        _seed("train.seed", self.seed)
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,7 @@ class EvalConfig:
         _positive(self, "n_prompts", "batch_size", "n_bootstrap")
         _require(self.n_points >= 0, f"eval.n_points must be >= 0, got {self.n_points}")
         _require(0 < self.confidence < 1, f"eval.confidence must be in (0, 1), got {self.confidence}")
+        _seed("eval.seed", self.seed)
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,15 @@ class RunConfig:
         _require(
             bool(self.name) and all(c.isalnum() or c in "-_." for c in self.name) and not self.name.startswith("."),
             f"name = {self.name!r} is not allowed; use letters, digits, '-', '_' and '.'",
+        )
+        _require(
+            len(self.name.encode()) <= MAX_NAME_BYTES,
+            f"name is {len(self.name.encode())} bytes long; at most {MAX_NAME_BYTES} are allowed",
+        )
+        _require(
+            self.eval.n_points <= self.task.n_points,
+            f"eval.n_points = {self.eval.n_points} exceeds task.n_points = {self.task.n_points}, the longest prompt "
+            "the model is built for; use at most that (0 = task.n_points)",
         )
         self.curriculum.build(self.task)
 
@@ -274,13 +293,29 @@ def set_values(data: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any
     return data
 
 
+def _hint(key: str) -> Any:
+    """The type of the config value at dotted ``key``, or None for an unknown key (reported later)."""
+    klass: Any = RunConfig
+    for part in key.split("."):
+        if not dataclasses.is_dataclass(klass):
+            return None
+        klass = typing.get_type_hints(klass).get(part)
+    return klass
+
+
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``section.key=value`` strings (values in TOML syntax) to nested dicts (a copy is returned)."""
+    """Apply ``section.key=value`` strings to nested dicts (a copy is returned).
+
+    Values are TOML (``4``, ``1e-3``, ``["a"]``), except that a key whose type is a string takes the
+    text as it is: ``name=123`` names a run "123".
+    """
     values = {}
     for override in overrides:
         key, sep, text = override.partition("=")
-        _require(bool(sep) and bool(key.strip()), f"--set expects section.key=value, got {override!r}")
-        values[key.strip()] = _parse_value(text.strip())
+        key, text = key.strip(), text.strip()
+        _require(bool(sep) and bool(key), f"--set expects section.key=value, got {override!r}")
+        value = _parse_value(text)
+        values[key] = text if _hint(key) is str and not isinstance(value, str) else value
     return set_values(data, values)
 
 
@@ -300,16 +335,41 @@ def read_toml(source: str | Path) -> dict[str, Any]:
         raise ConfigError(
             f"config {str(source)!r} is neither a file nor a preset; presets: {', '.join(preset_names())}"
         )
+    if path.is_dir():
+        raise ConfigError(f"config {path} is a directory; give a TOML file or a preset name")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not a TOML text file (byte {error.start} is not UTF-8)") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
 
 
-def load(source: str | Path | None = None, overrides: Iterable[str] = ()) -> RunConfig:
-    """The config from a TOML file or preset (defaults when None) with ``--set`` overrides."""
+def load(source: str | Path | None = None, overrides: Iterable[str] = (), *, complete: bool = False) -> RunConfig:
+    """The config from a TOML file or preset (defaults when None) with ``--set`` overrides.
+
+    ``complete`` refuses a file that lacks any key (a run's saved config.toml holds every key, so
+    one cut short must not be read with defaults for the rest).
+    """
     data = read_toml(source) if source is not None else {}
+    if complete:
+        missing = _missing_keys(data, to_dict(RunConfig()))
+        _require(
+            not missing,
+            f"{source} lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}: it was cut short or "
+            "not written by icl; restore it or delete the run",
+        )
     return from_dict(apply_overrides(data, overrides))
+
+
+def _missing_keys(data: dict[str, Any], full: dict[str, Any], prefix: str = "") -> list[str]:
+    missing = []
+    for key, value in full.items():
+        if key not in data:
+            missing.append(prefix + key)
+        elif isinstance(value, dict) and value and isinstance(data[key], dict):
+            missing += _missing_keys(data[key], value, f"{prefix}{key}.")
+    return missing
 
 
 def _toml_value(value: Any) -> str:

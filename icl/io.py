@@ -1,22 +1,48 @@
-"""Atomic file writes: a reader never sees a half-written file, a failure leaves none behind."""
+"""Files and run directories: atomic writes, an exclusive lock, cleaning up after killed writers.
+
+A reader never sees a half-written file and a failed write leaves none behind. Files get the
+user's umask (as ``open`` would), not the private 0600 of ``tempfile.mkstemp``.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from icl.errors import UserError
+
+TEMP_MARK = ".tmp"
+OWNER_FILE = ".owner"
+
+
+class Busy(UserError):
+    """Another process holds the lock on a directory."""
+
+
+def temp_name(path: Path) -> Path:
+    """A fresh hidden name beside ``path`` that ``remove_stray_temps`` recognises."""
+    return path.with_name(f".{path.stem}.{secrets.token_hex(4)}{TEMP_MARK}{path.suffix}")
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it."""
+    """Yield a new empty file beside ``path``; on success rename it to ``path``, else delete it."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, expected a file path", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    while True:
+        tmp = temp_name(path)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
         os.replace(tmp, path)
@@ -28,3 +54,52 @@ def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def remove_stray_temps(directory: Path) -> list[Path]:
+    """Delete the temporary files that killed writers left in ``directory``; returns them.
+
+    Only safe while holding ``directory``'s lock: a live writer's temporary file looks the same.
+    """
+    strays = [p for p in directory.glob(f".*{TEMP_MARK}*") if p.is_file()]
+    for stray in strays:
+        stray.unlink(missing_ok=True)
+    return strays
+
+
+@contextmanager
+def exclusive_lock(directory: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` or raise ``Busy`` naming the process that holds it.
+
+    The lock is the kernel's ``flock`` on the directory itself, so taking it writes nothing (a
+    finished run in a read-only directory can still be opened) and it dies with its process,
+    whatever kills it. A holder that writes names itself with ``record_owner``.
+    """
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = _read_owner(directory / OWNER_FILE)
+            by = f"process {owner}" if owner else "another process"
+            raise Busy(f"{what} is being trained by {by}; wait for it or stop it") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def record_owner(directory: Path) -> Iterator[None]:
+    """Write this process's PID to ``directory/.owner`` for as long as the block runs."""
+    write_text(directory / OWNER_FILE, f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        (directory / OWNER_FILE).unlink(missing_ok=True)
+
+
+def _read_owner(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""

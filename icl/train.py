@@ -7,16 +7,16 @@ and a data-parallel run (``torchrun``) see exactly the prompts of an uninterrupt
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from icl import config as cfg
-from icl.io import atomic_path, write_text
+from icl.errors import UserError
+from icl.io import atomic_path, exclusive_lock, record_owner, remove_stray_temps, temp_name, write_text
 from icl.models import SequenceModel, build_model
 from tasks import Task
 
@@ -40,8 +41,16 @@ CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.jsonl"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError):
     """A run directory whose checkpoint is missing, unreadable or from another config."""
+
+
+class MetricsError(UserError):
+    """A ``metrics.jsonl`` damaged other than by a write cut short at its end."""
+
+
+class DivergedError(UserError):
+    """Training met a non-finite loss or gradient; the last finite checkpoint is kept."""
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -88,22 +97,90 @@ def setup(config: cfg.RunConfig) -> Setup:
     """Build the task and the model; raise ConfigError for anything that cannot run."""
     if config.train.device == "cuda" and not torch.cuda.is_available():
         raise cfg.ConfigError("train.device = 'cuda' but CUDA is not available on this machine; use 'cpu'")
-    torch.manual_seed(config.train.seed)
+    _check_memory(config)
     task = config.task.build()
-    model = build_model(config.model, config.task.n_dims, config.task.n_points)
+    with torch.random.fork_rng(devices=[]):  # the seed decides the initial weights, not the caller's RNG
+        torch.manual_seed(config.train.seed)
+        model = build_model(config.model, config.task.n_dims, config.task.n_points)
     return Setup(config, task, model, torch.device(config.train.device))
 
 
-def _create_run_dir(run_dir: Path, config: cfg.RunConfig) -> None:
-    """Create ``run_dir`` holding config.toml, atomically: it appears whole or not at all."""
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.tmp"))
+ACTIVATION_FLOATS_PER_TOKEN_LAYER = 24
+"""About what a pre-LN block keeps per token and width for the backward pass (attention, MLP x4, norms)."""
+
+
+def _check_memory(config: cfg.RunConfig) -> None:
+    """Refuse a batch whose activations alone would not fit in the device's memory (a rough lower bound)."""
+    n_embd, n_layer, _ = config.model.dims
+    tokens = config.train.batch_size * 2 * config.task.n_points
+    needed = 4 * tokens * (n_embd * max(n_layer, 1) * ACTIVATION_FLOATS_PER_TOKEN_LAYER + config.task.n_dims)
+    if config.train.device == "cuda":
+        available = torch.cuda.get_device_properties(0).total_memory
+    else:
+        available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if needed > available:
+        raise cfg.ConfigError(
+            f"train.batch_size = {config.train.batch_size} needs at least {needed / 2**30:.0f} GiB for one step's "
+            f"activations; this {config.train.device} has {available / 2**30:.0f} GiB: use a smaller batch"
+        )
+
+
+def _create_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
+    """Create ``run_dir`` holding config.toml, atomically: it appears whole or not at all.
+
+    Returns False when another process created it first (it is then checked like any existing run).
+    """
+    tmp = temp_name(run_dir)
+    os.mkdir(tmp)
     try:
         (tmp / CONFIG_FILE).write_text(cfg.to_toml(config))
         os.rename(tmp, run_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as error:
+        if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return False
         raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return True
+
+
+def _open_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
+    """Create ``run_dir`` for ``config``, or check that the existing one holds the same config.
+
+    Returns whether this call created it.
+    """
+    if run_dir.parent.exists() and not run_dir.parent.is_dir():
+        raise UserError(f"runs directory {run_dir.parent} is a file; give a directory (--runs-dir)")
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    if not run_dir.exists() and _create_run_dir(run_dir, config):
+        return True
+    if not (run_dir / CONFIG_FILE).exists():
+        raise cfg.ConfigError(f"{run_dir} exists but is not a run directory; choose another name")
+    differing = _config_diff(read_run_config(run_dir), config)
+    if differing:
+        raise cfg.ConfigError(
+            f"{run_dir} holds a run with a different config ({', '.join(differing)}); choose another name or delete it"
+        )
+    return False
+
+
+@contextmanager
+def _claimed(run_dir: Path, config: cfg.RunConfig) -> Iterator[None]:
+    """Hold ``run_dir`` for this process: created or checked, locked, cleaned of killed writers' files.
+
+    A start that fails before its first checkpoint removes the directory it created, so a failed
+    start never blocks the name.
+    """
+    created = _open_run_dir(run_dir, config)
+    with exclusive_lock(run_dir, f"run {config.name!r} ({run_dir})"):
+        for stray in remove_stray_temps(run_dir):
+            log.info("removed %s, left by a process killed while writing", stray.name)
+        try:
+            yield
+        except BaseException:
+            if created and not checkpoint_path(run_dir).exists():
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
 
 
 def read_run_config(run_dir: Path) -> cfg.RunConfig:
@@ -111,7 +188,7 @@ def read_run_config(run_dir: Path) -> cfg.RunConfig:
     path = Path(run_dir) / CONFIG_FILE
     if not path.exists():
         raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    return cfg.load(path)
+    return cfg.load(path, complete=True)
 
 
 def _config_diff(a: cfg.RunConfig, b: cfg.RunConfig) -> list[str]:
@@ -151,8 +228,23 @@ def load_model(
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     model = build_model(config.model, config.task.n_dims, config.task.n_points)
-    model.load_state_dict(load_checkpoint(run_dir, device, step)["model"])
+    _load_weights(model, load_checkpoint(run_dir, device, step)["model"], checkpoint_path(run_dir, step))
     return config, model.to(device)
+
+
+def _load_weights(model: nn.Module, weights: dict[str, Tensor], path: Path) -> None:
+    """``model.load_state_dict``, with one line naming the first tensor of another shape or name."""
+    expected = model.state_dict()
+    for key in sorted(set(expected) | set(weights)):
+        have, want = weights.get(key), expected.get(key)
+        if have is None or want is None or have.shape != want.shape:
+            there = "missing" if have is None else f"of shape {list(have.shape)}"
+            here = "no such tensor" if want is None else f"shape {list(want.shape)}"
+            raise CheckpointError(
+                f"checkpoint {path} holds a model of another size or kind: {key} is {there} there, "
+                f"the run's config ({CONFIG_FILE}) gives {here}"
+            )
+    model.load_state_dict(weights)
 
 
 def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
@@ -160,23 +252,55 @@ def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
 
 
+def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    """The records of a metrics file, and whether a torn last line (a cut-short write) was dropped."""
+    if not path.exists():
+        return [], False
+    *lines, tail = path.read_bytes().decode("utf-8", errors="replace").split("\n")
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+                raise ValueError("no integer 'step'")
+        except ValueError as error:
+            raise MetricsError(
+                f"{path}, line {number}: not a metrics record ({error}); delete that line or the run"
+            ) from None
+        records.append(record)
+    if tail:
+        log.warning("%s: dropped its last line, cut short by an interrupted write", path)
+    return records, bool(tail)
+
+
 def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metric lines logged after the checkpoint we resume from."""
-    if path.exists():
-        lines = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        write_text(path, "".join(line + "\n" for line in lines))
+    """Keep the records up to ``step`` (the checkpoint resumed from); rewrite only if that drops any."""
+    records, torn = _parse_metrics(path)
+    kept = [record for record in records if record["step"] <= step]
+    if torn or len(kept) < len(records):
+        write_text(path, "".join(json.dumps(record, allow_nan=False) + "\n" for record in kept))
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """The logged metrics of a run, one dict per logged step."""
-    path = Path(run_dir) / METRICS_FILE
-    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+    return _parse_metrics(Path(run_dir) / METRICS_FILE)[0]
 
 
 def _distributed() -> tuple[int, int, int]:
     """(rank, local_rank, world_size) from torchrun's environment; (0, 0, 1) without it."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world_size
+    try:
+        rank, local_rank, world_size = (int(os.environ.get(k, d)) for k, d in _RANK_VARIABLES)
+    except ValueError:
+        raise UserError(f"{', '.join(k for k, _ in _RANK_VARIABLES)} must be integers (torchrun sets them)") from None
+    if not 0 <= rank < world_size:
+        raise UserError(
+            f"RANK={rank} with WORLD_SIZE={world_size}: RANK must be in [0, WORLD_SIZE); "
+            "start data-parallel runs with torchrun, or unset RANK"
+        )
+    return rank, local_rank, world_size
+
+
+_RANK_VARIABLES = (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"))
 
 
 def train(
@@ -199,31 +323,19 @@ def train(
             f"train.batch_size ({config.train.batch_size}) must be divisible by the {world_size} ranks"
         )
     run_dir = Path(runs_dir) / config.name
-    if rank == 0:
-        if (run_dir / CONFIG_FILE).exists():
-            differing = _config_diff(read_run_config(run_dir), config)
-            if differing:
-                raise cfg.ConfigError(
-                    f"{run_dir} holds a run with a different config ({', '.join(differing)}); "
-                    "choose another name or delete it"
-                )
-        elif run_dir.exists():
-            raise cfg.ConfigError(f"{run_dir} exists but is not a run directory; choose another name")
-        else:
-            _create_run_dir(run_dir, config)
-
-    device = run.device
-    if world_size > 1:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        if device.type == "cuda":
-            device = torch.device("cuda", local_rank)
-            torch.cuda.set_device(device)
-        dist.barrier()
-    try:
-        return _train_loop(run, run_dir, device, rank, world_size, stop_at, on_step)
-    finally:
+    with _claimed(run_dir, config) if rank == 0 else nullcontext():
+        device = run.device
         if world_size > 1:
-            dist.destroy_process_group()
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            if device.type == "cuda":
+                device = torch.device("cuda", local_rank)
+                torch.cuda.set_device(device)
+            dist.barrier()
+        try:
+            return _train_loop(run, run_dir, device, rank, world_size, stop_at, on_step)
+        finally:
+            if world_size > 1:
+                dist.destroy_process_group()
 
 
 def train_many(configs: Sequence[cfg.RunConfig], runs_dir: str | Path = "runs") -> list[Path]:
@@ -260,6 +372,47 @@ def _finished(config: cfg.RunConfig, runs_dir: Path) -> bool:
     return bool(metrics) and metrics[-1]["step"] >= config.train.steps
 
 
+def _resume(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device, rank: int) -> int:
+    """Load the latest checkpoint if there is one and cut the metrics back to it; returns its step.
+
+    Whatever was logged after the checkpoint (or at all, without one) is dropped and logged again
+    as it is re-done, so the metrics never hold a step twice.
+    """
+    start = 0
+    if checkpoint_path(run_dir).exists():
+        state = load_checkpoint(run_dir, device)
+        _load_weights(model, state["model"], checkpoint_path(run_dir))
+        optimizer.load_state_dict(state["optimizer"])
+        start = state["step"]
+    if rank == 0:
+        _truncate_metrics(run_dir / METRICS_FILE, start)
+    return start
+
+
+def _forward_module(model: nn.Module, device: torch.device, world_size: int, compile_model: bool) -> nn.Module:
+    """The module the loop calls: the model, wrapped for data parallelism and compiled if asked."""
+    forward: nn.Module = model
+    if world_size > 1:
+        forward = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    return torch.compile(forward) if compile_model else forward
+
+
+def _check_finite(loss: Tensor, grad_norm: Tensor, step: int, lr: float, run_dir: Path, world_size: int) -> None:
+    """Raise DivergedError, on every rank alike, if the loss or the gradient of ``step`` is not finite."""
+    bad = (~torch.isfinite(loss.detach().float()) | ~torch.isfinite(grad_norm.float())).float()
+    if world_size > 1:
+        dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+    if bad.item():
+        kept = load_checkpoint(run_dir)["step"] if checkpoint_path(run_dir).exists() else None
+        raise DivergedError(
+            f"step {step}: loss {float(loss):.4g}, gradient norm {float(grad_norm):.4g} (train.lr = {lr:.3g}); "
+            "training stopped before the update, "
+            + (f"the last finite checkpoint (step {kept}) is kept" if kept is not None else "no checkpoint was written")
+        )
+
+
 def _train_loop(
     run: Setup,
     run_dir: Path,
@@ -272,25 +425,15 @@ def _train_loop(
     config, train_cfg = run.config, run.config.train
     model = run.model.to(device)
     optimizer = make_optimizer(model, train_cfg)
-    start = 0
-    if checkpoint_path(run_dir).exists():
-        state = load_checkpoint(run_dir, device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start = state["step"]
+    start = _resume(run_dir, model, optimizer, device, rank)
+    end = train_cfg.steps if stop_at is None else min(stop_at, train_cfg.steps)
+    if start >= end:
         if rank == 0:
-            _truncate_metrics(run_dir / METRICS_FILE, start)
-            if start < train_cfg.steps:
-                log.info("resuming %s from step %d", run_dir, start)
-            else:
-                log.info("reusing %s, trained to step %d", run_dir, start)
-    forward: nn.Module = model
-    if world_size > 1:
-        forward = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    if train_cfg.compile:
-        forward = torch.compile(forward)
+            log.info("reusing %s, trained to step %d", run_dir, start)
+        return run_dir
+    if rank == 0 and start:
+        log.info("resuming %s from step %d", run_dir, start)
+    forward = _forward_module(model, device, world_size, train_cfg.compile)
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16)
         if device.type == "cuda" and train_cfg.autocast == "bf16"
@@ -298,51 +441,52 @@ def _train_loop(
     )
     curriculum = config.curriculum.build(config.task)
     per_rank = train_cfg.batch_size // world_size
-    end = train_cfg.steps if stop_at is None else min(stop_at, train_cfg.steps)
     started = time.perf_counter()
     loss_value = math.nan
-    metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
-    try:
-        for step in range(start, end):
-            n_dims_active, n_points = curriculum.at(step)
-            prompt = run.task.sample(
-                train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active
-            )
-            xs = prompt.xs[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
-            ys = prompt.ys[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
-            lr = learning_rate(train_cfg, step)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with autocast:
-                loss = prompt_loss(run.task.loss, forward(xs, ys), ys)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
-            optimizer.step()
-            done = step + 1
-            if done % train_cfg.log_every == 0 or done == end:
-                loss_value = _mean_over_ranks(loss.detach(), world_size)
-                if metrics is not None:
-                    record = {
-                        "step": done,
-                        "loss": loss_value,
-                        "lr": lr,
-                        "grad_norm": float(grad_norm),
-                        "n_dims": n_dims_active,
-                        "n_points": n_points,
-                        "elapsed_s": round(time.perf_counter() - started, 3),
-                    }
-                    metrics.write(json.dumps(record) + "\n")
-                    metrics.flush()
-            if on_step is not None:
-                on_step(done, loss_value)
-            if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
-                _save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
-            if rank == 0 and done in train_cfg.keep_checkpoints:
-                _save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
-    finally:
-        if metrics is not None:
-            metrics.close()
+    with record_owner(run_dir) if rank == 0 else nullcontext():
+        metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
+        try:
+            for step in range(start, end):
+                n_dims_active, n_points = curriculum.at(step)
+                prompt = run.task.sample(
+                    train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active
+                )
+                xs = prompt.xs[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
+                ys = prompt.ys[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
+                lr = learning_rate(train_cfg, step)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                with autocast:
+                    loss = prompt_loss(run.task.loss, forward(xs, ys), ys)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norm = nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+                done = step + 1
+                _check_finite(loss, grad_norm, done, lr, run_dir, world_size)
+                optimizer.step()
+                if done % train_cfg.log_every == 0 or done == end:
+                    loss_value = _mean_over_ranks(loss.detach(), world_size)
+                    if metrics is not None:
+                        record = {
+                            "step": done,
+                            "loss": loss_value,
+                            "lr": lr,
+                            "grad_norm": float(grad_norm),
+                            "n_dims": n_dims_active,
+                            "n_points": n_points,
+                            "elapsed_s": round(time.perf_counter() - started, 3),
+                        }
+                        metrics.write(json.dumps(record, allow_nan=False) + "\n")
+                        metrics.flush()
+                if on_step is not None:
+                    on_step(done, loss_value)
+                if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
+                    _save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
+                if rank == 0 and done in train_cfg.keep_checkpoints:
+                    _save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
+        finally:
+            if metrics is not None:
+                metrics.close()
     return run_dir
 
 
