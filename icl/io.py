@@ -17,7 +17,6 @@ from pathlib import Path
 from icl.errors import UserError
 
 TEMP_MARK = ".tmp"
-OWNER_FILE = ".owner"
 
 
 class Busy(UserError):
@@ -73,33 +72,31 @@ def exclusive_lock(directory: Path, what: str) -> Iterator[None]:
 
     The lock is the kernel's ``flock`` on the directory itself, so taking it writes nothing (a
     finished run in a read-only directory can still be opened) and it dies with its process,
-    whatever kills it. A holder that writes names itself with ``record_owner``.
+    whatever kills it.
     """
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            owner = _read_owner(directory / OWNER_FILE)
-            by = f"process {owner}" if owner else "another process"
+            holder = lock_holder(directory)
+            by = f"process {holder}" if holder else "another process"
             raise Busy(f"{what} is being trained by {by}; wait for it or stop it") from None
         yield
     finally:
         os.close(fd)
 
 
-@contextmanager
-def record_owner(directory: Path) -> Iterator[None]:
-    """Write this process's PID to ``directory/.owner`` for as long as the block runs."""
-    write_text(directory / OWNER_FILE, f"{os.getpid()}\n")
+def lock_holder(path: Path) -> int | None:
+    """The PID holding a ``flock`` on ``path``, from Linux's /proc/locks (None where it cannot tell)."""
+    info = os.stat(path)
+    device = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
     try:
-        yield
-    finally:
-        (directory / OWNER_FILE).unlink(missing_ok=True)
-
-
-def _read_owner(path: Path) -> str:
-    try:
-        return path.read_text().strip()
+        lines = Path("/proc/locks").read_text().splitlines()
     except OSError:
-        return ""
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == device:
+            return int(fields[4])
+    return None

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from icl import config as cfg
 from icl.errors import UserError
-from icl.io import atomic_path, exclusive_lock, record_owner, remove_stray_temps, temp_name, write_text
+from icl.io import atomic_path, exclusive_lock, remove_stray_temps, temp_name, write_text
 from icl.models import SequenceModel, build_model
 from tasks import Task
 
@@ -407,7 +407,7 @@ def _check_finite(loss: Tensor, grad_norm: Tensor, step: int, lr: float, run_dir
     if bad.item():
         kept = load_checkpoint(run_dir)["step"] if checkpoint_path(run_dir).exists() else None
         raise DivergedError(
-            f"step {step}: loss {float(loss):.4g}, gradient norm {float(grad_norm):.4g} (train.lr = {lr:.3g}); "
+            f"step {step}: loss {float(loss.detach()):.4g}, gradient norm {float(grad_norm):.4g} (train.lr = {lr:.3g}); "
             "training stopped before the update, "
             + (f"the last finite checkpoint (step {kept}) is kept" if kept is not None else "no checkpoint was written")
         )
@@ -443,50 +443,49 @@ def _train_loop(
     per_rank = train_cfg.batch_size // world_size
     started = time.perf_counter()
     loss_value = math.nan
-    with record_owner(run_dir) if rank == 0 else nullcontext():
-        metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
-        try:
-            for step in range(start, end):
-                n_dims_active, n_points = curriculum.at(step)
-                prompt = run.task.sample(
-                    train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active
-                )
-                xs = prompt.xs[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
-                ys = prompt.ys[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
-                lr = learning_rate(train_cfg, step)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                with autocast:
-                    loss = prompt_loss(run.task.loss, forward(xs, ys), ys)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                grad_norm = nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
-                done = step + 1
-                _check_finite(loss, grad_norm, done, lr, run_dir, world_size)
-                optimizer.step()
-                if done % train_cfg.log_every == 0 or done == end:
-                    loss_value = _mean_over_ranks(loss.detach(), world_size)
-                    if metrics is not None:
-                        record = {
-                            "step": done,
-                            "loss": loss_value,
-                            "lr": lr,
-                            "grad_norm": float(grad_norm),
-                            "n_dims": n_dims_active,
-                            "n_points": n_points,
-                            "elapsed_s": round(time.perf_counter() - started, 3),
-                        }
-                        metrics.write(json.dumps(record, allow_nan=False) + "\n")
-                        metrics.flush()
-                if on_step is not None:
-                    on_step(done, loss_value)
-                if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
-                    _save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
-                if rank == 0 and done in train_cfg.keep_checkpoints:
-                    _save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
-        finally:
-            if metrics is not None:
-                metrics.close()
+    metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
+    try:
+        for step in range(start, end):
+            n_dims_active, n_points = curriculum.at(step)
+            prompt = run.task.sample(
+                train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active
+            )
+            xs = prompt.xs[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
+            ys = prompt.ys[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
+            lr = learning_rate(train_cfg, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast:
+                loss = prompt_loss(run.task.loss, forward(xs, ys), ys)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+            done = step + 1
+            _check_finite(loss, grad_norm, done, lr, run_dir, world_size)
+            optimizer.step()
+            if done % train_cfg.log_every == 0 or done == end:
+                loss_value = _mean_over_ranks(loss.detach(), world_size)
+                if metrics is not None:
+                    record = {
+                        "step": done,
+                        "loss": loss_value,
+                        "lr": lr,
+                        "grad_norm": float(grad_norm),
+                        "n_dims": n_dims_active,
+                        "n_points": n_points,
+                        "elapsed_s": round(time.perf_counter() - started, 3),
+                    }
+                    metrics.write(json.dumps(record, allow_nan=False) + "\n")
+                    metrics.flush()
+            if on_step is not None:
+                on_step(done, loss_value)
+            if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
+                _save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
+            if rank == 0 and done in train_cfg.keep_checkpoints:
+                _save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
+    finally:
+        if metrics is not None:
+            metrics.close()
     return run_dir
 
 
