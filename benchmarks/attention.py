@@ -26,7 +26,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from kernels.attention import flash_attention
 from kernels.reference import attention_reference
-from theory.plots import new_figure, save_figure
+from paper_figs.plots import new_figure, save_figure
 
 ICL_SHAPES = [
     (batch, heads, 2 * examples, head_dim)

@@ -1,26 +1,15 @@
 """Reproduce-figure scripts: one module per figure or table.
 
-Each module has ``DESCRIPTION`` and ``reproduce(out_dir, quick, seed) -> list[Path]`` and runs as
-``python -m paper_figs.<name> [--quick]``; ``icl figures`` lists them.
+Each module has ``DESCRIPTION`` and ``reproduce(out_dir, quick, seed) -> list[Path]``, runs as
+``python -m paper_figs.<name> [--quick]`` and is registered as an entry point of the group
+``icl_testbed.figures`` in pyproject.toml, where ``icl figures`` finds it without importing it.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
-
-
-def figures() -> dict[str, ModuleType]:
-    """All figure modules by name, in alphabetical order."""
-    modules = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            modules[info.name] = importlib.import_module(f"{__name__}.{info.name}")
-    return modules
 
 
 def output_stem(out_dir: Path, name: str, quick: bool) -> Path:
@@ -35,5 +24,8 @@ def script_main(reproduce: Callable[..., list[Path]], description: str, argv: Se
     parser.add_argument("--out", default="figures", help="output folder (default: figures)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    import matplotlib  # here, not at the top: listing figures must not load matplotlib
+
+    matplotlib.use("Agg")  # a script writes files; it never opens windows
     for path in reproduce(Path(args.out), quick=args.quick, seed=args.seed):
         print(path)

@@ -16,9 +16,9 @@ from icl.csma import IclController
 from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
 from icl.train import load_model
+from paper_figs.plots import plot_band
 from sim.env import CsmaEnv
 from tasks.csma import CsmaWindowTask
-from theory.plots import plot_band
 
 N_ASSUMED = 20
 MEASUREMENT_SLOTS = 5000

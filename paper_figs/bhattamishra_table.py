@@ -20,8 +20,8 @@ import seaborn as sns
 from icl.train import train_many
 from paper_figs import output_stem, script_main
 from paper_figs._boolean import FAMILIES, class_results, run_config
+from paper_figs.plots import new_figure, save_figure, styled
 from tasks.boolean import BOOLEAN_TASKS
-from theory.plots import new_figure, save_figure
 
 DESCRIPTION = "Bhattamishra et al. 2023 main table: accuracy per Boolean class, transformer vs LSTM vs baselines"
 NAME = "bhattamishra_table"
@@ -51,6 +51,7 @@ def final_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reindex(index=list(dict.fromkeys(last.task)), columns=learners)
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train and evaluate every class; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)

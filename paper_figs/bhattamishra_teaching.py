@@ -20,12 +20,13 @@ import pandas as pd
 from icl.train import train_many
 from paper_figs import output_stem, script_main
 from paper_figs._boolean import class_results, run_config
-from theory.plots import new_figure, plot_curves, save_figure
+from paper_figs.plots import new_figure, plot_curves, save_figure, styled
 
 DESCRIPTION = "Bhattamishra et al. 2023: conjunctions with and without a teaching-sequence prefix"
 NAME = "bhattamishra_teaching"
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train (or reuse) both transformers, evaluate them with elimination; returns PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)

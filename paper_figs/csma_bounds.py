@@ -21,9 +21,9 @@ import seaborn as sns
 
 from icl.evaluate import bootstrap_mean
 from paper_figs import output_stem, script_main
+from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.csma import simulate
 from theory import csma
-from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: throughput loss vs window error, and the in-context estimate's deviation bound, vs the simulator"
 NAME = "csma_bounds"
@@ -89,6 +89,7 @@ def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(panel="in-context deviation")
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Compute both panels; returns the PNG, PDF and CSV paths."""
     loss, deviation = throughput_panel(quick, seed), deviation_panel(quick, seed)

@@ -34,9 +34,9 @@ from paper_figs._csma import (
     summary_row,
     trained_dqn,
 )
+from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from tasks.csma import optimum, throughput_at
 from theory import csma as bianchi
-from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
 NAME = "csma_icl"
@@ -118,6 +118,7 @@ def icl_run_config(quick: bool, seed: int) -> cfg.RunConfig:
     return run_config(NAME, quick, seed, error_fraction=0.05, keep_checkpoints=training_stages(quick))
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train the ICL model (keeping checkpoints for the training curve), run the policies, plot."""
     out_dir = Path(out_dir)

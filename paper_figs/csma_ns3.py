@@ -23,10 +23,10 @@ from paper_figs import output_stem, script_main
 from paper_figs._csma import controller_for, plot_convergence, plot_throughput_vs_n, trained_dqn
 from paper_figs.csma_icl import closed_loop, icl_run_config
 from paper_figs.csma_robustness import CHANGE_STEP, N_AFTER, N_BEFORE, convergence
+from paper_figs.plots import new_figure, save_figure, styled
 from sim.env import CsmaEnv
 from sim.ns3 import Ns3Error, ns3_available
 from sim.ns3.build import INSTALL_HINT
-from theory.plots import new_figure, save_figure
 
 DESCRIPTION = "CSMA on ns-3: throughput vs N and convergence after a change of N for ICL, BEB, model-based and DQN"
 NAME = "csma_ns3"
@@ -39,6 +39,7 @@ def ns3_env(run_dir: Path, n_stations: int, **options: Any) -> CsmaEnv:
     return CsmaEnv(n_stations, backend="ns3", step_time_s=STEP_S, run_dir=str(run_dir), **options)
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Run every policy on ns-3 (training the ICL model and the DQN first if ``csma_icl`` has not)."""
     if not ns3_available():

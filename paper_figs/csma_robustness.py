@@ -29,9 +29,9 @@ from paper_figs._csma import (
     summary_row,
     trained_dqn,
 )
+from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.env import CsmaEnv
 from tasks.csma import optimum
-from theory.plots import new_figure, plot_band, save_figure
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
 NAME = "csma_robustness"
@@ -84,6 +84,7 @@ def convergence(
     return pd.DataFrame(rows)
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train the eps = 0.2 model, run both experiments, plot."""
     out_dir = Path(out_dir)

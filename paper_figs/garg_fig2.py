@@ -20,7 +20,7 @@ from icl import config as cfg
 from icl.evaluate import eval_prompts, evaluate, learners_for
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
-from theory.plots import new_figure, plot_curves, save_figure
+from paper_figs.plots import new_figure, plot_curves, save_figure, styled
 from theory.regression import least_squares_curve
 
 DESCRIPTION = "Garg et al. 2022 Fig. 2: transformer vs least squares, k-NN, averaging, Lasso, trees"
@@ -139,6 +139,7 @@ def with_theory(frame: pd.DataFrame, task: str, learner: str, curve: np.ndarray)
     return pd.concat([frame, rows], ignore_index=True)
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train, evaluate and plot all panels; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)

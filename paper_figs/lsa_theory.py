@@ -22,8 +22,8 @@ from icl.evaluate import bootstrap_mean, eval_prompts, evaluate, learners_for, p
 from icl.models import LinearSelfAttention
 from icl.train import load_model, train
 from paper_figs import output_stem, script_main
+from paper_figs.plots import new_figure, plot_band, plot_curves, save_figure, styled
 from theory.lsa import lsa_curve, optimal_gamma
-from theory.plots import new_figure, plot_band, plot_curves, save_figure
 from theory.regression import least_squares_curve
 
 DESCRIPTION = "Linear self-attention: trained weights and error vs the predicted optimum (Zhang, Frei, Bartlett 2023)"
@@ -62,6 +62,7 @@ def structure_error(model: LinearSelfAttention, gamma_star: float) -> tuple[floa
     return float(torch.linalg.norm(weights["gamma"] - target) / scale), float(weights["even"] / scale)
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train the LSA, evaluate it at kept checkpoints; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)

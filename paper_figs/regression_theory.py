@@ -14,7 +14,7 @@ from pathlib import Path
 
 from paper_figs import output_stem, script_main
 from paper_figs.garg_fig2 import Panel, panel_config, panel_results, with_theory
-from theory.plots import new_figure, plot_curves, save_figure
+from paper_figs.plots import new_figure, plot_curves, save_figure, styled
 from theory.regression import least_squares_curve, ridge_curve
 
 DESCRIPTION = "Noisy linear regression: transformer, least squares, Bayes ridge vs their theory curves"
@@ -34,6 +34,7 @@ def panel(quick: bool) -> Panel:
     )
 
 
+@styled
 def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Train (or reuse) the transformer, evaluate it with the baselines, overlay both theory curves."""
     out_dir = Path(out_dir)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from icl.evaluate import eval_prompts, evaluate, learners_for, value_at
-from paper_figs import bhattamishra_table, bhattamishra_teaching, figures
+from paper_figs import bhattamishra_table, bhattamishra_teaching
 from paper_figs._boolean import run_config, trained_model
 
 
@@ -64,7 +64,3 @@ def test_teaching_prefix_needs_fewer_examples(quick_figures: tuple[pd.DataFrame,
     with_prefix = first_k_above("transformer, teaching prefix", 0.95)
     without = first_k_above("transformer, random examples", 0.95)
     assert with_prefix < without
-
-
-def test_registered() -> None:
-    assert {"bhattamishra_table", "bhattamishra_teaching"} <= set(figures())

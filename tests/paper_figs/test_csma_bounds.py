@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paper_figs import csma_bounds, figures
+from paper_figs import csma_bounds
 
 
 def test_quick_figure_shows_the_bounds_holding(tmp_path: Path) -> None:
@@ -25,7 +25,3 @@ def test_quick_figure_shows_the_bounds_holding(tmp_path: Path) -> None:
     measured = deviation[deviation.source.str.startswith("simulator")].set_index(["N", "eps"])
     bound = deviation[deviation.source.str.startswith("bound")].set_index(["N", "eps"])["mean"]
     assert (measured.ci_low <= bound.reindex(measured.index)).all(), "a 95% bound below its measured percentile"
-
-
-def test_registered() -> None:
-    assert "csma_bounds" in figures()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import paper_figs
 from paper_figs import csma_ns3
 
 pytestmark = [pytest.mark.slow, pytest.mark.ns3]
@@ -35,7 +34,3 @@ def test_icl_recovers_after_the_change_of_n(data: pd.DataFrame) -> None:
     icl, oracle = series(data, "convergence", "ICL (transformer)"), series(data, "convergence", "oracle W*(N)")
     after = (icl / oracle)[icl.index >= csma_ns3.CHANGE_STEP + 8]
     assert after.mean() > 0.95
-
-
-def test_registered() -> None:
-    assert paper_figs.figures()["csma_ns3"] is csma_ns3

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from icl.evaluate import value_at
-from paper_figs import figures, garg_fig2
+from paper_figs import garg_fig2
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,3 @@ def test_least_squares_matches_its_closed_form(quick_figure: tuple[list[Path], p
     measured = linear[linear.learner == "least_squares"].set_index("k")
     theory = linear[linear.learner == "least_squares (theory)"].set_index("k")["mean"]
     assert ((measured.ci_low - 1e-9 <= theory) & (theory <= measured.ci_high + 1e-9)).all()
-
-
-def test_registered() -> None:
-    assert "garg_fig2" in figures()

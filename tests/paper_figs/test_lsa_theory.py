@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from paper_figs import figures, lsa_theory
+from paper_figs import lsa_theory
 
 
 def test_quick_figure_reaches_the_predicted_optimum(tmp_path) -> None:
@@ -22,7 +22,3 @@ def test_quick_figure_reaches_the_predicted_optimum(tmp_path) -> None:
     measured = curves[curves.learner == "trained LSA"].set_index("k")["mean"]
     predicted = curves[curves.learner == "LSA optimum (theory)"].set_index("k")["mean"]
     assert np.all(np.abs(measured[1:] / predicted[1:] - 1) < 0.05)
-
-
-def test_registered() -> None:
-    assert "lsa_theory" in figures()

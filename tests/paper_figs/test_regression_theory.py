@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import paper_figs
 from paper_figs import regression_theory as fig
 
 pytestmark = pytest.mark.slow
@@ -34,7 +33,3 @@ def test_transformer_is_bounded_below_by_the_bayes_risk_and_learns(data: pd.Data
     transformer, bayes = curve(data, "transformer")["mean"], curve(data, "ridge:alpha=0.25 (theory)")["mean"]
     assert (transformer >= 0.9 * bayes).all()
     assert transformer[10] < 2.5 * bayes[10] and transformer[10] < 0.3
-
-
-def test_registered() -> None:
-    assert paper_figs.figures()["regression_theory"] is fig

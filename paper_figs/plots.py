@@ -1,29 +1,34 @@
 """Plots of learners' curves (with confidence bands) and analytical curves, saved with their data.
 
 Every figure is written as PNG and PDF with the CSV of the numbers it shows beside it, each file
-atomically.
+atomically. Importing this module changes no process-wide state: the house style is applied inside
+``styled`` (an rc context), and the backend is chosen by the caller (the command line and the
+scripts use Agg; Jupyter keeps its inline backend).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-import matplotlib
+import matplotlib.pyplot as plt
 import matplotlib.ticker
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from cycler import cycler
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from numpy.typing import ArrayLike  # noqa: E402
+from icl.evaluate import write_csv
+from icl.io import atomic_path
 
-from icl.evaluate import write_csv  # noqa: E402
-from icl.io import atomic_path  # noqa: E402
+P = ParamSpec("P")
+R = TypeVar("R")
 
 Y_CAP = 2.0
 """Upper limit of normalised-error axes (twice the zero predictor's error)."""
@@ -32,6 +37,29 @@ METRIC_LABELS = {
     "squared_error": "normalised squared error",
     "accuracy": "accuracy",
 }
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """The house style (seaborn whitegrid, paper context, deep palette) for the block only."""
+    rc = {
+        **sns.axes_style("whitegrid"),
+        **sns.plotting_context("paper", font_scale=1.1),
+        "axes.prop_cycle": cycler(color=sns.color_palette("deep")),
+    }
+    with plt.rc_context(rc):
+        yield
+
+
+def styled(draw: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: run a figure's drawing function inside ``style()``."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with style():
+            return draw(*args, **kwargs)
+
+    return wrapper
 
 
 def plot_band(
@@ -84,8 +112,7 @@ def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] 
 
 
 def new_figure(n_panels: int, width_in: float = 4.5, height_in: float = 3.6) -> tuple[Figure, list[Axes]]:
-    """A row of ``n_panels`` seaborn-styled axes."""
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    """A row of ``n_panels`` axes (in the house style when called inside ``style()``)."""
     fig, axes = plt.subplots(1, n_panels, figsize=(width_in * n_panels, height_in), squeeze=False)
     return fig, list(axes[0])
 
