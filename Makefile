@@ -35,7 +35,7 @@ test: lint ns3
 
 # The unit tests: no figure pipelines, no ns-3, no notebooks (well under a minute).
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not gpu and not ns3 and not pipeline" -p no:nbmake tests
+	$(PY) -m pytest -m "not slow and not gpu and not ns3 and not pipeline" tests
 
 test-all: $(STAMP) ns3
 	$(PY) -m pytest

@@ -45,15 +45,20 @@ class DqnAgent:
             raise ValueError("history, hidden and batch_size must be positive and buffer_size >= batch_size")
         if not 0 <= gamma < 1:
             raise ValueError(f"gamma must be in [0, 1), got {gamma}")
-        torch.manual_seed(seed)
         self.history = history
         self.gamma = gamma
         self.batch_size = batch_size
         self.target_every = target_every
         self.rng = np.random.default_rng(seed)
-        self.q = nn.Sequential(
-            nn.Linear(history, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, len(WINDOWS))
-        )
+        with torch.random.fork_rng(devices=[]):  # the seed decides the weights, not the caller's RNG
+            torch.manual_seed(seed)
+            self.q = nn.Sequential(
+                nn.Linear(history, hidden),
+                nn.ReLU(),
+                nn.Linear(hidden, hidden),
+                nn.ReLU(),
+                nn.Linear(hidden, len(WINDOWS)),
+            )
         self.target = copy.deepcopy(self.q)
         self.optimizer = torch.optim.Adam(self.q.parameters(), lr=lr)
         self.buffer: deque[tuple[np.ndarray, int, float, np.ndarray]] = deque(maxlen=buffer_size)

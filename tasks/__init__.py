@@ -1,19 +1,34 @@
-"""Task generators: function families that produce ICL prompts (see tasks.base for the contract)."""
+"""Task generators: function families that produce ICL prompts (see tasks.base for the contract).
 
-from tasks import boolean, csma, regression
-from tasks.base import Prompt, Task, get, names, parameters, register
+The family modules (``tasks.regression``, ``tasks.boolean``, ``tasks.csma``) are imported when a
+task of theirs is first built, or when named as attributes of this package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from tasks.base import SHIPPED, Prompt, Task, get, names, parameters, register
 from tasks.curriculum import Curriculum, Schedule
 
 __all__ = [
+    "SHIPPED",
     "Curriculum",
     "Prompt",
     "Schedule",
     "Task",
-    "boolean",
-    "csma",
     "get",
     "names",
     "parameters",
     "register",
-    "regression",
 ]
+
+_FAMILIES = ("regression", "boolean", "csma")
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``tasks.csma`` and friends, imported on first use."""
+    if name in _FAMILIES:
+        return importlib.import_module(f"tasks.{name}")
+    raise AttributeError(f"module 'tasks' has no attribute {name!r}")

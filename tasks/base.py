@@ -1,11 +1,16 @@
 """The Prompt/Task contract and the task registry.
 
+The registry maps each shipped task's name to the module that defines it (``SHIPPED``), so that
+listing or checking names imports nothing and ``get`` imports only the module it needs (the CSMA
+task alone pulls in the simulator, sympy and scipy). ``register`` adds a task defined elsewhere.
+
 A task is a family of functions. ``Task.sample`` draws one function per prompt (or picks one from
 a fixed pool) and labels K inputs with it. Tasks know nothing about models.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -177,6 +182,39 @@ class Task(ABC):
         return float(n_dims_active)
 
 
+SHIPPED: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "linear_regression",
+            "sparse_linear_regression",
+            "noisy_linear_regression",
+            "linear_classification",
+            "quadratic_regression",
+            "relu_2nn_regression",
+            "decision_tree",
+        ),
+        "tasks.regression",
+    ),
+    **dict.fromkeys(
+        (
+            "conjunction",
+            "disjunction",
+            "sparse_disjunction",
+            "dnf",
+            "cnf",
+            "majority",
+            "threshold",
+            "halfspace",
+            "parity",
+            "sparse_parity",
+            "nearest_neighbour",
+        ),
+        "tasks.boolean",
+    ),
+    "csma_window": "tasks.csma",
+}
+"""Every shipped task name and the module whose ``@register`` defines it."""
+
 _REGISTRY: dict[str, type[Task]] = {}
 
 
@@ -186,13 +224,16 @@ def register(cls: type[Task]) -> type[Task]:
         raise ValueError(f"task name {cls.name!r} is registered twice")
     if cls.metric not in METRICS or cls.loss not in LOSSES:
         raise ValueError(f"task {cls.name!r}: metric must be in {METRICS}, loss in {LOSSES}")
+    shipped_in = SHIPPED.get(cls.name)
+    if shipped_in is not None and shipped_in != cls.__module__:
+        raise ValueError(f"task name {cls.name!r} belongs to {shipped_in}; choose another name")
     _REGISTRY[cls.name] = cls
     return cls
 
 
 def names() -> list[str]:
-    """Names of all registered tasks."""
-    return sorted(_REGISTRY)
+    """Names of all tasks: the shipped ones and any registered since (imports nothing)."""
+    return sorted(set(SHIPPED) | set(_REGISTRY))
 
 
 def parameters(name: str) -> list[str]:
@@ -210,6 +251,8 @@ def parameters(name: str) -> list[str]:
 
 
 def _lookup(name: str) -> type[Task]:
+    if name not in _REGISTRY and name in SHIPPED:
+        importlib.import_module(SHIPPED[name])
     if name not in _REGISTRY:
         raise ValueError(f"unknown task {name!r}; allowed: {', '.join(names())}")
     return _REGISTRY[name]

@@ -1,22 +1,32 @@
-"""Shared fixtures: deterministic threads and tiny run configs; Triton's CPU interpreter without a GPU."""
+"""Shared fixtures: thread counts that fit the machine, tiny run configs; Triton's CPU interpreter without a GPU.
+
+Threads: one pool of ``ICL_TEST_THREADS`` threads (default: the CPUs this process may run on, at
+most 2, the count the tests' tolerances were set with), for torch here and, through the
+environment, for every child process and BLAS, so that the suite never runs more busy threads
+than cores even when other work shares the machine.
+"""
 
 from __future__ import annotations
 
 import os
 
-import pytest
-import torch
+THREADS = int(os.environ.get("ICL_TEST_THREADS", min(2, len(os.sched_getaffinity(0)))))
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, str(THREADS))
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 if not torch.cuda.is_available():
     # read by Triton when kernels are defined, so it must be set before kernels.attention is imported
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from icl import config as cfg
+from icl import config as cfg  # noqa: E402 - after TRITON_INTERPRET is set
 
 
 @pytest.fixture(autouse=True)
 def _deterministic_threads() -> None:
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ TINY = [
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "icl.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "icl.cli", *args], capture_output=True, text=True, timeout=1800)
 
 
 def test_train_then_eval(tmp_path: Path) -> None:

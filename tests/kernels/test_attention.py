@@ -114,6 +114,7 @@ def test_cpu_tensors_need_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> No
         flash_attention(q, q, q, True)
 
 
+@pytest.mark.pipeline
 def test_training_with_triton_matches_sdpa(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
     """A short run gives the same loss curve with our kernels as with torch's SDPA."""
     config = replace(tiny_config, train=replace(tiny_config.train, steps=10, log_every=1, checkpoint_every=10))

@@ -14,6 +14,7 @@ from paper_figs import bhattamishra_table, bhattamishra_teaching
 from paper_figs._boolean import run_config, trained_model
 
 
+@pytest.mark.slow
 def test_transformer_learns_conjunctions_in_context(tmp_path: Path) -> None:
     """n = 10, two thirds of the quick figure's training: well above the null learner and nearest neighbours
     by the end of the prompt, and far better at the end than at the start."""

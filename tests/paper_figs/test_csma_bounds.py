@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from paper_figs import csma_bounds
 
 
+@pytest.mark.slow
 def test_quick_figure_shows_the_bounds_holding(tmp_path: Path) -> None:
     paths = csma_bounds.reproduce(tmp_path, quick=True, seed=0)
     assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]

@@ -9,6 +9,8 @@ import pytest
 
 from paper_figs import csma_icl
 
+pytestmark = pytest.mark.slow  # trains the quick figure (minutes); make test-all runs it
+
 
 @pytest.fixture(scope="module")
 def quick_figure(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], pd.DataFrame]:

@@ -7,6 +7,8 @@ import pytest
 
 from paper_figs import csma_robustness as fig
 
+pytestmark = pytest.mark.slow  # trains the quick figure (minutes); make test-all runs it
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:

@@ -10,6 +10,8 @@ import pytest
 from icl.evaluate import value_at
 from paper_figs import garg_fig2
 
+pytestmark = pytest.mark.slow  # trains the quick figure (minutes); make test-all runs it
+
 
 @pytest.fixture(scope="module")
 def quick_figure(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], pd.DataFrame]:
