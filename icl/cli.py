@@ -158,23 +158,50 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
 
 def cmd_csma_collect(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from icl.errors import UserError
     from icl.io import atomic_path
-    from sim.collect import measure
+    from sim.collect import COLUMNS, measure
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserError(f"--out {out} is a directory; give the path of the CSV table to write")
+    partial = out.with_name(out.name + ".partial")
+    done = pd.read_csv(partial) if partial.exists() and args.backend == "ns3" else None
+    if done is not None and list(done.columns) != list(COLUMNS):
+        raise UserError(f"{partial} is not a measurement table (columns {list(done.columns)}); delete it")
+    kept: list[dict] = [] if done is None else done.to_dict("records")
+
+    def keep(rows: list[dict]) -> None:
+        kept.extend(rows)
+        with atomic_path(partial) as tmp:
+            pd.DataFrame(kept, columns=COLUMNS).to_csv(tmp, index=False)
 
     windows = args.windows or [round(2 ** (4 + k / 2)) for k in range(13)]
-    with console.status(f"measuring {len(args.n)} N x {len(windows)} windows x {args.seeds} seeds on {args.backend}"):
+    resumed = f", {len(kept)} rows kept from an interrupted run" if kept else ""
+    status = f"measuring {len(args.n)} N x {len(windows)} windows x {args.seeds} seeds on {args.backend}{resumed}"
+    with console.status(status):
         started = time.perf_counter()
-        table = measure(
-            args.backend,
-            args.n,
-            windows,
-            list(range(args.seeds)),
-            workers=args.workers,
-            step_time_s=args.step_time,
-            run_dir=args.log_dir,
-        )
-    with atomic_path(args.out) as tmp:
+        try:
+            table = measure(
+                args.backend,
+                args.n,
+                windows,
+                list(range(args.seeds)),
+                workers=args.workers,
+                step_time_s=args.step_time,
+                run_dir=args.log_dir,
+                done=done,
+                on_rows=keep if args.backend == "ns3" else None,
+            )
+        except KeyboardInterrupt:
+            if kept:
+                console.print(f"interrupted: {len(kept)} measurements kept in {partial}; rerun to finish")
+            raise
+    with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
+    partial.unlink(missing_ok=True)
     means = table.groupby(["n_stations", "window"], as_index=False)[["collision_probability", "throughput_mbps"]].mean()
     best = means.loc[means.groupby("n_stations")["throughput_mbps"].idxmax()]
     summary = Table(title=f"{args.backend}: best measured window per N ({time.perf_counter() - started:.0f} s)")

@@ -10,8 +10,11 @@ measured for one step.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
@@ -61,6 +64,20 @@ def _embedded(n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[i
     return rows
 
 
+def _exit_with_parent() -> None:
+    """Pool-worker initializer: exit as soon as the process that started us is gone (any signal,
+    SIGKILL included); the worker's ns-3 simulation then exits too, as it watches its own parent."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
 def measure(
     backend: str,
     n_values: Sequence[int],
@@ -71,11 +88,17 @@ def measure(
     step_time_s: float = 0.1,
     interval_slots: int = 50_000,
     run_dir: str | None = None,
+    done: pd.DataFrame | None = None,
+    on_rows: Callable[[list[dict]], None] | None = None,
 ) -> pd.DataFrame:
     """A table (``COLUMNS``) of every (N, W, seed) on ``backend``, sorted by N, W and seed.
 
     ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
     simulator's; ``workers`` simulations run at once on ns-3; ``run_dir`` keeps their logs.
+    ns-3 only: ``done`` holds rows measured before (their (N, seed) simulations are not run
+    again), and ``on_rows`` receives each simulation's rows as soon as it ends, so an interrupted
+    collection can keep what it measured. Interrupted (Ctrl-C, or an error), it stops the running
+    simulations within seconds instead of finishing the queue.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
@@ -90,11 +113,41 @@ def measure(
     if backend == "embedded":
         rows = _embedded(n_values, windows, seeds, interval_slots)
     else:
-        jobs = list(product(n_values, seeds))
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            futures = [pool.submit(_ns3_job, n, list(windows), seed, step_time_s, run_dir) for n, seed in jobs]
-            rows = [row for future in futures for row in future.result()]
+        rows = [] if done is None else done.to_dict("records")
+        finished = {(row["n_stations"], row["seed"]) for row in rows}
+        jobs = [job for job in product(n_values, seeds) if job not in finished]
+        rows += _ns3_jobs(jobs, list(windows), workers, step_time_s, run_dir, on_rows)
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["n_stations", "window", "seed"], ignore_index=True)
+
+
+def _ns3_jobs(
+    jobs: list[tuple[int, int]],
+    windows: list[int],
+    workers: int,
+    step_time_s: float,
+    run_dir: str | None,
+    on_rows: Callable[[list[dict]], None] | None,
+) -> list[dict]:
+    """Run one ns-3 simulation per (N, seed) in a process pool whose workers die with this process."""
+    if not jobs:
+        return []
+    rows: list[dict] = []
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_exit_with_parent)
+    try:
+        futures = [pool.submit(_ns3_job, n, windows, seed, step_time_s, run_dir) for n, seed in jobs]
+        for future in as_completed(futures):
+            job_rows = future.result()
+            rows += job_rows
+            if on_rows is not None:
+                on_rows(job_rows)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        # Python 3.14 has pool.kill_workers(); before it, the workers are only reachable here.
+        for process in list((pool._processes or {}).values()):
+            process.kill()  # each worker's simulation sees its parent gone and exits
+        raise
+    pool.shutdown()
+    return rows
 
 
 def best_window(windows: np.ndarray, throughput: np.ndarray) -> float:

@@ -23,6 +23,25 @@ from sim.csma import W_MAX, CsmaSimulator
 from sim.timing import OFDM_54, Timing
 
 BACKOFFS = ("fixed", "beb")
+
+
+def _require_count(name: str, value: Any) -> None:
+    """Raise unless ``value`` is an integer >= 1 (a bool or 2.9 is not a number of stations or steps)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def _window(action: Any) -> float:
+    """The window W of an action: a number, or an array holding one number, in [1, W_MAX]."""
+    array = np.asarray(action)
+    if array.dtype.kind not in "iuf" or array.size != 1:
+        raise ValueError(f"the action is the contention window W: one number or an array of shape (1,), got {action!r}")
+    window = float(array.reshape(-1)[0])
+    if not np.isfinite(window) or not 1 <= window <= W_MAX:
+        raise ValueError(f"action (contention window W) must be in [1, {W_MAX}], got {window}")
+    return window
+
+
 NS3_RATES_MBPS = (6, 9, 12, 18, 24, 36, 48, 54)
 
 
@@ -154,10 +173,17 @@ class CsmaEnv(gym.Env):
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+        _require_count("n_stations", n_stations)
+        _require_count("max_stations", max_stations)
+        if max_steps is not None:
+            _require_count("max_steps", max_steps)
         if backoff not in BACKOFFS:
             raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
         schedule = {0: n_stations, **dict(n_schedule or {})}
         for step, n in schedule.items():
+            _require_count(f"n_schedule[{step!r}]", n)
+            if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+                raise ValueError(f"n_schedule keys are step indices (integers >= 0), got {step!r}")
             if not 1 <= n <= max_stations:
                 raise ValueError(f"number of stations N must be in [1, {max_stations}], got {n} (at step {step})")
         if not 0.0 <= observation_error <= 1.0:
@@ -201,9 +227,7 @@ class CsmaEnv(gym.Env):
             raise RuntimeError("CsmaEnv.step() after close(); create a new environment")
         if not self._started:
             raise RuntimeError("CsmaEnv.step() before reset(); call reset(seed=...) first")
-        window = float(np.asarray(action, dtype=float).reshape(-1)[0])
-        if not 1 <= window <= W_MAX or not np.isfinite(window):
-            raise ValueError(f"action (contention window W) must be in [1, {W_MAX}], got {window}")
+        window = _window(action)
         window_int = int(round(window))
         n = self.n_stations_at(self._step)
         interval = self._backend.run(window_int, n)

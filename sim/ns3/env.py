@@ -78,7 +78,10 @@ class Ns3Env(gym.Env):
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
         self.command = [str(part) for part in command] if command is not None else None
-        self.sim_args = dict(sim_args or {})
+        # Our scenario, started here, exits with this process (it watches its parent), so it must not
+        # give up on an agent that is merely slow between steps: no --agentTimeout unless asked.
+        defaults = {"agentTimeout": 0} if command is None and start_sim else {}
+        self.sim_args = {**defaults, **dict(sim_args or {})}
         self.port = port
         self.start_sim = start_sim
         self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="icl-ns3-"))

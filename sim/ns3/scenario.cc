@@ -25,12 +25,15 @@
 #include <ns3/network-module.h>
 #include <ns3/wifi-module.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <sys/prctl.h>
+#include <thread>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -54,12 +57,16 @@ Fail(const std::string& message)
 class GymBridge
 {
   public:
-    explicit GymBridge(uint32_t port)
+    // agentTimeout: seconds to wait for each reply before giving up on the agent (0: for ever).
+    GymBridge(uint32_t port, double agentTimeout)
         : m_context(zmq_ctx_new()),
-          m_socket(zmq_socket(m_context, ZMQ_REQ))
+          m_socket(zmq_socket(m_context, ZMQ_REQ)),
+          m_agentTimeout(agentTimeout)
     {
         int linger = 0;
         zmq_setsockopt(m_socket, ZMQ_LINGER, &linger, sizeof(linger));
+        int timeoutMs = agentTimeout > 0 ? static_cast<int>(std::ceil(agentTimeout * 1000)) : -1;
+        zmq_setsockopt(m_socket, ZMQ_RCVTIMEO, &timeoutMs, sizeof(timeoutMs));
         std::string address = "tcp://localhost:" + std::to_string(port);
         if (zmq_connect(m_socket, address.c_str()) != 0)
         {
@@ -84,6 +91,13 @@ class GymBridge
         zmq_msg_init(&message);
         if (zmq_msg_recv(&message, m_socket, 0) < 0)
         {
+            if (zmq_errno() == EAGAIN)
+            {
+                std::ostringstream text;
+                text << "no answer from the agent within " << m_agentTimeout
+                     << " s (--agentTimeout); it is gone or stalled, so the simulation ends";
+                Fail(text.str());
+            }
             Fail(std::string("zmq receive: ") + zmq_strerror(zmq_errno()));
         }
         bool parsed = reply.ParseFromArray(zmq_msg_data(&message), zmq_msg_size(&message));
@@ -97,7 +111,29 @@ class GymBridge
   private:
     void* m_context;
     void* m_socket;
+    double m_agentTimeout;
 };
+
+// Exit, saying why, once the process that started us is gone (we are re-parented). Unlike
+// PR_SET_PDEATHSIG this follows the parent process, not the thread that forked us, and it works
+// when that parent is PID 1 (a container's shell, setsid, nohup).
+void
+ExitWithParent()
+{
+    const pid_t parent = ::getppid();
+    std::thread([parent] {
+        while (true)
+        {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            if (::getppid() != parent)
+            {
+                std::cerr << "scenario: the process that started it (PID " << parent << ") is gone; exiting"
+                          << std::endl;
+                std::_Exit(4);
+            }
+        }
+    }).detach();
+}
 
 ns3opengym::SpaceDescription
 BoxDescription(float low, float high, ns3opengym::Dtype dtype, uint32_t size)
@@ -213,8 +249,11 @@ class CsmaScenario
 
     void AddStation(Ptr<Txop> txop, Ptr<SaturatedSource> source)
     {
+        if (m_txops.empty())
+            m_window = txop->GetMinCw() + 1; // the window in force before the agent's first action
         m_txops.push_back(txop);
         m_sources.push_back(source);
+        m_outstanding.push_back(false);
     }
 
     void SetApTiming(Time slot, Time difs)
@@ -223,16 +262,23 @@ class CsmaScenario
         m_difs = difs;
     }
 
-    void OnStationTx(Ptr<const Packet> packet, double)
+    // A data frame's attempt is outstanding from its transmission until its ACK or the station's
+    // next attempt (a failure). Attempts outstanding when a step ends count in the next step, with
+    // their ACK, so a step never reports more acknowledged frames than transmitted ones.
+    void OnStationTx(uint32_t station, Ptr<const Packet> packet, double)
     {
         WifiMacHeader header;
         if (packet->PeekHeader(header) && header.IsData())
+        {
             ++m_now.transmitted;
+            m_outstanding[station] = true;
+        }
     }
 
-    void OnStationAcked(Ptr<const WifiMpdu>)
+    void OnStationAcked(uint32_t station, Ptr<const WifiMpdu>)
     {
         ++m_now.acked;
+        m_outstanding[station] = false;
     }
 
     void OnApRx(Ptr<const Packet> packet)
@@ -292,11 +338,13 @@ class CsmaScenario
 
     void Step()
     {
-        Counters delta{m_now.transmitted - m_last.transmitted,
+        uint64_t outstanding = std::count(m_outstanding.begin(), m_outstanding.end(), true);
+        Counters delta{m_now.transmitted - m_last.transmitted + m_deferred - outstanding,
                        m_now.acked - m_last.acked,
                        m_now.receivedBytes - m_last.receivedBytes,
                        m_now.virtualSlots - m_last.virtualSlots};
         m_last = m_now;
+        m_deferred = outstanding;
         double failed = delta.transmitted > delta.acked ? double(delta.transmitted - delta.acked) : 0.0;
         double collision = delta.transmitted > 0 ? failed / delta.transmitted : 0.0;
         double throughput = 8.0 * delta.receivedBytes / (Simulator::Now() - m_lastTime).GetSeconds() / 1e6;
@@ -313,7 +361,8 @@ class CsmaScenario
         state.set_reward(static_cast<float>(throughput));
         bool over = m_steps > 0 && m_step >= m_steps;
         state.set_isgameover(over);
-        state.set_reason(ns3opengym::EnvStateMsg::GameOver);
+        if (over) // as ns3-gym: a reason only on the final state (the step limit is the game's end)
+            state.set_reason(ns3opengym::EnvStateMsg::GameOver);
         std::ostringstream info;
         info << "n_stations=" << m_active << ";window=" << m_window << ";step=" << m_step;
         state.set_info(info.str());
@@ -338,6 +387,8 @@ class CsmaScenario
     uint32_t m_cwMaxBeb;
     std::vector<Ptr<Txop>> m_txops;
     std::vector<Ptr<SaturatedSource>> m_sources;
+    std::vector<bool> m_outstanding;
+    uint64_t m_deferred = 0;
     Time m_slot;
     Time m_difs;
     Counters m_now;
@@ -396,9 +447,7 @@ int
 main(int argc, char* argv[])
 {
     // Die with the agent that started us: no orphan simulation ever outlives its Python process.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        return 3;
+    ExitWithParent();
     GOOGLE_PROTOBUF_VERIFY_VERSION;
 
     uint32_t openGymPort = 5555;
@@ -413,6 +462,7 @@ main(int argc, char* argv[])
     std::string dataMode = "OfdmRate54Mbps";
     uint32_t payload = 1500;
     uint32_t cwMaxBeb = 0;
+    double agentTimeout = 60;
 
     CommandLine cmd(__FILE__);
     cmd.AddValue("openGymPort", "port the agent's REP socket listens on", openGymPort);
@@ -427,8 +477,12 @@ main(int argc, char* argv[])
     cmd.AddValue("dataMode", "constant data rate mode, e.g. OfdmRate54Mbps, ErpOfdmRate54Mbps, HtMcs7", dataMode);
     cmd.AddValue("payload", "MSDU bytes (UDP payload + 36 bytes of UDP/IP/LLC headers)", payload);
     cmd.AddValue("cwMaxBeb", "0: fixed window W; else binary exponential backoff up to this window", cwMaxBeb);
+    cmd.AddValue("agentTimeout", "seconds to wait for each answer of the agent before exiting (0: for ever)",
+                 agentTimeout);
     cmd.Parse(argc, argv);
 
+    if (agentTimeout < 0)
+        Fail("--agentTimeout must be >= 0 (0: wait for ever)");
     if (stepTime <= 0 || warmup <= 0)
         Fail("--stepTime and --warmup must be positive");
     if (payload <= kUdpIpLlcBytes)
@@ -482,7 +536,7 @@ main(int argc, char* argv[])
     PacketSinkHelper sink("ns3::UdpSocketFactory", InetSocketAddress(Ipv4Address::GetAny(), port));
     sink.Install(ap).Start(Seconds(0));
 
-    GymBridge bridge(openGymPort);
+    GymBridge bridge(openGymPort, agentTimeout);
     ns3opengym::SimInitMsg init;
     init.set_simprocessid(::getpid());
     init.set_wafshellprocessid(::getppid());
@@ -510,8 +564,10 @@ main(int argc, char* argv[])
         stations.Get(i)->AddApplication(source);
         source->SetStartTime(Seconds(warmup / 2));
         scenario.AddStation(txop, source);
-        device->GetPhy()->TraceConnectWithoutContext("PhyTxBegin", MakeCallback(&CsmaScenario::OnStationTx, &scenario));
-        stationMac->TraceConnectWithoutContext("AckedMpdu", MakeCallback(&CsmaScenario::OnStationAcked, &scenario));
+        device->GetPhy()->TraceConnectWithoutContext("PhyTxBegin",
+                                                     MakeCallback(&CsmaScenario::OnStationTx, &scenario).Bind(i));
+        stationMac->TraceConnectWithoutContext("AckedMpdu",
+                                               MakeCallback(&CsmaScenario::OnStationAcked, &scenario).Bind(i));
     }
     scenario.Start(Seconds(warmup / 2), Seconds(warmup));
     Simulator::Run();

@@ -89,7 +89,7 @@ def fill(path: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
-    """Weights depend on the thread count at the 1e-7 level: train in-process as the children do."""
+    """Weights depend on the thread count at the 1e-7 level: in-process runs use one, as the children do."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -102,6 +102,22 @@ def config(tiny_config: cfg.RunConfig, tmp_path: Path) -> cfg.RunConfig:
     config = replace(tiny_config, train=replace(tiny_config.train, steps=60, log_every=1, checkpoint_every=7))
     (tmp_path / "config.toml").write_text(cfg.to_toml(config))
     return config
+
+
+TRAIN = """
+    import sys
+    from icl import config as cfg
+    from icl.train import train
+    train(cfg.load(sys.argv[1]), sys.argv[2])
+"""
+
+
+def train_in_child(tmp_path: Path, runs_dir: Path) -> Path:
+    """Train (or resume) the test's config in a fresh single-threaded process, as the killed ones ran:
+    a run's weights can depend on the process's earlier work at the 1e-7 level (thread pools)."""
+    result = python(TRAIN, str(tmp_path / "config.toml"), str(runs_dir))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return runs_dir / cfg.load(tmp_path / "config.toml").name
 
 
 KILL_AT_STEP = """
@@ -122,9 +138,9 @@ def test_kill_before_the_first_checkpoint_leaves_no_duplicate_rows(config: cfg.R
     assert killed.returncode == -9
     run_dir = tmp_path / "killed" / config.name
     assert steps_of(run_dir) == [1, 2, 3] and not (run_dir / CHECKPOINT_FILE).exists()
-    resumed = train(config, tmp_path / "killed")
+    resumed = train_in_child(tmp_path, tmp_path / "killed")
     assert steps_of(resumed) == list(range(1, 61))
-    assert_same_weights(resumed, train(config, tmp_path / "clean"))
+    assert_same_weights(resumed, train_in_child(tmp_path, tmp_path / "clean"))
 
 
 def test_kill_after_a_checkpoint_drops_the_rows_it_does_not_cover(config: cfg.RunConfig, tmp_path: Path) -> None:
@@ -132,8 +148,8 @@ def test_kill_after_a_checkpoint_drops_the_rows_it_does_not_cover(config: cfg.Ru
     assert killed.returncode == -9
     run_dir = tmp_path / "killed" / config.name
     assert load_checkpoint(run_dir)["step"] == 7 and steps_of(run_dir)[-1] == 10
-    clean = train(config, tmp_path / "clean")
-    resumed = train(config, tmp_path / "killed")
+    clean = train_in_child(tmp_path, tmp_path / "clean")
+    resumed = train_in_child(tmp_path, tmp_path / "killed")
     assert steps_of(resumed) == list(range(1, 61))
     assert [m["loss"] for m in read_metrics(resumed)] == [m["loss"] for m in read_metrics(clean)]
     assert_same_weights(resumed, clean)
@@ -158,9 +174,9 @@ def test_kill_during_a_checkpoint_save_leaves_no_stray_file(config: cfg.RunConfi
     strays = [p for p in run_dir.iterdir() if ".tmp" in p.name]
     assert len(strays) == 1 and strays[0].stat().st_size > 0
     assert load_checkpoint(run_dir)["step"] == 7
-    resumed = train(config, tmp_path / "killed")
+    resumed = train_in_child(tmp_path, tmp_path / "killed")
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
-    assert_same_weights(resumed, train(config, tmp_path / "clean"))
+    assert_same_weights(resumed, train_in_child(tmp_path, tmp_path / "clean"))
 
 
 @needs_root

@@ -52,8 +52,10 @@ def test_misuse_is_reported() -> None:
     env.close()
     with pytest.raises(RuntimeError, match="after close"):
         env.step(16)
-    with pytest.raises(ValueError, match=r"number of stations N must be in \[1, 64\], got 0"):
+    with pytest.raises(ValueError, match=r"n_stations must be an integer >= 1, got 0"):
         CsmaEnv(0)
+    with pytest.raises(ValueError, match=r"number of stations N must be in \[1, 64\], got 65"):
+        CsmaEnv(65)
     with pytest.raises(ValueError, match="unknown CsmaEnv backend 'ns4'"):
         CsmaEnv(5, backend="ns4")
 
@@ -69,3 +71,34 @@ def test_erroneous_observations() -> None:
     assert np.mean(flags) == pytest.approx(0.3, abs=0.07)
     with pytest.raises(ValueError, match=r"observation_error \(eps\) must be in \[0, 1\], got 2"):
         CsmaEnv(5, observation_error=2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_stations": 2.9}, "n_stations must be an integer >= 1, got 2.9"),
+        ({"n_stations": True}, "n_stations must be an integer >= 1, got True"),
+        ({"max_steps": 0}, "max_steps must be an integer >= 1, got 0"),
+        ({"n_schedule": {3: 7.5}}, r"n_schedule\[3\] must be an integer >= 1, got 7.5"),
+        ({"n_schedule": {-1: 7}}, "n_schedule keys are step indices"),
+    ],
+)
+def test_loose_constructor_values_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CsmaEnv(**{"n_stations": 5, **kwargs})
+
+
+@pytest.mark.parametrize("action", [[16, 5000], "32", True, [], np.array([[16.0, 32.0]]), None])
+def test_actions_of_the_wrong_shape_or_type_are_refused(action: object) -> None:
+    env = CsmaEnv(5)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="the action is the contention window W: one number or an array of shape"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("action", [16, 16.0, [16], np.array([16.0]), np.array([[16]]), np.int64(16)])
+def test_one_number_in_any_container_is_a_window(action: object) -> None:
+    env = CsmaEnv(5, interval_slots=500)
+    env.reset(seed=0)
+    observation, *_ = env.step(action)
+    assert 0 < observation[0] < 1
