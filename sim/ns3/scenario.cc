@@ -14,7 +14,14 @@
 // and the number of Bianchi "virtual slots" seen by the AP (idle slots after DIFS, plus one per
 // busy period). Reward: the throughput. Info: "n_stations=..;window=..;step=..".
 // Action: Box of 1 value, the window W in [1, 65536]. The run ends after --steps steps
-// (game over), or runs until the agent stops it when --steps=0.
+// (game over: the final state carries reason GameOver; earlier states carry no reason, as in
+// ns3-gym), or runs until the agent stops it when --steps=0. The first state reports the window in
+// force before any action (802.11a's CWmin + 1 = 16). A frame's attempt counts in the step in which
+// its outcome is known, so a step never reports more acknowledged than transmitted frames.
+//
+// Lifetime: the scenario exits (saying why on stderr) when the process that started it is gone,
+// and, when --agentTimeout > 0 (default 60 s), when the agent does not answer within that time (an
+// agent that did not start it, ns3-gym's startSim=False, may vanish without a trace).
 
 #include "messages.pb.h"
 
