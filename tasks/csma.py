@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -105,6 +106,10 @@ class CsmaWindowTask(Task):
 
     @staticmethod
     def _load_table(path: str, n_min: int, n_max: int, w_min: int, w_max: int) -> MeasurementTable:
+        if not Path(path).is_file():
+            raise ValueError(
+                f"measurements table {path} does not exist; write one with `icl csma collect --out {path}`"
+            )
         table = MeasurementTable.load(path)
         frame = table.frame
         kept = frame[frame.n_stations.between(n_min, n_max) & frame.window.between(w_min, w_max)]

@@ -317,7 +317,7 @@ def test_opening_a_finished_run_writes_nothing(config: cfg.RunConfig, tmp_path: 
                 "--set",
                 "task.params.measurements=no.csv",
             ],
-            ["no.csv"],
+            ["task.params: measurements table no.csv does not exist; write one with `icl csma collect --out no.csv`"],
         ),
     ],
 )
