@@ -18,6 +18,7 @@ import torch
 
 from icl.baselines.base import Learner
 from sim.env import CsmaEnv
+from sim.timing import PAYLOAD_BYTES
 from tasks.csma import CsmaWindowTask, features
 
 
@@ -53,7 +54,7 @@ class IclController:
         model: Learner,
         task: CsmaWindowTask,
         n_probes: int,
-        payload_bytes: int = 1500,
+        payload_bytes: int = PAYLOAD_BYTES,
         tolerance: float = 0.06,
         patience: int = 2,
         n_local_probes: int = 5,

@@ -96,6 +96,40 @@ def learners_for(model: Learner | None, baseline_specs: list[str]) -> dict[str, 
     return learners
 
 
+def evaluate_run(run_dir: str | Path) -> tuple[RunConfig, Prompt, pd.DataFrame]:
+    """A trained run scored on its evaluation prompts beside its configured baselines (eval.*)."""
+    from icl.train import load_model  # here: training imports nothing of evaluation, and stays so
+
+    config, model = load_model(run_dir)
+    prompt = eval_prompts(config.task.build(), config)
+    frame = evaluate(
+        learners_for(model, list(config.eval.baselines)),
+        prompt,
+        n_bootstrap=config.eval.n_bootstrap,
+        confidence=config.eval.confidence,
+        seed=config.eval.seed,
+    )
+    return config, prompt, frame
+
+
+def with_theory(frame: pd.DataFrame, task: str, learner: str, curve: np.ndarray) -> pd.DataFrame:
+    """``frame`` plus the rows of a theory curve for ``learner`` (unbounded values become NaN: gaps)."""
+    values = np.where(np.isfinite(curve), curve, np.nan)
+    rows = pd.DataFrame(
+        {
+            "task": task,
+            "learner": f"{learner} (theory)",
+            "k": range(len(values)),
+            "metric": "squared_error",
+            "mean": values,
+            "ci_low": values,
+            "ci_high": values,
+            "n_prompts": 0,
+        }
+    )
+    return pd.concat([frame, rows], ignore_index=True)
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a results table atomically."""
     with atomic_path(path) as tmp:

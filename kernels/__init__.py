@@ -1,1 +1,2 @@
-"""Attention kernels: the plain-torch reference (``kernels.reference``); Triton kernels come with issue 7."""
+"""Attention kernels: FlashAttention-2-style Triton kernels (``kernels.attention``) and the plain-torch
+reference they are tested against (``kernels.reference``)."""

@@ -1,36 +1,17 @@
-"""Pieces shared by the CSMA figures: the ICL optimizer's run config and summary rows."""
+"""Pieces shared by the CSMA figures: the ICL optimizer's run configs and the plots of policy comparisons."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
 from icl import config as cfg
-from icl.csma import IclController
-from icl.drl import DqnAgent
-from icl.evaluate import bootstrap_mean
-from icl.train import load_model
+from icl.policies import MEASUREMENT_SLOTS
 from paper_figs.plots import plot_band
-from sim.env import CsmaEnv
-from tasks.csma import CsmaWindowTask
-
-N_ASSUMED = 20
-MEASUREMENT_SLOTS = 5000
-"""Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
-
-EnvFactory = Callable[..., CsmaEnv]
-"""Builds the environment a policy runs in: ``make_env(n_stations, **CsmaEnv options)``."""
-
-
-def embedded_env(n_stations: int, **options: Any) -> CsmaEnv:
-    """The embedded simulator, one probe's measurement window per step."""
-    return CsmaEnv(n_stations, interval_slots=MEASUREMENT_SLOTS, **options)
 
 
 def run_config(
@@ -56,36 +37,14 @@ def run_config(
     return cfg.from_dict(cfg.set_values({}, values))
 
 
-def controller_for(run_dir: Path) -> IclController:
-    """The closed-loop ICL controller of a trained csma_window run (probes: its prompt's examples)."""
-    config, model = load_model(run_dir)
-    task = config.task.build()
-    if not isinstance(task, CsmaWindowTask):
-        raise ValueError(f"{run_dir}: closed-loop control needs a csma_window run, got task {config.task.name!r}")
-    return IclController(model, task, n_probes=config.task.n_points - 1)
+def training_stages(quick: bool) -> list[int]:
+    """The checkpoints the training curve is drawn from."""
+    return [100, 250, 500, 1000, 1500, 2000] if quick else [500, 1000, 2000, 5000, 10_000, 20_000]
 
 
-def summary_row(panel: str, policy: str, x: float, samples: np.ndarray, seed: int) -> dict:
-    """One CSV row: the mean of ``samples`` and its 95% bootstrap interval."""
-    low, high = bootstrap_mean(samples[:, None], 1000, 0.95, seed)
-    return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}
-
-
-def trained_dqn(runs_dir: Path, quick: bool, seed: int) -> DqnAgent:
-    """The CCOD-style DQN baseline, trained on N uniform in [5, 50] (cached in ``runs_dir``)."""
-    agent = DqnAgent(seed=seed)
-    path = Path(runs_dir) / f"dqn-{'quick' if quick else 'full'}-seed{seed}.pt"
-    if path.exists():
-        agent.load(path)
-        return agent
-    rng = np.random.default_rng(seed)
-    agent.train(
-        lambda episode: CsmaEnv(int(rng.integers(5, 51)), interval_slots=2000),
-        n_episodes=60 if quick else 400,
-        episode_steps=25,
-    )
-    agent.save(path)
-    return agent
+def icl_run_config(quick: bool, seed: int) -> cfg.RunConfig:
+    """The ICL optimizer's run (eps = 0.05) of the csma_icl figure, reused by the ns-3 figure."""
+    return run_config("csma_icl", quick, seed, error_fraction=0.05, keep_checkpoints=training_stages(quick))
 
 
 def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, Any]:

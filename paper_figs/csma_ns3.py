@@ -18,11 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from icl.policies import CHANGE_STEP, N_AFTER, N_BEFORE, closed_loop, controller_for, convergence, trained_dqn
 from icl.train import train
 from paper_figs import output_stem, script_main
-from paper_figs._csma import controller_for, plot_convergence, plot_throughput_vs_n, trained_dqn
-from paper_figs.csma_icl import closed_loop, icl_run_config
-from paper_figs.csma_robustness import CHANGE_STEP, N_AFTER, N_BEFORE, convergence
+from paper_figs._csma import icl_run_config, plot_convergence, plot_throughput_vs_n
 from paper_figs.plots import new_figure, save_figure, styled
 from sim.env import CsmaEnv
 from sim.ns3 import Ns3Error, ns3_available
@@ -49,13 +48,12 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     run_dir = train(config, out_dir / "runs")
     make_env = functools.partial(ns3_env, out_dir / "runs" / f"{NAME}-ns3-logs")
     n_grid = [5, 10, 20, 35, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
-    loop = closed_loop(
-        config, out_dir / "runs", n_grid, seeds=2 if quick else 10, hold_steps=4 if quick else 20, make_env=make_env
-    )
+    controller = controller_for(run_dir)
     dqn = trained_dqn(out_dir / "runs", quick, seed)
-    curves = convergence(
-        controller_for(run_dir), dqn, seeds=2 if quick else 10, n_steps=40 if quick else 80, make_env=make_env
+    loop = closed_loop(
+        controller, dqn, n_grid, seeds=2 if quick else 10, hold_steps=4 if quick else 20, make_env=make_env
     )
+    curves = convergence(controller, dqn, seeds=2 if quick else 10, n_steps=40 if quick else 80, make_env=make_env)
     data = pd.concat([loop, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)

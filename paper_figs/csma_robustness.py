@@ -12,76 +12,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from icl.csma import IclController, run_fixed
-from icl.drl import DqnAgent
-from icl.train import train
-from paper_figs import output_stem, script_main
-from paper_figs._csma import (
+from icl.policies import (
+    CHANGE_STEP,
     MEASUREMENT_SLOTS,
-    EnvFactory,
+    N_AFTER,
+    N_BEFORE,
     controller_for,
-    embedded_env,
-    plot_convergence,
-    run_config,
-    summary_row,
+    convergence,
+    error_sweep,
     trained_dqn,
 )
+from icl.train import train
+from paper_figs import output_stem, script_main
+from paper_figs._csma import plot_convergence, run_config
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
-from sim.env import CsmaEnv
-from tasks.csma import optimum
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
 NAME = "csma_robustness"
-N_BEFORE, N_AFTER, CHANGE_STEP = 10, 45, 20
-
-
-def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int, hold_steps: int) -> pd.DataFrame:
-    """Mean held throughput / oracle throughput over N in {5, 20, 50} and seeds, per eps."""
-    n_steps = len(controller.probe_windows) + hold_steps
-    rows = []
-    for eps in eps_grid:
-        ratios = []
-        for n in (5, 20, 50):
-            oracle_window = round(optimum(n, 1500)[0])
-            for seed in range(seeds):
-                env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, observation_error=eps)
-                trace = controller.run(env, n_steps, seed=seed)
-                held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
-                oracle = run_fixed(CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS), oracle_window, hold_steps, seed=seed)
-                ratios.append(np.mean(held) / np.mean(oracle.throughput_mbps))
-        rows.append(summary_row("errors", "ICL (trained with eps = 0.2)", eps, np.array(ratios), 0))
-    return pd.DataFrame(rows)
-
-
-def convergence(
-    controller: IclController, dqn: DqnAgent, seeds: int, n_steps: int, make_env: EnvFactory = embedded_env
-) -> pd.DataFrame:
-    """Throughput per step for each policy in ``make_env``'s simulator when N changes at CHANGE_STEP."""
-    schedule = {CHANGE_STEP: N_AFTER}
-    oracle_windows = [round(optimum(N_BEFORE if t < CHANGE_STEP else N_AFTER, 1500)[0]) for t in range(n_steps)]
-    traces: dict[str, list[list[float]]] = {
-        "ICL (transformer)": [],
-        "DQN (CCOD-style)": [],
-        "BEB 16..1024": [],
-        "oracle W*(N)": [],
-    }
-    for seed in range(seeds):
-        with make_env(N_BEFORE, n_schedule=schedule) as env:
-            traces["ICL (transformer)"].append(controller.run(env, n_steps, seed=seed).throughput_mbps)
-        with make_env(N_BEFORE, n_schedule=schedule) as env:
-            traces["DQN (CCOD-style)"].append(dqn.run(env, n_steps, seed=seed).throughput_mbps)
-        with make_env(N_BEFORE, n_schedule=schedule, backoff="beb") as env:
-            traces["BEB 16..1024"].append(run_fixed(env, 16, n_steps, seed=seed).throughput_mbps)
-        with make_env(N_BEFORE, n_schedule=schedule) as env:
-            traces["oracle W*(N)"].append(run_fixed(env, oracle_windows, n_steps, seed=seed).throughput_mbps)
-    rows = []
-    for policy, runs in traces.items():
-        values = np.array(runs)
-        rows += [summary_row("convergence", policy, step, values[:, step], step) for step in range(n_steps)]
-    return pd.DataFrame(rows)
 
 
 @styled

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from icl.evaluate import evaluate_run, with_theory
+from icl.train import train
 from paper_figs import output_stem, script_main
-from paper_figs.garg_fig2 import Panel, panel_config, panel_results, with_theory
+from paper_figs._regression import Panel, panel_config
 from paper_figs.plots import new_figure, plot_curves, save_figure, styled
 from theory.regression import least_squares_curve, ridge_curve
 
@@ -40,7 +42,8 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     out_dir = Path(out_dir)
     spec = panel(quick)
     config = panel_config(spec, quick, seed, figure=NAME)
-    frame = panel_results(spec, config, out_dir / "runs")
+    _, _, frame = evaluate_run(train(config, out_dir / "runs"))
+    frame.insert(0, "panel", spec.title)
     n_points, n_dims = config.task.n_points, config.task.n_dims
     frame = with_theory(frame, spec.task, "least_squares", least_squares_curve(n_points, n_dims, NOISE_STD))
     frame = with_theory(frame, spec.task, f"ridge:alpha={NOISE_STD**2}", ridge_curve(n_points, n_dims, NOISE_STD))

@@ -15,6 +15,10 @@ W_MAX = 2**16
 """Largest contention window (slots) the simulator, the model and the environments accept."""
 
 
+PAYLOAD_BYTES = 1500
+"""The MSDU payload of every CSMA experiment unless one says otherwise (an Ethernet-sized frame)."""
+
+
 @dataclass(frozen=True)
 class Timing:
     """PHY/MAC timing of one network (defaults: 802.11a/g OFDM, 54 Mb/s data, 1500-byte payload)."""
@@ -27,7 +31,7 @@ class Timing:
     symbol_us: float = 4.0
     data_rate_mbps: float = 54.0
     control_rate_mbps: float = 24.0
-    payload_bytes: int = 1500
+    payload_bytes: int = PAYLOAD_BYTES
     mac_overhead_bytes: int = 36
     ack_bytes: int = 14
 

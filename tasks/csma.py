@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from sim.collect import MeasurementTable
-from sim.timing import Timing
+from sim.timing import PAYLOAD_BYTES, Timing
 from tasks.base import Functions, Prompt, Task, register
 from theory import csma as bianchi
 
@@ -71,7 +71,7 @@ class CsmaWindowTask(Task):
         measurement_slots: int = 0,
         error_fraction: float = 0.0,
         error_mode: str = "random",
-        payload_bytes: Sequence[int] = (1500,),
+        payload_bytes: Sequence[int] = (PAYLOAD_BYTES,),
         measurements: str | None = None,
         **kwargs: Any,
     ) -> None:

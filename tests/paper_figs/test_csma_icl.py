@@ -31,7 +31,7 @@ def test_outputs(quick_figure: tuple[list[Path], pd.DataFrame]) -> None:
 
 
 def test_icl_is_near_the_oracle_and_beats_beb_at_50(quick_figure: tuple[list[Path], pd.DataFrame]) -> None:
-    """Issue 4 targets: within 2% of the oracle on average over N in [5, 50]; >= 25% over BEB at N = 50."""
+    """The CSMA targets: within 2% of the oracle on average over N in [5, 50]; >= 25% over BEB at N = 50."""
     _, data = quick_figure
     icl, oracle, beb = (throughput(data, p) for p in ("ICL (transformer)", "oracle W*(N)", "BEB 16..1024"))
     assert (icl / oracle).mean() >= 0.98

@@ -1,0 +1,189 @@
+"""Closed-loop comparisons of CSMA window policies in any ``CsmaEnv``: the in-context optimizer,
+the CCOD-style DQN, binary exponential backoff, model-based and oracle windows.
+
+Each experiment returns a tidy frame of summary rows (panel, policy, x, mean and its 95% bootstrap
+interval), which the figures only draw. The environment comes from a factory, so the same
+experiment runs on the embedded simulator or on ns-3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from icl.csma import IclController, run_fixed
+from icl.drl import DqnAgent
+from icl.evaluate import bootstrap_mean
+from icl.train import load_model
+from sim.env import CsmaEnv
+from sim.timing import PAYLOAD_BYTES
+from tasks.csma import CsmaWindowTask, optimum, throughput_at
+from theory import csma as bianchi
+
+N_ASSUMED = 20
+"""The N a model-based window assumes when it does not know the network's."""
+MEASUREMENT_SLOTS = 5000
+"""Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
+N_BEFORE, N_AFTER, CHANGE_STEP = 10, 45, 20
+"""The change of N in the convergence experiment."""
+
+EnvFactory = Callable[..., CsmaEnv]
+"""Builds the environment a policy runs in: ``make_env(n_stations, **CsmaEnv options)``."""
+
+
+def embedded_env(n_stations: int, **options: Any) -> CsmaEnv:
+    """The embedded simulator, one probe's measurement window per step."""
+    return CsmaEnv(n_stations, interval_slots=MEASUREMENT_SLOTS, **options)
+
+
+def controller_for(run_dir: Path) -> IclController:
+    """The closed-loop ICL controller of a trained csma_window run (probes: its prompt's examples)."""
+    config, model = load_model(run_dir)
+    task = config.task.build()
+    if not isinstance(task, CsmaWindowTask):
+        raise ValueError(f"{run_dir}: closed-loop control needs a csma_window run, got task {config.task.name!r}")
+    return IclController(model, task, n_probes=config.task.n_points - 1)
+
+
+def summary_row(panel: str, policy: str, x: float, samples: np.ndarray, seed: int) -> dict:
+    """One CSV row: the mean of ``samples`` and its 95% bootstrap interval."""
+    low, high = bootstrap_mean(samples[:, None], 1000, 0.95, seed)
+    return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}
+
+
+def trained_dqn(runs_dir: Path, quick: bool, seed: int) -> DqnAgent:
+    """The CCOD-style DQN baseline, trained on N uniform in [5, 50] (cached in ``runs_dir``)."""
+    agent = DqnAgent(seed=seed)
+    path = Path(runs_dir) / f"dqn-{'quick' if quick else 'full'}-seed{seed}.pt"
+    if path.exists():
+        agent.load(path)
+        return agent
+    rng = np.random.default_rng(seed)
+    agent.train(
+        lambda episode: CsmaEnv(int(rng.integers(5, 51)), interval_slots=2000),
+        n_episodes=60 if quick else 400,
+        episode_steps=25,
+    )
+    agent.save(path)
+    return agent
+
+
+def oracle_window(n_stations: int) -> int:
+    """The throughput-optimal window of a network of ``n_stations`` (Bianchi's model), rounded."""
+    return round(optimum(n_stations, PAYLOAD_BYTES)[0])
+
+
+def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
+    """Throughput ratio S(predicted W) / S(W*) of the checkpoints kept at ``stages``."""
+    config, _ = load_model(run_dir)
+    task = config.task.build()
+    prompt = task.sample(config.eval.n_prompts, config.task.n_points, torch.Generator().manual_seed(config.eval.seed))
+    n, payloads = prompt.info["n_stations"], prompt.info["payload_bytes"]
+    oracle = throughput_at(n, prompt.info["w_star"].log2(), payloads)
+    rows = []
+    for steps in stages:
+        _, model = load_model(run_dir, step=steps)
+        ratio = throughput_at(n, model.predict(prompt.xs, prompt.ys)[:, -1], payloads) / oracle
+        rows.append(summary_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
+    return pd.DataFrame(rows)
+
+
+def closed_loop(
+    controller: IclController,
+    dqn: DqnAgent,
+    n_grid: Sequence[int],
+    seeds: int,
+    hold_steps: int,
+    make_env: EnvFactory = embedded_env,
+) -> pd.DataFrame:
+    """Steady-state throughput per policy and N in ``make_env``'s simulator (ICL after its probes)."""
+    n_steps = len(controller.probe_windows) + hold_steps
+    rows = []
+    for n in n_grid:
+        fixed_policies = (
+            ("oracle W*(N)", oracle_window(n), "fixed"),
+            ("BEB 16..1024", 16, "beb"),
+            ("p-persistent model, knows N", round(bianchi.p_persistent_window(n)), "fixed"),
+            ("non-persistent model, knows N", round(bianchi.non_persistent_window(n)), "fixed"),
+            (f"model-based, assumes N={N_ASSUMED}", oracle_window(N_ASSUMED), "fixed"),
+        )
+        results: dict[str, list[float]] = {"ICL (transformer)": [], "DQN (CCOD-style)": []}
+        results.update({policy: [] for policy, _, _ in fixed_policies})
+        for seed in range(seeds):
+            with make_env(n) as env:
+                trace = controller.run(env, n_steps, seed=seed)
+            held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
+            results["ICL (transformer)"].append(float(np.mean(held)))
+            # the DQN settles within its history length; score it over the same held steps
+            with make_env(n) as env:
+                dqn_trace = dqn.run(env, n_steps, seed=seed)
+            results["DQN (CCOD-style)"].append(float(np.mean(dqn_trace.throughput_mbps[-hold_steps:])))
+            for policy, window, backoff in fixed_policies:
+                with make_env(n, backoff=backoff) as env:
+                    fixed = run_fixed(env, window, hold_steps, seed=seed)
+                results[policy].append(float(np.mean(fixed.throughput_mbps)))
+        rows += [summary_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
+        theory = float(bianchi.throughput(n, optimum(n, PAYLOAD_BYTES)[0]))
+        rows.append(
+            {
+                "panel": "throughput",
+                "policy": "oracle (Bianchi)",
+                "x": n,
+                "mean": theory,
+                "ci_low": theory,
+                "ci_high": theory,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int, hold_steps: int) -> pd.DataFrame:
+    """Mean held throughput / oracle throughput over N in {5, 20, 50} and seeds, per eps."""
+    n_steps = len(controller.probe_windows) + hold_steps
+    rows = []
+    for eps in eps_grid:
+        ratios = []
+        for n in (5, 20, 50):
+            for seed in range(seeds):
+                env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, observation_error=eps)
+                trace = controller.run(env, n_steps, seed=seed)
+                held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
+                oracle = run_fixed(
+                    CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS), oracle_window(n), hold_steps, seed=seed
+                )
+                ratios.append(np.mean(held) / np.mean(oracle.throughput_mbps))
+        rows.append(summary_row("errors", "ICL (trained with eps = 0.2)", eps, np.array(ratios), 0))
+    return pd.DataFrame(rows)
+
+
+def convergence(
+    controller: IclController, dqn: DqnAgent, seeds: int, n_steps: int, make_env: EnvFactory = embedded_env
+) -> pd.DataFrame:
+    """Throughput per step for each policy in ``make_env``'s simulator when N changes at CHANGE_STEP."""
+    schedule = {CHANGE_STEP: N_AFTER}
+    oracle_windows = [oracle_window(N_BEFORE if t < CHANGE_STEP else N_AFTER) for t in range(n_steps)]
+    traces: dict[str, list[list[float]]] = {
+        "ICL (transformer)": [],
+        "DQN (CCOD-style)": [],
+        "BEB 16..1024": [],
+        "oracle W*(N)": [],
+    }
+    for seed in range(seeds):
+        with make_env(N_BEFORE, n_schedule=schedule) as env:
+            traces["ICL (transformer)"].append(controller.run(env, n_steps, seed=seed).throughput_mbps)
+        with make_env(N_BEFORE, n_schedule=schedule) as env:
+            traces["DQN (CCOD-style)"].append(dqn.run(env, n_steps, seed=seed).throughput_mbps)
+        with make_env(N_BEFORE, n_schedule=schedule, backoff="beb") as env:
+            traces["BEB 16..1024"].append(run_fixed(env, 16, n_steps, seed=seed).throughput_mbps)
+        with make_env(N_BEFORE, n_schedule=schedule) as env:
+            traces["oracle W*(N)"].append(run_fixed(env, oracle_windows, n_steps, seed=seed).throughput_mbps)
+    rows = []
+    for policy, runs in traces.items():
+        values = np.array(runs)
+        rows += [summary_row("convergence", policy, step, values[:, step], step) for step in range(n_steps)]
+    return pd.DataFrame(rows)
