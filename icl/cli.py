@@ -162,7 +162,7 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
 
     from icl.errors import UserError
     from icl.io import atomic_path
-    from sim.collect import COLUMNS, measure
+    from sim.collect import COLUMNS, MeasurementTable, measure
 
     out = Path(args.out)
     if out.is_dir():
@@ -202,15 +202,13 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
     partial.unlink(missing_ok=True)
-    means = table.groupby(["n_stations", "window"], as_index=False)[["collision_probability", "throughput_mbps"]].mean()
-    best = means.loc[means.groupby("n_stations")["throughput_mbps"].idxmax()]
-    summary = Table(title=f"{args.backend}: best measured window per N ({time.perf_counter() - started:.0f} s)")
-    for column in ("N", "best W", "collision prob. there", "throughput (Mb/s)"):
+    optima = MeasurementTable(table)
+    summary = Table(title=f"{args.backend}: throughput-optimal window per N ({time.perf_counter() - started:.0f} s)")
+    for column in ("N", "optimal W", "best measured throughput (Mb/s)"):
         summary.add_column(column)
-    for row in best.itertuples():
-        summary.add_row(
-            str(row.n_stations), str(row.window), f"{row.collision_probability:.3f}", f"{row.throughput_mbps:.2f}"
-        )
+    for n in optima.n_values:
+        best = table[table.n_stations == n].groupby("window")["throughput_mbps"].mean().max()
+        summary.add_row(str(n), f"{optima.optimal_window(int(n)):.0f}", f"{best:.2f}")
     console.print(summary)
     console.print(f"wrote {len(table)} measurements to {args.out}")
 
