@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from icl.baselines.base import Learner
+from icl.learner import Learner
 from sim.env import CsmaEnv
 from sim.timing import PAYLOAD_BYTES
 from tasks.csma import CsmaWindowTask, features

@@ -16,9 +16,9 @@ import torch
 from torch import Tensor
 
 from icl import baselines
-from icl.baselines.base import Learner
 from icl.config import RunConfig
 from icl.io import atomic_path
+from icl.learner import Learner
 from tasks import Prompt, Task
 
 EVAL_FILE = "eval.csv"

@@ -10,12 +10,13 @@ import inspect
 import tomllib
 from typing import Any
 
-from icl.baselines.base import Learner, PrefixLearner
+from icl.baselines.base import PrefixLearner
 from icl.baselines.boolean import Elimination, Gf2Parity, MajorityLabel, Perceptron
 from icl.baselines.linear import Averaging, Lasso, LeastSquares, Ridge
 from icl.baselines.neighbours import NearestNeighbours
 from icl.baselines.nets import GradientDescentNet
 from icl.baselines.trees import BoostedTrees, GreedyTree
+from icl.learner import Learner
 
 BASELINES: dict[str, type[Learner]] = {
     "least_squares": LeastSquares,

@@ -1,23 +1,14 @@
-"""The Learner interface shared by transformers and baselines, and a base for per-prefix fitters."""
+"""A base for baselines that fit every prefix of a prompt, and the checks they share."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
-
-
-@runtime_checkable
-class Learner(Protocol):
-    """Anything that predicts every prefix of a prompt: output k uses examples 0..k-1 and x_k."""
-
-    def predict(self, xs: Tensor, ys: Tensor) -> Tensor:
-        """Predictions [B, K] for prompts xs [B, K, d], ys [B, K]."""
-        ...
 
 
 def require_positive(name: str, value: float | None, *, integer: bool = False) -> None:
