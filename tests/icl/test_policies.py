@@ -1,0 +1,97 @@
+"""The CSMA policy experiments behind the figures, at toy size: every policy runs closed loop and
+each experiment returns its tidy frame (the quick figures' result checks are the slow tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from icl import config as cfg
+from icl import policies
+from icl.drl import DqnAgent
+from icl.train import train
+
+COLUMNS = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DqnAgent]:
+    runs = tmp_path_factory.mktemp("runs")
+    config = cfg.load(
+        None,
+        [
+            "name=csma-toy",
+            "task.name=csma_window",
+            "task.n_dims=2",
+            "task.n_points=11",
+            f"task.params.measurement_slots={policies.MEASUREMENT_SLOTS}",
+            "model.n_embd=32",
+            "model.n_layer=2",
+            "train.steps=30",
+            "train.log_every=10",
+            "train.keep_checkpoints=[10, 30]",
+            "eval.n_prompts=64",
+        ],
+    )
+    agent = DqnAgent(seed=0)
+    agent.train(lambda episode: policies.embedded_env(10), n_episodes=2, episode_steps=5)
+    return train(config, runs), agent
+
+
+def assert_summary(frame: pd.DataFrame, panel: str) -> None:
+    assert list(frame.columns) == COLUMNS and set(frame.panel) == {panel}
+    finite = frame[["mean", "ci_low", "ci_high"]].to_numpy()
+    assert np.isfinite(finite).all() and (frame.ci_low <= frame["mean"] + 1e-9).all()
+    assert (frame["mean"] <= frame.ci_high + 1e-9).all()
+
+
+def test_closed_loop_scores_every_policy(trained: tuple[Path, DqnAgent]) -> None:
+    run_dir, dqn = trained
+    frame = policies.closed_loop(policies.controller_for(run_dir), dqn, [5, 30], seeds=1, hold_steps=2)
+    assert_summary(frame, "throughput")
+    expected = {
+        "ICL (transformer)",
+        "DQN (CCOD-style)",
+        "oracle W*(N)",
+        "BEB 16..1024",
+        "p-persistent model, knows N",
+        "non-persistent model, knows N",
+        f"model-based, assumes N={policies.N_ASSUMED}",
+        "oracle (Bianchi)",
+    }
+    assert set(frame.policy) == expected and len(frame) == 2 * len(expected)
+    oracle = frame[frame.policy == "oracle W*(N)"].set_index("x")["mean"]
+    beb = frame[frame.policy == "BEB 16..1024"].set_index("x")["mean"]
+    assert oracle[30] > beb[30], "at N = 30 the oracle window beats BEB's 16..1024"
+
+
+def test_convergence_traces_every_step(trained: tuple[Path, DqnAgent]) -> None:
+    run_dir, dqn = trained
+    n_steps = policies.CHANGE_STEP + 3
+    frame = policies.convergence(policies.controller_for(run_dir), dqn, seeds=1, n_steps=n_steps)
+    assert_summary(frame, "convergence")
+    assert frame.groupby("policy").size().to_dict() == {
+        "ICL (transformer)": n_steps,
+        "DQN (CCOD-style)": n_steps,
+        "BEB 16..1024": n_steps,
+        "oracle W*(N)": n_steps,
+    }
+
+
+def test_error_sweep_and_training_curve(trained: tuple[Path, DqnAgent]) -> None:
+    run_dir, _ = trained
+    sweep = policies.error_sweep(policies.controller_for(run_dir), [0.0, 0.3], seeds=1, hold_steps=1)
+    assert_summary(sweep, "errors")
+    assert list(sweep.x) == [0.0, 0.3]
+    curve = policies.training_curve(run_dir, [10, 30])
+    assert_summary(curve, "training")
+    assert list(curve.x) == [10, 30] and (curve["mean"] <= 1 + 1e-6).all()
+
+
+def test_controller_needs_a_csma_run(tmp_path: Path, tiny_config: cfg.RunConfig) -> None:
+    run_dir = train(tiny_config, tmp_path)
+    with pytest.raises(ValueError, match="closed-loop control needs a csma_window run, got task 'linear_regression'"):
+        policies.controller_for(run_dir)
