@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.collect import best_window, measure  # noqa: E402
-from theory import csma  # noqa: E402
+from theory import bianchi  # noqa: E402
 
 
 def main() -> None:
@@ -47,10 +47,10 @@ def main() -> None:
     merged = means.unstack("backend")
     merged.columns = [f"{quantity}_{backend}" for quantity, backend in merged.columns]
     merged = merged.reset_index()
-    merged["collision_probability_bianchi"] = csma.collision_probability(
+    merged["collision_probability_bianchi"] = bianchi.collision_probability(
         merged.n_stations.to_numpy(), merged.window.to_numpy()
     )
-    merged["throughput_mbps_bianchi"] = csma.throughput(merged.n_stations.to_numpy(), merged.window.to_numpy())
+    merged["throughput_mbps_bianchi"] = bianchi.throughput(merged.n_stations.to_numpy(), merged.window.to_numpy())
     if args.out:
         merged.to_csv(args.out, index=False)
 
@@ -72,13 +72,13 @@ def main() -> None:
         w = group.window.to_numpy(dtype=float)
         w_ns3 = best_window(w, group.throughput_mbps_ns3.to_numpy())
         w_emb = best_window(w, group.throughput_mbps_embedded.to_numpy())
-        w_model = csma.optimal_window(int(n))
+        w_model = bianchi.optimal_window(int(n))
         i = int(np.argmin(abs(np.log2(w / w_ns3))))
         factors.append(w_ns3 / w_model)
         print(
             f"{n:>3} | {w_ns3:8.0f} {w_emb:8.0f} {w_model:8.0f} | {w_ns3 / w_model:15.2f} | "
-            f"{group.collision_probability_ns3.iloc[i]:.3f} / {csma.optimal_collision_probability(int(n)):.3f}        | "
-            f"{group.throughput_mbps_ns3.max():.2f} / {float(csma.throughput(int(n), w_model)):.2f}"
+            f"{group.collision_probability_ns3.iloc[i]:.3f} / {bianchi.optimal_collision_probability(int(n)):.3f}        | "
+            f"{group.throughput_mbps_ns3.max():.2f} / {float(bianchi.throughput(int(n), w_model)):.2f}"
         )
     worst = max(max(factors), 1 / min(factors))
     print(

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from sim import CsmaEnv  # noqa: E402
 from sim.csma import simulate  # noqa: E402
-from theory import csma  # noqa: E402
+from theory import bianchi  # noqa: E402
 
 
 def ns3_wall_per_second(n: int, window: int, seconds: float, step_time: float) -> float:
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--step-time", type=float, default=0.1, help="ns-3 step (s)")
     parser.add_argument("--interval-slots", type=int, default=5000, help="embedded env step (virtual slots)")
     args = parser.parse_args()
-    windows = [round(csma.optimal_window(n)) for n in args.n]
+    windows = [round(bianchi.optimal_window(n)) for n in args.n]
     print(f"{'N':>4} {'W':>5} {'ns-3 s/s':>10} {'embedded s/s':>13} {'ns-3 / embedded':>16}")
     ns3_all, embedded_all = [], []
     for n, window in zip(args.n, windows):

@@ -23,7 +23,7 @@ from icl.train import load_model
 from sim.env import CsmaEnv
 from sim.timing import PAYLOAD_BYTES
 from tasks.csma import CsmaWindowTask, optimum, throughput_at
-from theory import csma as bianchi
+from theory import bianchi, model_based
 
 N_ASSUMED = 20
 """The N a model-based window assumes when it does not know the network's."""
@@ -108,8 +108,8 @@ def closed_loop(
         fixed_policies = (
             ("oracle W*(N)", oracle_window(n), "fixed"),
             ("BEB 16..1024", 16, "beb"),
-            ("p-persistent model, knows N", round(bianchi.p_persistent_window(n)), "fixed"),
-            ("non-persistent model, knows N", round(bianchi.non_persistent_window(n)), "fixed"),
+            ("p-persistent model, knows N", round(model_based.p_persistent_window(n)), "fixed"),
+            ("non-persistent model, knows N", round(model_based.non_persistent_window(n)), "fixed"),
             (f"model-based, assumes N={N_ASSUMED}", oracle_window(N_ASSUMED), "fixed"),
         )
         results: dict[str, list[float]] = {"ICL (transformer)": [], "DQN (CCOD-style)": []}

@@ -6,7 +6,7 @@ Left: relative throughput loss of a fixed window e octaves away from W*(N) — B
 95% bootstrap intervals over seeds). A bound |e| <= delta on the prediction bounds the loss by the
 model curve's larger endpoint value. Right: the 95th percentile of the in-context estimate's miss
 (octaves) from 10 probes of 5,000 slots, when a fraction eps of the probes is wrong (the most
-informative ones, all on one side), against the bound of theory/csma.py (lines). ``--quick``:
+informative ones, all on one side), against the bound of theory/in_context.py (lines). ``--quick``:
 fewer seeds and shorter runs (both versions run on CPU in seconds to a minute).
 """
 
@@ -23,7 +23,7 @@ from icl.evaluate import bootstrap_mean
 from paper_figs import output_stem, script_main
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.csma import simulate
-from theory import csma
+from theory import bianchi, in_context
 
 DESCRIPTION = "CSMA: throughput loss vs window error, and the in-context estimate's deviation bound, vs the simulator"
 NAME = "csma_bounds"
@@ -39,11 +39,11 @@ def throughput_panel(quick: bool, seed: int) -> pd.DataFrame:
     seeds, slots = (4, 100_000) if quick else (12, 400_000)
     rows = []
     for n in NETWORKS:
-        best = csma.optimal_window(n)
-        kappa = csma.throughput_curvature(n)
+        best = bianchi.optimal_window(n)
+        kappa = bianchi.throughput_curvature(n)
         fine = np.linspace(-2, 2, 81)
         for label, values in (
-            ("model", csma.throughput_loss(n, fine)),
+            ("model", bianchi.throughput_loss(n, fine)),
             ("2nd order", kappa * (fine * np.log(2)) ** 2 / 2),
         ):
             rows += [{"N": n, "source": label, "error_octaves": e, "mean": v, "ci_low": v, "ci_high": v}
@@ -63,7 +63,7 @@ def throughput_panel(quick: bool, seed: int) -> pd.DataFrame:
 def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
     """Empirical 95th percentile of the in-context miss (with a bootstrap interval) and the bound."""
     n_prompts = 200 if quick else 1000
-    p_target = csma.optimal_collision_probability(20)
+    p_target = bianchi.optimal_collision_probability(20)
     rng = np.random.default_rng(seed)
     rows = []
     for n in (10, 20, 50):
@@ -71,10 +71,10 @@ def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
                          seed=seed + n)  # fmt: skip
         clean = stats.collision_probability.reshape(n_prompts, len(PROBES))
         for eps in ERROR_FRACTIONS:
-            p = csma.worst_case_probes(clean, n, PROBES, MEASUREMENT_SLOTS, eps)
-            misses = csma.in_context_miss(p, PROBES, n, p_target)
+            p = in_context.worst_case_probes(clean, n, PROBES, MEASUREMENT_SLOTS, eps)
+            misses = in_context.in_context_miss(p, PROBES, n, p_target)
             resampled = [np.quantile(rng.choice(misses, n_prompts), 0.95) for _ in range(500)]
-            bound = csma.in_context_deviation_bound(n, PROBES, MEASUREMENT_SLOTS, eps, p_target)
+            bound = in_context.in_context_deviation_bound(n, PROBES, MEASUREMENT_SLOTS, eps, p_target)
             rows.append(
                 {
                     "N": n,

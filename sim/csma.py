@@ -7,7 +7,7 @@ draws its counter uniformly from [0, W_i - 1] with W_i = min(cw_min 2^i, cw_max)
 attempts (fixed window: cw_min = cw_max) and drops the frame after ``retry_limit``
 retransmissions. Runs of idle slots are skipped in one step (nothing else happens in them), so a
 configuration costs work per busy slot only. This is the system Bianchi (2000) models;
-``theory.csma`` is its analytical counterpart.
+``theory.bianchi`` is its analytical counterpart.
 """
 
 from __future__ import annotations

@@ -32,9 +32,9 @@ import torch
 from torch import Tensor
 
 from sim.collect import MeasurementTable
-from sim.timing import PAYLOAD_BYTES, Timing
+from sim.timing import PAYLOAD_BYTES, W_MAX, Timing
 from tasks.base import Functions, Prompt, Task, register
-from theory import csma as bianchi
+from theory import bianchi
 
 ERROR_MODES = ("random", "wrong_n")
 P_FLOOR = 1e-4
@@ -79,8 +79,8 @@ class CsmaWindowTask(Task):
             raise ValueError(f"csma_window has n_dims = 2 (p and log(-log(1 - p))), got {n_dims}")
         if not 2 <= n_min <= n_max:
             raise ValueError(f"need 2 <= n_min <= n_max (one station never collides), got n_min={n_min}, n_max={n_max}")
-        if not 1 <= w_min < w_max <= bianchi.W_MAX:
-            raise ValueError(f"need 1 <= w_min < w_max <= {bianchi.W_MAX}, got w_min={w_min}, w_max={w_max}")
+        if not 1 <= w_min < w_max <= W_MAX:
+            raise ValueError(f"need 1 <= w_min < w_max <= {W_MAX}, got w_min={w_min}, w_max={w_max}")
         if not 0.0 <= error_fraction <= 1.0:
             raise ValueError(f"error_fraction (eps) must be in [0, 1], got {error_fraction}")
         if error_mode not in ERROR_MODES:
@@ -150,7 +150,7 @@ class CsmaWindowTask(Task):
             log_w = torch.empty(shape, dtype=torch.float64).uniform_(
                 math.log2(self.w_min), math.log2(self.w_max), generator=generator
             )
-            windows = torch.exp2(log_w).round().clamp(1, bianchi.W_MAX)
+            windows = torch.exp2(log_w).round().clamp(1, W_MAX)
         else:
             grid = torch.from_numpy(self.table.windows).double()
             windows = grid[torch.randint(len(grid), shape, generator=generator)]
@@ -232,7 +232,7 @@ class CsmaWindowTask(Task):
         n = functions["n_stations"].double()[:, None]
         p = xs[..., 0].double().clamp(P_FLOOR, 1 - P_FLOOR)
         tau = -torch.expm1(torch.log1p(-p) / (n - 1))
-        return torch.log2(2 / tau - 1).clamp(0, math.log2(bianchi.W_MAX)).float()
+        return torch.log2(2 / tau - 1).clamp(0, math.log2(W_MAX)).float()
 
     def error_scale(self, n_dims_active: int) -> float:
         """Variance of log2 W uniform on [log2 w_min, log2 w_max]."""
@@ -241,7 +241,7 @@ class CsmaWindowTask(Task):
 
 def throughput_at(n_stations: Tensor, log2_window: Tensor, payload_bytes: Tensor) -> np.ndarray:
     """Bianchi throughput (Mb/s) of each network when it uses window 2^log2_window."""
-    windows = np.clip(np.exp2(log2_window.double().numpy()), 1, bianchi.W_MAX)
+    windows = np.clip(np.exp2(log2_window.double().numpy()), 1, W_MAX)
     out = np.empty(len(windows))
     for payload in payload_bytes.unique().tolist():
         mask = (payload_bytes == payload).numpy()

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sim.timing import OFDM_54, Timing
-from theory import csma
+from theory import bianchi, in_context
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class BoundCheck:
 def throughput_loss_check(
     n: int, delta_log2: float, measured_loss: float, model_error: float = 0.0, timing: Timing = OFDM_54
 ) -> BoundCheck:
-    """A window within ``delta_log2`` octaves of W* loses at most ``csma.throughput_deviation_bound``
+    """A window within ``delta_log2`` octaves of W* loses at most ``bianchi.throughput_deviation_bound``
     of the optimal throughput; ``model_error`` is the allowed gap between model and measurement."""
-    limit = csma.throughput_deviation_bound(n, delta_log2, timing) + model_error
+    limit = bianchi.throughput_deviation_bound(n, delta_log2, timing) + model_error
     return BoundCheck(f"throughput loss, N={n}, |error| <= {delta_log2:.3g} octaves", float(measured_loss), limit)
 
 
@@ -66,7 +66,7 @@ def in_context_deviation_check(
     confidence: float = 0.95,
 ) -> BoundCheck:
     """The in-context estimate's misses (octaves, one per prompt) against
-    ``csma.in_context_deviation_bound``: too many beyond it means the bound fails."""
-    bound = csma.in_context_deviation_bound(n, windows, measurement_slots, error_fraction, p_target, confidence)
+    ``in_context.in_context_deviation_bound``: too many beyond it means the bound fails."""
+    bound = in_context.in_context_deviation_bound(n, windows, measurement_slots, error_fraction, p_target, confidence)
     name = f"in-context window deviation, N={n}, eps={error_fraction:.2g}, bound {bound:.3g} octaves"
     return coverage_check(name, deviations_log2, bound, confidence)

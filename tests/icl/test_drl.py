@@ -7,7 +7,7 @@ import pytest
 
 from icl.drl import WINDOWS, DqnAgent
 from sim.env import CsmaEnv
-from theory import csma
+from theory import bianchi
 
 
 def test_dqn_learns_a_good_window_for_a_fixed_network(tmp_path: Path) -> None:
@@ -15,8 +15,8 @@ def test_dqn_learns_a_good_window_for_a_fixed_network(tmp_path: Path) -> None:
     agent.train(lambda episode: CsmaEnv(40, interval_slots=1000), n_episodes=24, episode_steps=20)
     trace = agent.run(CsmaEnv(40, interval_slots=5000), 8, seed=3)
     chosen = trace.windows[-1]
-    best = max(WINDOWS, key=lambda w: float(csma.throughput(40, w)))
-    assert float(csma.throughput(40, chosen)) >= 0.95 * float(csma.throughput(40, best)), trace.windows
+    best = max(WINDOWS, key=lambda w: float(bianchi.throughput(40, w)))
+    assert float(bianchi.throughput(40, chosen)) >= 0.95 * float(bianchi.throughput(40, best)), trace.windows
     agent.save(tmp_path / "dqn.pt")
     clone = DqnAgent(seed=1)
     clone.load(tmp_path / "dqn.pt")

@@ -7,7 +7,7 @@ import pytest
 
 from sim.csma import CsmaSimulator, simulate
 from sim.timing import Timing
-from theory import csma
+from theory import bianchi, markov
 
 STATIONS = np.array([2, 5, 10, 20, 50])
 POLICIES = {
@@ -26,7 +26,7 @@ def measured(request: pytest.FixtureRequest) -> tuple[str, object]:
 def test_throughput_matches_bianchi_within_3_percent(measured) -> None:  # type: ignore[no-untyped-def]
     name, stats = measured
     cw_min, _, stages = POLICIES[name]
-    predicted = csma.throughput(STATIONS, cw_min, stages)
+    predicted = bianchi.throughput(STATIONS, cw_min, stages)
     np.testing.assert_allclose(stats.throughput_mbps, predicted, rtol=0.03)
 
 
@@ -36,7 +36,7 @@ def test_collision_probability_matches_bianchi(measured) -> None:  # type: ignor
     checks N = 2 on long runs (``test_two_stations_*``)."""
     name, stats = measured
     cw_min, _, stages = POLICIES[name]
-    predicted = csma.collision_probability(STATIONS, cw_min, stages)
+    predicted = bianchi.collision_probability(STATIONS, cw_min, stages)
     np.testing.assert_allclose(stats.collision_probability[1:], predicted[1:], rtol=0.03)
     np.testing.assert_allclose(stats.collision_probability[0], predicted[0], rtol=0.08)
 
@@ -46,9 +46,9 @@ def test_two_stations_match_the_exact_chain(window: int) -> None:
     """Two stations with a fixed window: the simulator's collision probability equals the exact Markov
     chain's within 2% (over >= 10,000 collisions), and so does Bianchi's model (for N = 2 and a fixed
     window the chain gives exactly tau = 2 / (W + 1))."""
-    exact = csma.two_station_collision_probability(window)
+    exact = markov.two_station_collision_probability(window)
     assert exact == pytest.approx(2 / (window + 1), rel=1e-9)
-    assert float(csma.collision_probability(2, window)) == pytest.approx(exact, rel=1e-6)
+    assert float(bianchi.collision_probability(2, window)) == pytest.approx(exact, rel=1e-6)
     configs = 40 * window
     stats = simulate(np.full(configs, 2), window, n_slots=100_000, retry_limit=None, seed=window)
     assert stats.collisions.sum() >= 10_000
@@ -58,9 +58,9 @@ def test_two_stations_match_the_exact_chain(window: int) -> None:
 def test_two_stations_with_beb_match_the_exact_chain_not_bianchi() -> None:
     """BEB 16..1024 at N = 2: the exact chain sits 5.9% above Bianchi's model (its decoupling error,
     largest at N = 2), and the simulator agrees with the exact chain within 1.5%."""
-    exact = csma.two_station_collision_probability(16, 1024)
-    bianchi = float(csma.collision_probability(2, 16, 6))
-    assert exact / bianchi == pytest.approx(1.059, abs=0.003)
+    exact = markov.two_station_collision_probability(16, 1024)
+    decoupled = float(bianchi.collision_probability(2, 16, 6))
+    assert exact / decoupled == pytest.approx(1.059, abs=0.003)
     stats = simulate(np.full(2000, 2), 16, 1024, n_slots=100_000, retry_limit=None, seed=7)
     assert stats.collisions.sum() >= 50_000
     assert stats.collisions.sum() / stats.attempts.sum() == pytest.approx(exact, rel=0.015)
@@ -92,8 +92,8 @@ def test_changing_the_number_of_stations() -> None:
     simulator.run(2000)
     many = simulator.run(50_000).collision_probability[0]
     assert simulator.n_stations.tolist() == [50]
-    assert few == pytest.approx(float(csma.collision_probability(5, 64)), rel=0.06)
-    assert many == pytest.approx(float(csma.collision_probability(50, 64)), rel=0.03)
+    assert few == pytest.approx(float(bianchi.collision_probability(5, 64)), rel=0.06)
+    assert many == pytest.approx(float(bianchi.collision_probability(50, 64)), rel=0.03)
 
 
 def test_retry_limit_drops_frames() -> None:

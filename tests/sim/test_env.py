@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sim.env import CsmaEnv
-from theory import csma
+from theory import bianchi
 
 
 def test_follows_the_gymnasium_api() -> None:
@@ -18,8 +18,8 @@ def test_reward_is_throughput_and_observation_the_collision_level() -> None:
     env = CsmaEnv(20, interval_slots=20_000)
     env.reset(seed=0)
     observation, reward, terminated, truncated, info = env.step(128)
-    assert reward == pytest.approx(float(csma.throughput(20, 128)), rel=0.05)
-    assert observation[0] == pytest.approx(float(csma.collision_probability(20, 128)), rel=0.1)
+    assert reward == pytest.approx(float(bianchi.throughput(20, 128)), rel=0.05)
+    assert observation[0] == pytest.approx(float(bianchi.collision_probability(20, 128)), rel=0.1)
     assert not terminated and not truncated and info["window"] == 128
 
 
@@ -39,7 +39,7 @@ def test_beb_backoff() -> None:
     env = CsmaEnv(50, backoff="beb", interval_slots=50_000)
     env.reset(seed=0)
     _, reward, *_ = env.step(16)
-    assert reward == pytest.approx(float(csma.throughput(50, 16, 6)), rel=0.03)
+    assert reward == pytest.approx(float(bianchi.throughput(50, 16, 6)), rel=0.03)
 
 
 def test_misuse_is_reported() -> None:

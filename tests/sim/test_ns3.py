@@ -16,7 +16,7 @@ import zmq
 
 from sim import CsmaEnv
 from sim.ns3 import Ns3Env, Ns3Error, build
-from theory import csma
+from theory import bianchi
 
 pytestmark = pytest.mark.ns3
 FAKE_SIM = Path(__file__).with_name("fake_ns3gym_sim.py")
@@ -52,8 +52,8 @@ def test_short_episode_agrees_with_bianchi_and_ends_cleanly(tmp_path):
     rows = [env.step([64]) for _ in range(4)]
     p = np.mean([row[0][0] for row in rows])
     throughput = np.mean([row[1] for row in rows])
-    assert p == pytest.approx(float(csma.collision_probability(10, 64)), abs=0.05)
-    assert throughput == pytest.approx(float(csma.throughput(10, 64)), rel=0.08)
+    assert p == pytest.approx(float(bianchi.collision_probability(10, 64)), abs=0.05)
+    assert throughput == pytest.approx(float(bianchi.throughput(10, 64)), rel=0.08)
     assert [row[3] for row in rows] == [False, False, False, True]
     assert all(row[4]["n_stations"] == 10 for row in rows)
     assert process.poll() == 0
@@ -69,11 +69,11 @@ def test_change_of_n_raises_the_collision_probability(tmp_path):
     assert [row[4]["n_stations"] for row in rows] == [5, 5, 5, 40, 40, 40]
     before = np.mean([row[0][0] for row in rows[:3]])
     after = np.mean([row[0][0] for row in rows[3:]])
-    assert before == pytest.approx(float(csma.collision_probability(5, 64)), abs=0.05)
+    assert before == pytest.approx(float(bianchi.collision_probability(5, 64)), abs=0.05)
     # At N = 40 and W = 64 ns-3 collides less than the slot model (0.61 vs 0.70; see
     # benchmarks/ns3_crossval.py), so the tolerance there is wider.
     assert after > before + 0.3
-    assert after == pytest.approx(float(csma.collision_probability(40, 64)), abs=0.12)
+    assert after == pytest.approx(float(bianchi.collision_probability(40, 64)), abs=0.12)
 
 
 def test_same_seed_same_episode(tmp_path):

@@ -8,7 +8,7 @@ import torch
 
 import tasks
 from tasks.csma import optimum, throughput_at
-from theory import csma as bianchi
+from theory import bianchi
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.csma import simulate
-from theory import csma
+from theory import bianchi, in_context
 from theory.bounds import BoundCheck, coverage_check, in_context_deviation_check, throughput_loss_check
 
 PROBES = np.unique(np.geomspace(16, 1024, 10).round().astype(int))
@@ -28,13 +28,13 @@ def test_curvature_from_sympy_matches_the_numeric_model() -> None:
     """The second-order loss kappa (e ln 2)^2 / 2 agrees with the exact loss for small errors and with a
     finite difference of the numeric throughput."""
     for n in (5, 30):
-        kappa = csma.throughput_curvature(n)
+        kappa = bianchi.throughput_curvature(n)
         small = 0.1
-        exact = csma.throughput_loss(n, [small, -small]).mean()
+        exact = bianchi.throughput_loss(n, [small, -small]).mean()
         assert exact == pytest.approx(kappa * (small * np.log(2)) ** 2 / 2, rel=0.02)
-        best = csma.optimal_window(n)
+        best = bianchi.optimal_window(n)
         h = 1e-3
-        values = csma.throughput(n, best * np.exp([-h, 0.0, h]))
+        values = bianchi.throughput(n, best * np.exp([-h, 0.0, h]))
         assert -(values[0] - 2 * values[1] + values[2]) / h**2 / values[1] == pytest.approx(kappa, rel=1e-3)
 
 
@@ -42,7 +42,7 @@ def test_throughput_loss_bound_holds_in_the_simulator() -> None:
     """Windows within delta octaves of W* lose no more than the bound (up to the model's 1% error),
     and the worst endpoint comes close to it."""
     for n in (10, 30):
-        best = csma.optimal_window(n)
+        best = bianchi.optimal_window(n)
         delta = 1.0
         errors = np.linspace(-delta, delta, 9)
         stats = simulate(np.full(len(errors) + 1, n), np.append(best * np.exp2(errors), best).round(), n_slots=400_000,
@@ -50,7 +50,7 @@ def test_throughput_loss_bound_holds_in_the_simulator() -> None:
         loss = 1 - stats.throughput_mbps[:-1] / stats.throughput_mbps[-1]
         check = throughput_loss_check(n, delta, float(loss.max()), model_error=0.01)
         assert check.holds, check
-        assert loss.max() > csma.throughput_deviation_bound(n, delta) - 0.02
+        assert loss.max() > bianchi.throughput_deviation_bound(n, delta) - 0.02
 
 
 @pytest.mark.parametrize("error_fraction", [0.0, 0.2])
@@ -61,12 +61,12 @@ def test_in_context_deviation_bound_holds_in_the_simulator(n: int, error_fractio
     seeds = 300
     stats = simulate(np.full(seeds * len(PROBES), n), np.tile(PROBES, seeds), n_slots=SLOTS, seed=n)
     clean = stats.collision_probability.reshape(seeds, len(PROBES))
-    p = csma.worst_case_probes(clean, n, PROBES, SLOTS, error_fraction)
-    p_target = csma.optimal_collision_probability(20)
-    deviations = csma.in_context_miss(p, PROBES, n, p_target)
+    p = in_context.worst_case_probes(clean, n, PROBES, SLOTS, error_fraction)
+    p_target = bianchi.optimal_collision_probability(20)
+    deviations = in_context.in_context_miss(p, PROBES, n, p_target)
     check = in_context_deviation_check(deviations, n, PROBES, SLOTS, error_fraction, p_target)
     assert check.holds, check
-    bound = csma.in_context_deviation_bound(n, PROBES, SLOTS, error_fraction, p_target)
+    bound = in_context.in_context_deviation_bound(n, PROBES, SLOTS, error_fraction, p_target)
     assert np.quantile(deviations, 0.95) > bound / 5, "the bound should not be vacuous"
 
 
@@ -77,22 +77,22 @@ def test_offset_noise_matches_the_simulator() -> None:
     n, seeds = 20, 400
     windows = np.array([16, 64, 256])
     stats = simulate(np.full(seeds * 3, n), np.tile(windows, seeds), n_slots=SLOTS, seed=1)
-    offsets = csma.window_offset(stats.collision_probability.reshape(seeds, 3), windows)
-    ratio = csma.offset_noise(n, windows, SLOTS) / np.std(offsets, axis=0)
+    offsets = in_context.window_offset(stats.collision_probability.reshape(seeds, 3), windows)
+    ratio = in_context.offset_noise(n, windows, SLOTS) / np.std(offsets, axis=0)
     assert np.all((ratio > 0.85) & (ratio < 1.35)), ratio
     assert np.mean(offsets, axis=0) == pytest.approx(np.log(n - 1), abs=0.05)
 
 
 def test_window_for_offset_inverts_the_model() -> None:
     for n, window in [(5, 40.0), (30, 300.0)]:
-        p = csma.collision_probability(n, window)
-        offset = csma.window_offset(p, window)
+        p = bianchi.collision_probability(n, window)
+        offset = in_context.window_offset(p, window)
         assert offset == pytest.approx(np.log(n - 1), abs=1e-6)
-        assert csma.window_for_offset(offset, p) == pytest.approx(window, rel=1e-6)
+        assert in_context.window_for_offset(offset, p) == pytest.approx(window, rel=1e-6)
 
 
 def test_bad_input() -> None:
     with pytest.raises(ValueError, match="error_fraction must be in \\[0, 0.5\\)"):
-        csma.in_context_deviation_bound(10, PROBES, SLOTS, 0.5, 0.1)
+        in_context.in_context_deviation_bound(10, PROBES, SLOTS, 0.5, 0.1)
     with pytest.raises(ValueError, match="delta_log2 must be >= 0"):
-        csma.throughput_deviation_bound(10, -1.0)
+        bianchi.throughput_deviation_bound(10, -1.0)
