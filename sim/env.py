@@ -56,26 +56,26 @@ class Interval:
 
 
 class _EmbeddedBackend:
-    """``sim.csma`` run for ``interval_slots`` virtual slots per step."""
+    """``sim.csma`` run for ``interval_slots`` virtual slots per step; ``cw_max_beb`` None: fixed windows."""
 
-    def __init__(self, env: CsmaEnv, interval_slots: int) -> None:
+    def __init__(
+        self, first_n: int, max_stations: int, timing: Timing, cw_max_beb: int | None, interval_slots: int
+    ) -> None:
         if interval_slots < 1:
             raise ValueError(f"interval_slots must be positive, got {interval_slots}")
-        self.env = env
+        self.first_n, self.max_stations, self.timing = first_n, max_stations, timing
+        self.cw_max_beb = cw_max_beb
         self.interval_slots = interval_slots
         self.simulator: CsmaSimulator | None = None
 
     def start(self, seed: int) -> None:
-        env = self.env
-        self.simulator = CsmaSimulator(
-            env.n_stations_at(0), 16, max_stations=env.max_stations, timing=env.timing, seed=seed
-        )
+        self.simulator = CsmaSimulator(self.first_n, 16, max_stations=self.max_stations, timing=self.timing, seed=seed)
 
     def run(self, window: int, n_stations: int) -> Interval:
-        if self.env.backoff == "fixed":
+        if self.cw_max_beb is None:
             self.simulator.set_window(window)
         else:
-            self.simulator.set_window(window, max(window, self.env.cw_max_beb))
+            self.simulator.set_window(window, max(window, self.cw_max_beb))
         if n_stations != int(self.simulator.n_stations[0]):
             self.simulator.set_stations(n_stations)
         stats = self.simulator.run(self.interval_slots)
@@ -93,8 +93,16 @@ class _EmbeddedBackend:
 class _Ns3Backend:
     """Our scenario on ns-3 (``sim.ns3``), one simulation per episode, ``step_time_s`` per step."""
 
-    def __init__(self, env: CsmaEnv, step_time_s: float, run_dir: str | None, timeout_s: float) -> None:
-        timing = env.timing
+    def __init__(
+        self,
+        schedule: Mapping[int, int],
+        max_steps: int | None,
+        timing: Timing,
+        cw_max_beb: int | None,
+        step_time_s: float,
+        run_dir: str | None,
+        timeout_s: float,
+    ) -> None:
         if (timing.slot_us, timing.sifs_us, timing.difs_us) != (
             9.0,
             16.0,
@@ -108,16 +116,15 @@ class _Ns3Backend:
             raise ValueError(f"step_time_s must be positive, got {step_time_s}")
         from sim.ns3 import Ns3Env
 
-        largest = max(env.schedule.values())
         sim_args = {
-            "nStations": env.n_stations_at(0),
-            "maxStations": largest,
-            "schedule": ",".join(f"{step}:{n}" for step, n in env.schedule.items()),
+            "nStations": schedule[0],
+            "maxStations": max(schedule.values()),
+            "schedule": ",".join(f"{step}:{n}" for step, n in schedule.items()),
             "stepTime": step_time_s,
-            "steps": env.max_steps or 0,
+            "steps": max_steps or 0,
             "payload": timing.payload_bytes,
             "dataMode": f"OfdmRate{timing.data_rate_mbps:g}Mbps",
-            "cwMaxBeb": env.cw_max_beb if env.backoff == "beb" else 0,
+            "cwMaxBeb": cw_max_beb or 0,
         }
         self.step_time_s = step_time_s
         self.ns3 = Ns3Env(sim_args=sim_args, run_dir=run_dir, timeout_s=timeout_s)
@@ -142,14 +149,42 @@ BACKENDS = ("embedded", "ns3")
 
 
 class CsmaEnv(gym.Env):
-    """Saturated 802.11 network with a hidden number of stations; the action is the window W.
+    """A saturated 802.11 network with a hidden number of stations N; the agent sets the contention window.
 
-    Observation: [collision probability, attempts per slot, throughput in Mb/s] of the last
-    interval (ns-3: attempts per Bianchi virtual slot as seen by the access point). ``n_schedule``
-    maps step index -> number of stations from that step on. With ``observation_error`` = eps,
-    each reported collision probability is, with probability eps, a wrong measurement (uniform in
-    [0, 0.9]); throughput (the reward) is always the true one. ns-3 options: ``step_time_s``
-    (simulated seconds per step), ``run_dir`` (where the simulator's log goes), ``timeout_s``.
+    ## Action space
+    ``Box(1, 65536, (1,), float64)``: the window W, applied to every station for the next interval
+    (CWmin = CWmax = W; with ``backoff="beb"`` binary exponential backoff from W up to
+    ``cw_max_beb``). A plain number, or any array holding one number, is accepted.
+
+    ## Observation space
+    ``Box(low=[0, 0, 0], high=[1, max_stations, 1e4], (3,), float64)``, over the last interval:
+
+    | index | observation | unit |
+    |-------|-------------|------|
+    | 0 | collision probability (failed / transmitted frames) | - |
+    | 1 | attempts per (Bianchi virtual) slot | 1/slot |
+    | 2 | throughput | Mb/s |
+
+    With ``observation_error`` = eps, each reported collision probability is, with probability eps,
+    a wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the true one.
+
+    ## Reward
+    The interval's throughput in Mb/s.
+
+    ## Episode end
+    Truncated after ``max_steps`` steps when it is set; never terminated otherwise.
+
+    ## Arguments
+    ``n_stations`` (N at step 0), ``n_schedule`` (step -> N from that step on), ``max_stations``,
+    ``backoff`` ("fixed" or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC timing),
+    ``backend``: "embedded" (``sim.csma``; an interval is ``interval_slots`` virtual slots) or "ns3"
+    (our scenario on the system's ns-3; an interval is ``step_time_s`` simulated seconds, the log
+    goes to ``run_dir``, every wait is bounded by ``timeout_s``).
+
+    ## Example
+    >>> env = CsmaEnv(20, n_schedule={50: 40})
+    >>> observation, info = env.reset(seed=0)
+    >>> observation, reward, terminated, truncated, info = env.step([128])
     """
 
     metadata = {"render_modes": []}
@@ -199,10 +234,11 @@ class CsmaEnv(gym.Env):
         self.observation_space = spaces.Box(
             low=np.zeros(3), high=np.array([1.0, float(max_stations), 1e4]), dtype=np.float64
         )
+        beb_max = cw_max_beb if backoff == "beb" else None
         self._backend = (
-            _EmbeddedBackend(self, interval_slots)
+            _EmbeddedBackend(self.n_stations_at(0), max_stations, timing, beb_max, interval_slots)
             if backend == "embedded"
-            else _Ns3Backend(self, step_time_s, run_dir, timeout_s)
+            else _Ns3Backend(self.schedule, max_steps, timing, beb_max, step_time_s, run_dir, timeout_s)
         )
         self.backend = backend
         self._started = False

@@ -51,12 +51,30 @@ def parse_info(text: str) -> dict[str, Any]:
 
 
 class Ns3Env(gym.Env):
-    """An ns3-gym simulation as a gymnasium environment; spaces come from the simulation's init message.
+    """An ns3-gym simulation as a gymnasium environment.
 
-    ``command`` starts the simulation (default: our CSMA scenario, built on first use); ``sim_args``
+    ## Spaces
+    Whatever the simulation declares in its init message (Box, Discrete, Dict, Tuple). Our CSMA
+    scenario (``sim/ns3/scenario.cc``): action ``Box(1, 65536, (1,))``, the window W; observation
+    ``Box(0, 1e9, (6,))``: frames transmitted, acknowledged, failed, the collision probability,
+    the throughput at the AP (Mb/s) and Bianchi virtual slots, over the last step.
+
+    ## Reward, episode end, info
+    As the simulation sends them: our scenario rewards throughput (Mb/s), ends after ``--steps``
+    steps (terminated; a simulation that stops on its own is truncated) and reports
+    ``n_stations``, ``window`` and ``step`` in ``info``.
+
+    ## Arguments
+    ``command`` starts the simulation (default: our scenario, built on first use); ``sim_args``
     become ``--key=value`` arguments. With ``start_sim=False`` the environment only listens on
     ``port`` and a simulation started elsewhere connects to it, as with ns3-gym's ``startSim=False``.
     ``timeout_s`` bounds every wait for the simulation. ``reset`` starts a fresh simulation.
+
+    ## Example
+    >>> env = Ns3Env(sim_args={"nStations": 10, "stepTime": 0.1})
+    >>> observation, info = env.reset(seed=0)
+    >>> observation, reward, terminated, truncated, info = env.step(np.array([64.0]))
+    >>> env.close()
     """
 
     metadata = {"render_modes": []}
@@ -162,6 +180,8 @@ class Ns3Env(gym.Env):
         command = self.command or [str(scenario_binary())]
         args = [f"--openGymPort={self._bound_port}", f"--simSeed={sim_seed}"]
         args += [f"--{key}={value}" for key, value in self.sim_args.items()]
+        if self.command is None:
+            args.append(f"--parentPid={os.getpid()}")  # our scenario exits once this process is gone
         with open(self.log_path, "ab") as log:
             log.write(f"$ {' '.join([*command, *args])}\n".encode())
             log.flush()

@@ -19,8 +19,8 @@
 // force before any action (802.11a's CWmin + 1 = 16). A frame's attempt counts in the step in which
 // its outcome is known, so a step never reports more acknowledged than transmitted frames.
 //
-// Lifetime: the scenario exits (saying why on stderr) when the process that started it is gone,
-// and, when --agentTimeout > 0 (default 60 s), when the agent does not answer within that time (an
+// Lifetime: the scenario exits (saying why on stderr) when the process that started it (or the one
+// --parentPid names, as our Python agent does) is gone, and, when --agentTimeout > 0 (default 60 s), when the agent does not answer within that time (an
 // agent that did not start it, ns3-gym's startSim=False, may vanish without a trace).
 
 #include "messages.pb.h"
@@ -124,20 +124,23 @@ class GymBridge
 // Exit, saying why, once the process that started us is gone (we are re-parented). Unlike
 // PR_SET_PDEATHSIG this follows the parent process, not the thread that forked us, and it works
 // when that parent is PID 1 (a container's shell, setsid, nohup).
+// parent: the PID to outlive (0: whichever process started us). An agent that starts us names
+// itself, which also covers an agent that dies before this check first runs.
 void
-ExitWithParent()
+ExitWithParent(pid_t parent)
 {
-    const pid_t parent = ::getppid();
+    if (parent == 0)
+        parent = ::getppid();
     std::thread([parent] {
         while (true)
         {
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
             if (::getppid() != parent)
             {
                 std::cerr << "scenario: the process that started it (PID " << parent << ") is gone; exiting"
                           << std::endl;
                 std::_Exit(4);
             }
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
     }).detach();
 }
@@ -453,8 +456,6 @@ ParseStandard(const std::string& name)
 int
 main(int argc, char* argv[])
 {
-    // Die with the agent that started us: no orphan simulation ever outlives its Python process.
-    ExitWithParent();
     GOOGLE_PROTOBUF_VERIFY_VERSION;
 
     uint32_t openGymPort = 5555;
@@ -470,6 +471,7 @@ main(int argc, char* argv[])
     uint32_t payload = 1500;
     uint32_t cwMaxBeb = 0;
     double agentTimeout = 60;
+    uint32_t parentPid = 0;
 
     CommandLine cmd(__FILE__);
     cmd.AddValue("openGymPort", "port the agent's REP socket listens on", openGymPort);
@@ -486,7 +488,10 @@ main(int argc, char* argv[])
     cmd.AddValue("cwMaxBeb", "0: fixed window W; else binary exponential backoff up to this window", cwMaxBeb);
     cmd.AddValue("agentTimeout", "seconds to wait for each answer of the agent before exiting (0: for ever)",
                  agentTimeout);
+    cmd.AddValue("parentPid", "exit once this process is gone (0: the process that started the scenario)", parentPid);
     cmd.Parse(argc, argv);
+    // Die with the agent that started us: no orphan simulation ever outlives its Python process.
+    ExitWithParent(static_cast<pid_t>(parentPid));
 
     if (agentTimeout < 0)
         Fail("--agentTimeout must be >= 0 (0: wait for ever)");

@@ -41,6 +41,19 @@ def tagged_processes(tag: str) -> list[int]:
     return found
 
 
+def describe(pids: list[int]) -> list[str]:
+    """Each process's PID, parent and command line, for a failure message."""
+    described = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+            parent = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[1]
+        except OSError:
+            continue
+        described.append(f"{pid} (parent {parent}): {command}")
+    return described
+
+
 def wait_for(condition, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
@@ -173,7 +186,7 @@ def test_a_killed_collection_leaves_no_worker_or_simulation(tmp_path: Path, sign
         assert wait_for(lambda: len(simulators()) >= 4, 120), "workers and simulations never started"
         process.send_signal(signal_number)
         process.wait()
-        assert wait_for(lambda: not tagged_processes(tag), 10), f"left running: {tagged_processes(tag)}"
+        assert wait_for(lambda: not tagged_processes(tag), 10), f"left running: {describe(tagged_processes(tag))}"
     finally:
         for pid in tagged_processes(tag):
             os.kill(pid, signal.SIGKILL)
