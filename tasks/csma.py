@@ -54,6 +54,90 @@ def features(p: Tensor) -> Tensor:
     return torch.stack([p, torch.log(-torch.log1p(-p))], dim=-1)
 
 
+class BianchiSource:
+    """Examples from Bianchi's model: N uniform in [n_min, n_max], probe windows log-uniform in
+    [w_min, w_max], exact collision probabilities; the optimum and p* are the model's."""
+
+    def __init__(self, n_min: int, n_max: int, w_min: int, w_max: int) -> None:
+        self.n_min, self.n_max, self.w_min, self.w_max = n_min, n_max, w_min, w_max
+
+    @property
+    def n_reference(self) -> int:
+        """The N at which the query's collision level p* is computed (geometric middle of the range)."""
+        return round(math.sqrt(self.n_min * self.n_max))
+
+    def draw_n(self, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+        """Hidden numbers of stations."""
+        return torch.randint(self.n_min, self.n_max + 1, shape, generator=generator)
+
+    def probe_windows(self, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+        """The windows the examples probe."""
+        log_w = torch.empty(shape, dtype=torch.float64).uniform_(
+            math.log2(self.w_min), math.log2(self.w_max), generator=generator
+        )
+        return torch.exp2(log_w).round().clamp(1, W_MAX)
+
+    def observe(self, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
+        """Collision probabilities of networks of n stations at these windows."""
+        return torch.from_numpy(bianchi.collision_probability(n.numpy(), windows.numpy()))
+
+    def optimal_window(self, n_stations: int, payload_bytes: int) -> float:
+        """The throughput-optimal window W*(N)."""
+        return optimum(n_stations, payload_bytes)[0]
+
+    def target_collision(self, payload_bytes: int) -> float:
+        """The query collision case p*."""
+        return optimum(self.n_reference, payload_bytes)[1]
+
+    def log2_window(self, n_stations: Tensor, p: Tensor) -> Tensor:
+        """log2 of the window at which each network sees p: the exact inverse of the fixed-window model,
+        tau = 1 - (1 - p)^(1 / (N - 1)), W = 2 / tau - 1."""
+        n = n_stations.double()[:, None]
+        p = p.double().clamp(P_FLOOR, 1 - P_FLOOR)
+        tau = -torch.expm1(torch.log1p(-p) / (n - 1))
+        return torch.log2(2 / tau - 1).clamp(0, math.log2(W_MAX)).float()
+
+
+class TableSource:
+    """Examples from a measurement table (``icl csma collect``): N and the probe windows from its
+    grid, each example one measured run; the optimum and p* are the measured ones."""
+
+    def __init__(self, table: MeasurementTable) -> None:
+        self.table = table
+        self.collision = torch.tensor(table.collision)
+
+    def draw_n(self, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+        """Hidden numbers of stations, from the table's."""
+        n_values = torch.from_numpy(self.table.n_values)
+        return n_values[torch.randint(len(n_values), shape, generator=generator)]
+
+    def probe_windows(self, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+        """The windows the examples probe, from the table's grid."""
+        grid = torch.from_numpy(self.table.windows).double()
+        return grid[torch.randint(len(grid), shape, generator=generator)]
+
+    def observe(self, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
+        """One measured run of the table per example."""
+        n_index = torch.from_numpy(np.searchsorted(self.table.n_values, n.numpy()))
+        w_index = torch.from_numpy(np.searchsorted(self.table.windows, windows.numpy()))
+        run = torch.randint(self.collision.shape[-1], n.shape, generator=generator)
+        return self.collision[n_index, w_index, run]
+
+    def optimal_window(self, n_stations: int, payload_bytes: int) -> float:
+        """The measured optimum of N (one payload per table)."""
+        return self.table.optimal_window(n_stations)
+
+    def target_collision(self, payload_bytes: int) -> float:
+        """The measured collision level at the optimum."""
+        return self.table.target_collision
+
+    def log2_window(self, n_stations: Tensor, p: Tensor) -> Tensor:
+        """log2 of the window at which each network sees p: its measured curve, interpolated."""
+        p = p.double().numpy()
+        rows = [self.table.log2_window_at(int(k), p[i]) for i, k in enumerate(n_stations.tolist())]
+        return torch.from_numpy(np.stack(rows)).float()
+
+
 @register
 class CsmaWindowTask(Task):
     """Collision-threshold prompts for a hidden N; the last example is the query (p*, W*)."""
@@ -95,7 +179,7 @@ class CsmaWindowTask(Task):
                 "a measurement table already holds measured collisions of one payload size: "
                 "leave measurement_slots at 0 and give one payload_bytes"
             )
-        self._collision = None if self.table is None else torch.tensor(self.table.collision)
+        self.source = BianchiSource(n_min, n_max, w_min, w_max) if self.table is None else TableSource(self.table)
         self.n_min, self.n_max = n_min, n_max
         self.w_min, self.w_max = w_min, w_max
         self.measurement_slots = measurement_slots
@@ -120,14 +204,8 @@ class CsmaWindowTask(Task):
             )
         return MeasurementTable(kept.reset_index(drop=True))
 
-    def _draw_n(self, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
-        if self.table is None:
-            return torch.randint(self.n_min, self.n_max + 1, shape, generator=generator)
-        n_values = torch.from_numpy(self.table.n_values)
-        return n_values[torch.randint(len(n_values), shape, generator=generator)]
-
     def draw_functions(self, batch_size: int, generator: torch.Generator, n_dims_active: int) -> Functions:
-        n = self._draw_n((batch_size,), generator)
+        n = self.source.draw_n((batch_size,), generator)
         payload = torch.randint(len(self.payload_bytes), (batch_size,), generator=generator)
         return {"n_stations": n, "payload_index": payload}
 
@@ -145,17 +223,9 @@ class CsmaWindowTask(Task):
         )
         p_star = torch.tensor([self.target_collision(b) for b in payloads], dtype=torch.float64)
 
-        shape = (batch_size, n_points - 1)
-        if self.table is None:
-            log_w = torch.empty(shape, dtype=torch.float64).uniform_(
-                math.log2(self.w_min), math.log2(self.w_max), generator=generator
-            )
-            windows = torch.exp2(log_w).round().clamp(1, W_MAX)
-        else:
-            grid = torch.from_numpy(self.table.windows).double()
-            windows = grid[torch.randint(len(grid), shape, generator=generator)]
+        windows = self.source.probe_windows((batch_size, n_points - 1), generator)
         n_probe = n[:, None].double().expand_as(windows)
-        p = self._observe(n_probe, windows, generator)
+        p = self.source.observe(n_probe, windows, generator)
         p = self._measure(p, n_probe, windows, generator)
         p = self._corrupt_examples(p, n_probe, windows, generator)
 
@@ -174,28 +244,13 @@ class CsmaWindowTask(Task):
         }
         return Prompt(xs, ys, info)
 
-    @property
-    def n_reference(self) -> int:
-        """The N at which the query's collision level p* is computed (geometric middle of the range)."""
-        return round(math.sqrt(self.n_min * self.n_max))
-
     def target_collision(self, payload_bytes: int) -> float:
         """The query collision case p*: it depends on the frame timing only (not on the hidden N)."""
-        return optimum(self.n_reference, payload_bytes)[1] if self.table is None else self.table.target_collision
+        return self.source.target_collision(payload_bytes)
 
     def optimal_window(self, n_stations: int, payload_bytes: int) -> float:
         """The oracle W*(N): Bianchi's, or the measured optimum of the table."""
-        return optimum(n_stations, payload_bytes)[0] if self.table is None else self.table.optimal_window(n_stations)
-
-    def _observe(self, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
-        """Collision probabilities of networks of n stations at these windows: Bianchi's, or one
-        measured run of the table per example."""
-        if self.table is None:
-            return torch.from_numpy(bianchi.collision_probability(n.numpy(), windows.numpy()))
-        n_index = torch.from_numpy(np.searchsorted(self.table.n_values, n.numpy()))
-        w_index = torch.from_numpy(np.searchsorted(self.table.windows, windows.numpy()))
-        run = torch.randint(self._collision.shape[-1], n.shape, generator=generator)
-        return self._collision[n_index, w_index, run]
+        return self.source.optimal_window(n_stations, payload_bytes)
 
     def _measure(self, p: Tensor, n: Tensor, windows: Tensor, generator: torch.Generator) -> Tensor:
         """Finite-window estimate, as a station counter would see it: over ``measurement_slots``
@@ -215,24 +270,13 @@ class CsmaWindowTask(Task):
         if self.error_mode == "random":
             bad = torch.rand(p.shape, generator=generator, dtype=torch.float64) * 0.9
         else:
-            bad = self._observe(self._draw_n(p.shape, generator).double(), windows, generator)
+            bad = self.source.observe(self.source.draw_n(p.shape, generator).double(), windows, generator)
         return torch.where(wrong, bad, p)
 
     def apply(self, functions: Functions, xs: Tensor) -> Tensor:
-        """log2 of the fixed window at which each network sees collision probability p = xs[..., 0].
-
-        The exact inverse of Bianchi's fixed-window model: tau = 1 - (1 - p)^(1 / (N - 1)),
-        W = 2 / tau - 1. At p = p* it gives the optimal threshold W*. With a measurement table:
-        the network's measured curve, interpolated (``MeasurementTable.log2_window_at``).
-        """
-        if self.table is not None:
-            p = xs[..., 0].double().numpy()
-            rows = [self.table.log2_window_at(int(k), p[i]) for i, k in enumerate(functions["n_stations"].tolist())]
-            return torch.from_numpy(np.stack(rows)).float()
-        n = functions["n_stations"].double()[:, None]
-        p = xs[..., 0].double().clamp(P_FLOOR, 1 - P_FLOOR)
-        tau = -torch.expm1(torch.log1p(-p) / (n - 1))
-        return torch.log2(2 / tau - 1).clamp(0, math.log2(W_MAX)).float()
+        """log2 of the fixed window at which each network sees collision probability p = xs[..., 0]:
+        the source's inverse (Bianchi's exact one, or the measured curve). At p = p* it gives W*."""
+        return self.source.log2_window(functions["n_stations"], xs[..., 0])
 
     def error_scale(self, n_dims_active: int) -> float:
         """Variance of log2 W uniform on [log2 w_min, log2 w_max]."""
