@@ -413,6 +413,21 @@ def _check_finite(loss: Tensor, grad_norm: Tensor, step: int, lr: float, run_dir
         )
 
 
+def _step_batch(run: Setup, step: int, n_points: int, n_dims: int, rank: int, world_size: int) -> tuple[Tensor, Tensor]:
+    """This rank's slice of the global batch of ``step`` (drawn whole, from the step's own generator)."""
+    batch = run.config.train.batch_size
+    prompt = run.task.sample(batch, n_points, step_generator(run.config.train.seed, step), n_dims)
+    per_rank = batch // world_size
+    ranks = slice(rank * per_rank, (rank + 1) * per_rank)
+    return prompt.xs[ranks], prompt.ys[ranks]
+
+
+def _append_metrics(metrics: Any, record: dict[str, Any]) -> None:
+    """One JSON line (strict: a non-finite value is an error, never ``NaN`` in the file), flushed."""
+    metrics.write(json.dumps(record, allow_nan=False) + "\n")
+    metrics.flush()
+
+
 def _train_loop(
     run: Setup,
     run_dir: Path,
@@ -422,6 +437,7 @@ def _train_loop(
     stop_at: int | None,
     on_step: Callable[[int, float], None] | None,
 ) -> Path:
+    """Resume, then train to ``stop_at`` or the end: a step, its log line, its checkpoints."""
     config, train_cfg = run.config, run.config.train
     model = run.model.to(device)
     optimizer = make_optimizer(model, train_cfg)
@@ -434,24 +450,19 @@ def _train_loop(
     if rank == 0 and start:
         log.info("resuming %s from step %d", run_dir, start)
     forward = _forward_module(model, device, world_size, train_cfg.compile)
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if device.type == "cuda" and train_cfg.autocast == "bf16"
-        else nullcontext()
-    )
+    bf16 = device.type == "cuda" and train_cfg.autocast == "bf16"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else nullcontext()
     curriculum = config.curriculum.build(config.task)
-    per_rank = train_cfg.batch_size // world_size
     started = time.perf_counter()
     loss_value = math.nan
     metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
     try:
         for step in range(start, end):
             n_dims_active, n_points = curriculum.at(step)
-            prompt = run.task.sample(
-                train_cfg.batch_size, n_points, step_generator(train_cfg.seed, step), n_dims_active
+            xs, ys = (
+                t.to(device, non_blocking=True)
+                for t in _step_batch(run, step, n_points, n_dims_active, rank, world_size)
             )
-            xs = prompt.xs[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
-            ys = prompt.ys[rank * per_rank : (rank + 1) * per_rank].to(device, non_blocking=True)
             lr = learning_rate(train_cfg, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -466,17 +477,19 @@ def _train_loop(
             if done % train_cfg.log_every == 0 or done == end:
                 loss_value = _mean_over_ranks(loss.detach(), world_size)
                 if metrics is not None:
-                    record = {
-                        "step": done,
-                        "loss": loss_value,
-                        "lr": lr,
-                        "grad_norm": float(grad_norm),
-                        "n_dims": n_dims_active,
-                        "n_points": n_points,
-                        "elapsed_s": round(time.perf_counter() - started, 3),
-                    }
-                    metrics.write(json.dumps(record, allow_nan=False) + "\n")
-                    metrics.flush()
+                    elapsed = round(time.perf_counter() - started, 3)
+                    _append_metrics(
+                        metrics,
+                        {
+                            "step": done,
+                            "loss": loss_value,
+                            "lr": lr,
+                            "grad_norm": float(grad_norm),
+                            "n_dims": n_dims_active,
+                            "n_points": n_points,
+                            "elapsed_s": elapsed,
+                        },
+                    )
             if on_step is not None:
                 on_step(done, loss_value)
             if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):

@@ -260,7 +260,7 @@ def test_two_processes_started_together_train_once(tiny_config: cfg.RunConfig, t
     (tmp_path / "config.toml").write_text(cfg.to_toml(config))
     command = [sys.executable, "-m", "icl.cli", "train", str(tmp_path / "config.toml"), "--runs-dir", str(tmp_path)]
     processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=ENV) for _ in range(2)]
-    results = [(p.wait(), p.stderr.read()) for p in processes]
+    results = [(p.wait(), stderr) for p in processes for _, stderr in [p.communicate()]]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 2], results
     refused = next(err for code, err in results if code == 2)
