@@ -21,7 +21,7 @@ from icl.train import train_many
 from paper_figs import output_stem, script_main
 from paper_figs._boolean import FAMILIES, class_results, run_config
 from paper_figs.plots import new_figure, save_figure, styled
-from tasks.boolean import BOOLEAN_TASKS
+from tasks import BOOLEAN_TASKS
 
 DESCRIPTION = "Bhattamishra et al. 2023 main table: accuracy per Boolean class, transformer vs LSTM vs baselines"
 NAME = "bhattamishra_table"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from tasks.base import SHIPPED, Prompt, Task, get, names, parameters, register
+from tasks.base import BOOLEAN_TASKS, SHIPPED, Prompt, Task, get, names, parameters, register
 from tasks.curriculum import Curriculum, Schedule
 
 __all__ = [
+    "BOOLEAN_TASKS",
     "SHIPPED",
     "Curriculum",
     "Prompt",

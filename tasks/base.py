@@ -182,6 +182,21 @@ class Task(ABC):
         return float(n_dims_active)
 
 
+BOOLEAN_TASKS = (
+    "conjunction",
+    "disjunction",
+    "sparse_disjunction",
+    "dnf",
+    "cnf",
+    "majority",
+    "threshold",
+    "halfspace",
+    "parity",
+    "sparse_parity",
+    "nearest_neighbour",
+)
+"""Bhattamishra et al.'s Boolean classes (``tasks.boolean``), in the order of their table."""
+
 SHIPPED: dict[str, str] = {
     **dict.fromkeys(
         (
@@ -195,22 +210,7 @@ SHIPPED: dict[str, str] = {
         ),
         "tasks.regression",
     ),
-    **dict.fromkeys(
-        (
-            "conjunction",
-            "disjunction",
-            "sparse_disjunction",
-            "dnf",
-            "cnf",
-            "majority",
-            "threshold",
-            "halfspace",
-            "parity",
-            "sparse_parity",
-            "nearest_neighbour",
-        ),
-        "tasks.boolean",
-    ),
+    **dict.fromkeys(BOOLEAN_TASKS, "tasks.boolean"),
     "csma_window": "tasks.csma",
 }
 """Every shipped task name and the module whose ``@register`` defines it."""

@@ -336,19 +336,3 @@ class NearestNeighbour(BooleanTask):
             else:
                 ys[:, k] = copied
         return ys
-
-
-BOOLEAN_TASKS = (
-    "conjunction",
-    "disjunction",
-    "sparse_disjunction",
-    "dnf",
-    "cnf",
-    "majority",
-    "threshold",
-    "halfspace",
-    "parity",
-    "sparse_parity",
-    "nearest_neighbour",
-)
-"""The paper's classes, in the order of its table."""

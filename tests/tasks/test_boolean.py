@@ -5,7 +5,8 @@ import torch
 
 import tasks
 from icl.baselines import from_spec
-from tasks.boolean import BOOLEAN_TASKS, TEACHING_TASKS
+from tasks import BOOLEAN_TASKS
+from tasks.boolean import TEACHING_TASKS
 
 
 def gen(seed: int = 0) -> torch.Generator:
