@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from icl import config as cfg
+from icl.cli import main
 from icl.io import exclusive_lock
 from icl.train import (
     CHECKPOINT_FILE,
@@ -322,14 +323,18 @@ def test_opening_a_finished_run_writes_nothing(config: cfg.RunConfig, tmp_path: 
     ],
 )
 def test_bad_paths_and_values_are_one_line_and_leave_nothing(
-    make: object, args: list[str], fragments: list[str], tmp_path: Path
+    make: object, args: list[str], fragments: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """In-process through ``main`` (the subprocess tests above cover the process boundary)."""
     path = tmp_path / "target"
     make(path)  # type: ignore[operator]
     runs = tmp_path / "runs"
     extra = ["--runs-dir", str(runs)] if args[0] == "train" and "--runs-dir" not in args else []
-    result = icl(*(a.replace("{path}", str(path)) for a in args), *extra)
-    assert_one_line_error(result, *(f.replace("{path}", str(path)) for f in fragments))
+    code = main([*(a.replace("{path}", str(path)) for a in args), *extra])
+    stderr = capsys.readouterr().err
+    assert_one_line_error(
+        subprocess.CompletedProcess(args, code, "", stderr), *(f.replace("{path}", str(path)) for f in fragments)
+    )
     assert not runs.exists() or not any(runs.iterdir()), "a failed start left files behind"
 
 

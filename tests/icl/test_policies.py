@@ -13,8 +13,14 @@ from icl import config as cfg
 from icl import policies
 from icl.drl import DqnAgent
 from icl.train import train
+from sim.env import CsmaEnv
 
 COLUMNS = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
+
+
+def short_env(n_stations: int, **options: object) -> CsmaEnv:
+    """A tenth of a probe's measurement window per step: the experiments' plumbing, not their numbers."""
+    return CsmaEnv(n_stations, interval_slots=500, **options)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +43,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DqnAgent]:
         ],
     )
     agent = DqnAgent(seed=0)
-    agent.train(lambda episode: policies.embedded_env(10), n_episodes=2, episode_steps=5)
+    agent.train(lambda episode: short_env(10), n_episodes=2, episode_steps=5)
     return train(config, runs), agent
 
 
@@ -50,7 +56,9 @@ def assert_summary(frame: pd.DataFrame, panel: str) -> None:
 
 def test_closed_loop_scores_every_policy(trained: tuple[Path, DqnAgent]) -> None:
     run_dir, dqn = trained
-    frame = policies.closed_loop(policies.controller_for(run_dir), dqn, [5, 30], seeds=1, hold_steps=2)
+    frame = policies.closed_loop(
+        policies.controller_for(run_dir), dqn, [5, 30], seeds=1, hold_steps=2, make_env=short_env
+    )
     assert_summary(frame, "throughput")
     expected = {
         "ICL (transformer)",
@@ -71,7 +79,7 @@ def test_closed_loop_scores_every_policy(trained: tuple[Path, DqnAgent]) -> None
 def test_convergence_traces_every_step(trained: tuple[Path, DqnAgent]) -> None:
     run_dir, dqn = trained
     n_steps = policies.CHANGE_STEP + 3
-    frame = policies.convergence(policies.controller_for(run_dir), dqn, seeds=1, n_steps=n_steps)
+    frame = policies.convergence(policies.controller_for(run_dir), dqn, seeds=1, n_steps=n_steps, make_env=short_env)
     assert_summary(frame, "convergence")
     assert frame.groupby("policy").size().to_dict() == {
         "ICL (transformer)": n_steps,

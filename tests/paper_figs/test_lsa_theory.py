@@ -9,7 +9,7 @@ import pytest
 from paper_figs import lsa_theory
 
 
-@pytest.mark.pipeline
+@pytest.mark.slow
 def test_quick_figure_reaches_the_predicted_optimum(tmp_path) -> None:
     paths = lsa_theory.reproduce(tmp_path, quick=True, seed=0)
     assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
