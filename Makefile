@@ -33,7 +33,7 @@ lint: $(STAMP)
 test: lint ns3
 	$(PY) -m pytest -m "not slow and not gpu"
 
-# The unit tests: no figure pipelines, no ns-3, no notebooks (well under a minute).
+# The tests without ns-3, notebooks or training pipelines (about 3 minutes on 2 cores).
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not gpu and not ns3 and not pipeline" tests
 
