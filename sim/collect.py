@@ -113,11 +113,23 @@ def measure(
     if backend == "embedded":
         rows = _embedded(n_values, windows, seeds, interval_slots)
     else:
-        rows = [] if done is None else done.to_dict("records")
+        rows = _finished_rows(done, n_values, windows, seeds)
         finished = {(row["n_stations"], row["seed"]) for row in rows}
         jobs = [job for job in product(n_values, seeds) if job not in finished]
         rows += _ns3_jobs(jobs, list(windows), workers, step_time_s, run_dir, on_rows)
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["n_stations", "window", "seed"], ignore_index=True)
+
+
+def _finished_rows(
+    done: pd.DataFrame | None, n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[int]
+) -> list[dict]:
+    """The rows of ``done`` that finish an (N, seed) simulation of this grid: every requested window,
+    and nothing else (a rerun with another grid measures its own)."""
+    if done is None:
+        return []
+    rows = done[done.n_stations.isin(n_values) & done.seed.isin(seeds) & done.window.isin(windows)]
+    complete = rows.groupby(["n_stations", "seed"]).window.transform("nunique") == len(set(windows))
+    return rows[complete].to_dict("records")
 
 
 def _ns3_jobs(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from sim.collect import COLUMNS, measure
 from sim.csma import CsmaSimulator, simulate
 from sim.timing import Timing
 from theory import bianchi, markov
@@ -118,3 +120,19 @@ def test_retry_limit_drops_frames() -> None:
 def test_bad_input(call, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_measure_keeps_only_the_finished_simulations_of_the_requested_grid() -> None:
+    """Rows kept from an interrupted collection: a simulation of the grid with every requested window
+    counts as done; rows of other N, seeds or windows are not mixed into the table."""
+    row = {"backend": "ns3", "collision_probability": 0.1, "throughput_mbps": 20.0, "attempts_per_slot": 0.3}
+    done = pd.DataFrame(
+        [
+            {**row, "n_stations": 3, "window": 16, "seed": 0},
+            {**row, "n_stations": 3, "window": 64, "seed": 0},
+            {**row, "n_stations": 8, "window": 16, "seed": 0},
+        ],
+        columns=COLUMNS,
+    )
+    table = measure("ns3", [3], [16], [0], done=done)  # every job done: no simulation runs
+    assert table[["n_stations", "window", "seed"]].values.tolist() == [[3, 16, 0]]
