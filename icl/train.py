@@ -273,12 +273,17 @@ def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:
     return records, bool(tail)
 
 
+def _metrics_line(record: dict[str, Any]) -> str:
+    """One record as a line of metrics.jsonl (strict JSON: a non-finite value is an error, never ``NaN``)."""
+    return json.dumps(record, allow_nan=False) + "\n"
+
+
 def _truncate_metrics(path: Path, step: int) -> None:
     """Keep the records up to ``step`` (the checkpoint resumed from); rewrite only if that drops any."""
     records, torn = _parse_metrics(path)
     kept = [record for record in records if record["step"] <= step]
     if torn or len(kept) < len(records):
-        write_text(path, "".join(json.dumps(record, allow_nan=False) + "\n" for record in kept))
+        write_text(path, "".join(_metrics_line(record) for record in kept))
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -423,8 +428,8 @@ def _step_batch(run: Setup, step: int, n_points: int, n_dims: int, rank: int, wo
 
 
 def _append_metrics(metrics: Any, record: dict[str, Any]) -> None:
-    """One JSON line (strict: a non-finite value is an error, never ``NaN`` in the file), flushed."""
-    metrics.write(json.dumps(record, allow_nan=False) + "\n")
+    """Append one record's line and flush it."""
+    metrics.write(_metrics_line(record))
     metrics.flush()
 
 
