@@ -30,15 +30,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Tests run on every core, one pytest-xdist worker each (tests/conftest.py shares the threads out).
+XDIST := -n auto --dist worksteal
+
 test: lint ns3
-	$(PY) -m pytest -m "not slow and not gpu"
+	$(PY) -m pytest $(XDIST) -m "not slow and not gpu"
 
 # The tests without ns-3, notebooks or training pipelines (about 3 minutes on 2 cores).
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not gpu and not ns3 and not pipeline" tests
+	$(PY) -m pytest $(XDIST) -m "not slow and not gpu and not ns3 and not pipeline" tests
 
 test-all: $(STAMP) ns3
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 clean:
 	rm -rf $(VENV) runs figures .pytest_cache

@@ -1,7 +1,7 @@
 """Shared fixtures: thread counts that fit the machine, tiny run configs; Triton's CPU interpreter without a GPU.
 
-Threads: one pool of ``ICL_TEST_THREADS`` threads (default: the CPUs this process may run on, at
-most 2, the count the tests' tolerances were set with), for torch here and, through the
+Threads: one pool of ``ICL_TEST_THREADS`` threads per test process (default: the CPUs this process
+may run on, shared out between pytest-xdist's workers, at most 2), for torch here and, through the
 environment, for every child process and BLAS, so that the suite never runs more busy threads
 than cores even when other work shares the machine.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 
-THREADS = int(os.environ.get("ICL_TEST_THREADS", min(2, len(os.sched_getaffinity(0)))))
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1))
+THREADS = int(os.environ.get("ICL_TEST_THREADS", max(1, min(2, len(os.sched_getaffinity(0)) // WORKERS))))
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, str(THREADS))
+    os.environ[variable] = str(THREADS)  # also over what xdist's workers inherit from the controller
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
