@@ -125,7 +125,7 @@ def _description(figure: EntryPoint) -> str:
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    table = Table(title="reproducible figures (icl reproduce NAME [--quick])")
+    table = Table(title="reproducible figures (icl reproduce NAME [--size smoke|quick|full])")
     table.add_column("name")
     table.add_column("what it shows")
     for name, figure in figures().items():
@@ -142,15 +142,15 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     names = [args.name] if args.name else list(available)
     if args.name and args.name not in available:
         raise UserError(f"unknown figure {args.name!r}; allowed: {', '.join(available)}")
-    if not args.name and not args.quick:
+    if not args.name and args.size == "full":
         raise UserError("reproducing every figure at full size is a GPU job; name one, or add --quick")
     matplotlib.use("Agg")  # figures go to files; no window opens
     started = time.perf_counter()
     written: list[Path] = []
     for name in names:
         figure_started = time.perf_counter()
-        with console.status(f"reproducing {name}{' (quick)' if args.quick else ''}"):
-            written += available[name].load()(Path(args.out), quick=args.quick, seed=args.seed)
+        with console.status(f"reproducing {name}{'' if args.size == 'full' else f' ({args.size})'}"):
+            written += available[name].load()(Path(args.out), size=args.size, seed=args.seed)
         console.print(f"[green]✓[/] {name} in {time.perf_counter() - figure_started:.1f} s")
     console.print(f"{len(names)} figure(s) in {time.perf_counter() - started:.1f} s:")
     for path in written:
@@ -235,9 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     figures = sub.add_parser("figures", help="list the reproducible figures")
     figures.set_defaults(func=cmd_figures)
 
-    reproduce = sub.add_parser("reproduce", help="reproduce one figure, or all with --quick")
+    reproduce = sub.add_parser("reproduce", help="reproduce one figure, or all at a smaller --size")
     reproduce.add_argument("name", nargs="?", help="figure name (icl figures); all when omitted")
-    reproduce.add_argument("--quick", action="store_true", help="small CPU version (minutes)")
+    reproduce.add_argument(
+        "--size",
+        default="full",
+        help="smoke (toy size, seconds: checks the pipeline), quick (CPU minutes) or full (the paper's; GPU)",
+    )
+    reproduce.add_argument("--quick", dest="size", action="store_const", const="quick", help="the same as --size quick")
     reproduce.add_argument("--out", default="figures", help="output folder (default: figures)")
     reproduce.add_argument("--seed", type=int, default=0)
     reproduce.set_defaults(func=cmd_reproduce)

@@ -56,18 +56,16 @@ def summary_row(panel: str, policy: str, x: float, samples: np.ndarray, seed: in
     return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}
 
 
-def trained_dqn(runs_dir: Path, quick: bool, seed: int) -> DqnAgent:
-    """The CCOD-style DQN baseline, trained on N uniform in [5, 50] (cached in ``runs_dir``)."""
+def trained_dqn(path: Path, n_episodes: int, seed: int) -> DqnAgent:
+    """The CCOD-style DQN baseline, trained for ``n_episodes`` on N uniform in [5, 50]; cached at ``path``
+    (loaded from there when it exists)."""
     agent = DqnAgent(seed=seed)
-    path = Path(runs_dir) / f"dqn-{'quick' if quick else 'full'}-seed{seed}.pt"
-    if path.exists():
+    if Path(path).exists():
         agent.load(path)
         return agent
     rng = np.random.default_rng(seed)
     agent.train(
-        lambda episode: CsmaEnv(int(rng.integers(5, 51)), interval_slots=2000),
-        n_episodes=60 if quick else 400,
-        episode_steps=25,
+        lambda episode: CsmaEnv(int(rng.integers(5, 51)), interval_slots=2000), n_episodes=n_episodes, episode_steps=25
     )
     agent.save(path)
     return agent
@@ -142,7 +140,13 @@ def closed_loop(
     return pd.DataFrame(rows)
 
 
-def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int, hold_steps: int) -> pd.DataFrame:
+def error_sweep(
+    controller: IclController,
+    eps_grid: Sequence[float],
+    seeds: int,
+    hold_steps: int,
+    make_env: EnvFactory = embedded_env,
+) -> pd.DataFrame:
     """Mean held throughput / oracle throughput over N in {5, 20, 50} and seeds, per eps."""
     n_steps = len(controller.probe_windows) + hold_steps
     rows = []
@@ -150,12 +154,11 @@ def error_sweep(controller: IclController, eps_grid: Sequence[float], seeds: int
         ratios = []
         for n in (5, 20, 50):
             for seed in range(seeds):
-                env = CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS, observation_error=eps)
-                trace = controller.run(env, n_steps, seed=seed)
+                with make_env(n, observation_error=eps) as env:
+                    trace = controller.run(env, n_steps, seed=seed)
                 held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
-                oracle = run_fixed(
-                    CsmaEnv(n, interval_slots=MEASUREMENT_SLOTS), oracle_window(n), hold_steps, seed=seed
-                )
+                with make_env(n) as env:
+                    oracle = run_fixed(env, oracle_window(n), hold_steps, seed=seed)
                 ratios.append(np.mean(held) / np.mean(oracle.throughput_mbps))
         rows.append(summary_row("errors", "ICL (trained with eps = 0.2)", eps, np.array(ratios), 0))
     return pd.DataFrame(rows)

@@ -1,8 +1,8 @@
 """Reproduce-figure scripts: one module per figure or table.
 
-Each module has ``DESCRIPTION`` and ``reproduce(out_dir, quick, seed) -> list[Path]``, runs as
-``python -m paper_figs.<name> [--quick]`` and is registered as an entry point of the group
-``icl_testbed.figures`` in pyproject.toml, where ``icl figures`` finds it without importing it.
+Each module has ``DESCRIPTION`` and ``reproduce(out_dir, size, seed) -> list[Path]``, runs as
+``python -m paper_figs.<name> [--size smoke|quick|full]`` and is registered as an entry point of the
+group ``icl_testbed.figures`` in pyproject.toml, where ``icl figures`` finds it without importing it.
 """
 
 from __future__ import annotations
@@ -10,22 +10,56 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+from icl.errors import UserError
+
+SIZES = ("smoke", "quick", "full")
+"""How big a reproduction is. ``smoke``: toy models and grids, seconds, only to check that the pipeline
+runs end to end (its numbers mean nothing); ``quick``: CPU minutes, the results the slow tests check;
+``full``: the paper's setting (GPU)."""
+
+SMOKE_RUN = {
+    "train.steps": 20,
+    "train.warmup_steps": 0,
+    "train.log_every": 10,
+    "train.checkpoint_every": 20,
+    "train.keep_checkpoints": [],
+    "eval.n_prompts": 32,
+    "eval.n_bootstrap": 100,
+}
+"""What a smoke-size training run changes in its quick config."""
+
+T = TypeVar("T")
 
 
-def output_stem(out_dir: Path, name: str, quick: bool) -> Path:
-    """Where a figure's PNG/PDF/CSV go: ``out_dir/name`` (``name_quick`` for quick versions)."""
-    return Path(out_dir) / f"{name}{'_quick' if quick else ''}"
+def check_size(size: str) -> None:
+    """Refuse an unknown size, naming the allowed ones."""
+    if size not in SIZES:
+        raise UserError(f"unknown figure size {size!r}; allowed: {', '.join(SIZES)}")
+
+
+def by_size(size: str, smoke: T, quick: T, full: T) -> T:
+    """The value of a size-dependent parameter for ``size``."""
+    check_size(size)
+    return {"smoke": smoke, "quick": quick, "full": full}[size]
+
+
+def output_stem(out_dir: Path, name: str, size: str) -> Path:
+    """Where a figure's PNG/PDF/CSV go: ``out_dir/name``, ``out_dir/name_quick``, ``out_dir/name_smoke``."""
+    return Path(out_dir) / by_size(size, f"{name}_smoke", f"{name}_quick", name)
 
 
 def script_main(reproduce: Callable[..., list[Path]], description: str, argv: Sequence[str] | None = None) -> None:
-    """The command line of one figure script: ``--quick``, ``--out``, ``--seed``."""
+    """The command line of one figure script: ``--size`` (``--quick`` for ``--size quick``), ``--out``, ``--seed``."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true", help="small CPU version (minutes)")
+    parser.add_argument("--size", choices=SIZES, default="full", help="smoke (seconds), quick (CPU minutes) or full")
+    parser.add_argument("--quick", dest="size", action="store_const", const="quick", help="the same as --size quick")
     parser.add_argument("--out", default="figures", help="output folder (default: figures)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     import matplotlib  # here, not at the top: listing figures must not load matplotlib
 
     matplotlib.use("Agg")  # a script writes files; it never opens windows
-    for path in reproduce(Path(args.out), quick=args.quick, seed=args.seed):
+    for path in reproduce(Path(args.out), size=args.size, seed=args.seed):
         print(path)

@@ -10,6 +10,7 @@ from icl import config as cfg
 from icl.evaluate import eval_prompts, evaluate, learners_for
 from icl.models import SequenceModel
 from icl.train import load_model, train
+from paper_figs import SMOKE_RUN, by_size
 
 QUICK_DIMS = 10
 QUICK_POINTS = 40
@@ -67,29 +68,35 @@ def quick_points(task: str, teaching: bool) -> int:
     return 30 if task in ("parity", "sparse_parity") else QUICK_POINTS
 
 
+def size_label(size: str) -> str:
+    """What a figure title says of its size."""
+    return by_size(size, " (smoke, n = 10)", " (quick, n = 10)", " (n = 28)")
+
+
 def label(learner: str) -> str:
     """The display name of a learner key."""
     return "FF net (GD)" if learner.startswith("gd_net") else LABELS.get(learner, learner)
 
 
-def gd_net_spec(quick: bool) -> str:
-    """The feed-forward net trained per prompt by gradient descent (fewer steps in quick mode)."""
-    return f"gd_net:loss='logistic',n_steps={100 if quick else 1000},hidden_width=100"
+def gd_net_spec(size: str) -> str:
+    """The feed-forward net trained per prompt by gradient descent (fewer steps in the small sizes)."""
+    return f"gd_net:loss='logistic',n_steps={by_size(size, 5, 100, 1000)},hidden_width=100"
 
 
-def baselines_for(task: str, quick: bool) -> list[str]:
+def baselines_for(task: str, size: str) -> list[str]:
     """The baselines evaluated on ``task``: the generic ones, the GD-trained net and the exact learner."""
     exact = [EXACT_LEARNERS[task]] if task in EXACT_LEARNERS else []
-    return [*GENERIC_BASELINES, gd_net_spec(quick), *exact]
+    return [*GENERIC_BASELINES, gd_net_spec(size), *exact]
 
 
-def run_config(task: str, family: str, quick: bool, seed: int, teaching: bool = False) -> cfg.RunConfig:
-    """The training run of one (class, model family): tiny models at n = 10 when quick (the transformer
-    48 wide, which learns conjunctions at least as well as 64 wide here and trains 13% faster), the
-    paper's setting (n = 28, standard transformer, lr 1e-4, GPU) otherwise; the LSTM has 2 layers in both."""
+def run_config(task: str, family: str, size: str, seed: int, teaching: bool = False) -> cfg.RunConfig:
+    """The training run of one (class, model family): tiny models at n = 10 in the quick size (the
+    transformer 48 wide, which learns conjunctions at least as well as 64 wide here and trains 13%
+    faster; smoke: the same, shrunk), the paper's setting (n = 28, standard transformer, lr 1e-4, GPU)
+    in the full size; the LSTM has 2 layers in all."""
     params = {"teaching": True} if teaching else {}
     values = {
-        "name": f"bool-{task}{'-teaching' if teaching else ''}-{family}-{'quick' if quick else 'full'}-seed{seed}",
+        "name": f"bool-{task}{'-teaching' if teaching else ''}-{family}-{size}-seed{seed}",
         "task.name": task,
         "task.params": params,
         "model.family": family,
@@ -97,9 +104,9 @@ def run_config(task: str, family: str, quick: bool, seed: int, teaching: bool = 
         "train.seed": seed,
         "train.lr_schedule": "cosine",
         "train.log_every": 100,
-        "eval.baselines": baselines_for(task, quick),
+        "eval.baselines": baselines_for(task, size),
     }
-    if quick:
+    if size != "full":
         values.update(
             {
                 "task.n_dims": QUICK_DIMS,
@@ -114,6 +121,7 @@ def run_config(task: str, family: str, quick: bool, seed: int, teaching: bool = 
                 "eval.n_prompts": 512,
             }
         )
+        values.update(by_size(size, SMOKE_RUN, {}, {}))
     else:
         values.update(
             {
@@ -139,7 +147,7 @@ def trained_model(config: cfg.RunConfig, runs_dir: Path) -> SequenceModel:
 
 def class_results(
     task: str,
-    quick: bool,
+    size: str,
     seed: int,
     runs_dir: Path,
     families: tuple[str, ...] = FAMILIES,
@@ -148,7 +156,7 @@ def class_results(
 ) -> pd.DataFrame:
     """Accuracy at every k on one class for the trained models and the baselines (by default the
     class's: ``baselines_for``)."""
-    configs = {family: run_config(task, family, quick, seed, teaching) for family in families}
+    configs = {family: run_config(task, family, size, seed, teaching) for family in families}
     first = next(iter(configs.values()))
     learners = {model.label: model for model in (trained_model(config, runs_dir) for config in configs.values())}
     learners.update(learners_for(None, list(first.eval.baselines if baselines is None else baselines)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -10,41 +12,59 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from icl import config as cfg
-from icl.policies import MEASUREMENT_SLOTS
+from icl.drl import DqnAgent
+from icl.policies import MEASUREMENT_SLOTS, EnvFactory, trained_dqn
+from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
+from sim.env import CsmaEnv
 
 
 def run_config(
-    name: str, quick: bool, seed: int, error_fraction: float, keep_checkpoints: Sequence[int] = ()
+    name: str, size: str, seed: int, error_fraction: float, keep_checkpoints: Sequence[int] = ()
 ) -> cfg.RunConfig:
-    """The ICL optimizer's training run: csma_window prompts (10 probes + query), tiny model."""
+    """The ICL optimizer's training run: csma_window prompts (10 probes + query), tiny model (smoke: the
+    quick run, shrunk)."""
     values = {
-        "name": f"{name}-{'quick' if quick else 'full'}-seed{seed}",
+        "name": f"{name}-{size}-seed{seed}",
         "task.name": "csma_window",
         "task.n_dims": 2,
         "task.n_points": 11,
         "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": error_fraction},
         "model.size": "tiny",
-        "train.steps": 2000 if quick else 20_000,
+        "train.steps": 20_000 if size == "full" else 2000,
         "train.lr": 1e-3,
         "train.lr_schedule": "cosine",
         "train.seed": seed,
         "train.log_every": 100,
         "train.checkpoint_every": 500,
-        "train.keep_checkpoints": list(keep_checkpoints),
         "eval.n_prompts": 512,
+        **by_size(size, SMOKE_RUN, {}, {}),
+        "train.keep_checkpoints": list(keep_checkpoints),
     }
     return cfg.from_dict(cfg.set_values({}, values))
 
 
-def training_stages(quick: bool) -> list[int]:
+def training_stages(size: str) -> list[int]:
     """The checkpoints the training curve is drawn from."""
-    return [100, 250, 500, 1000, 1500, 2000] if quick else [500, 1000, 2000, 5000, 10_000, 20_000]
+    return by_size(size, [10, 20], [100, 250, 500, 1000, 1500, 2000], [500, 1000, 2000, 5000, 10_000, 20_000])
 
 
-def icl_run_config(quick: bool, seed: int) -> cfg.RunConfig:
+def icl_run_config(size: str, seed: int) -> cfg.RunConfig:
     """The ICL optimizer's run (eps = 0.05) of the csma_icl figure, reused by the ns-3 figure."""
-    return run_config("csma_icl", quick, seed, error_fraction=0.05, keep_checkpoints=training_stages(quick))
+    return run_config("csma_icl", size, seed, error_fraction=0.05, keep_checkpoints=training_stages(size))
+
+
+def dqn_for(runs_dir: Path, size: str, seed: int) -> DqnAgent:
+    """The DQN baseline of the CSMA figures (trained once per size and seed, then reused from ``runs_dir``)."""
+    return trained_dqn(Path(runs_dir) / f"dqn-{size}-seed{seed}.pt", by_size(size, 2, 60, 400), seed)
+
+
+def experiment_env(size: str) -> EnvFactory:
+    """The embedded simulator of the CSMA experiments: one probe's measurement window per step (a tenth
+    of it at smoke size, where only the plumbing counts)."""
+    return functools.partial(
+        CsmaEnv, interval_slots=by_size(size, MEASUREMENT_SLOTS // 10, MEASUREMENT_SLOTS, MEASUREMENT_SLOTS)
+    )
 
 
 def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, Any]:

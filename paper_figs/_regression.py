@@ -3,14 +3,16 @@ sizes) and the run config that trains and evaluates it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from icl import config as cfg
+from paper_figs import SMOKE_RUN, by_size
 
 
 @dataclass(frozen=True)
 class Panel:
-    """One function class: its title, task, parameters, baselines, and its quick and full config values."""
+    """One function class: its title, task, parameters, baselines, and its config values at each size
+    (smoke: the quick ones with ``SMOKE_RUN`` and ``smoke`` over them)."""
 
     title: str
     task: str
@@ -18,6 +20,7 @@ class Panel:
     baselines: tuple[str, ...]
     quick: dict
     full: dict
+    smoke: dict = field(default_factory=dict)
 
 
 QUICK_COMMON = {
@@ -42,15 +45,16 @@ FULL_COMMON = {
 }
 
 
-def panel_config(panel: Panel, quick: bool, seed: int, figure: str) -> cfg.RunConfig:
-    """The training/evaluation config of one panel (its run is named after ``figure``)."""
+def panel_config(panel: Panel, size: str, seed: int, figure: str) -> cfg.RunConfig:
+    """The training/evaluation config of one panel at ``size`` (smoke: the quick one, shrunk; its
+    run is named after ``figure``)."""
     values = {
         "task.name": panel.task,
         "task.params": panel.params,
         "train.seed": seed,
         "eval.baselines": list(panel.baselines),
     }
-    values.update(QUICK_COMMON if quick else FULL_COMMON)
-    values.update(panel.quick if quick else panel.full)
-    values["name"] = f"{figure}-{panel.task}-{'quick' if quick else 'full'}-seed{seed}"
+    values.update(by_size(size, QUICK_COMMON, QUICK_COMMON, FULL_COMMON))
+    values.update(by_size(size, {**panel.quick, **SMOKE_RUN, **panel.smoke}, panel.quick, panel.full))
+    values["name"] = f"{figure}-{panel.task}-{size}-seed{seed}"
     return cfg.from_dict(cfg.set_values({}, values))

@@ -3,7 +3,7 @@
 For each class: a transformer and an LSTM trained on that class, the generic baselines (null,
 averaging, 1-NN, 3-NN, a feed-forward net trained per prompt by gradient descent) and the class's
 exact learner (elimination, GF(2) elimination, perceptron). The heatmap shows accuracy at the last
-prompt position; the CSV holds it at every position with 95% bootstrap intervals. ``--quick``:
+prompt position; the CSV holds it at every position with 95% bootstrap intervals. ``--size quick``:
 conjunction, disjunction and parity at n = 10, prompts of 40 (parity 30), tiny models on CPU, trained
 side by side (``icl.train.train_many``); full: all eleven
 classes at n = 28 with the paper's prompt lengths (GPU).
@@ -18,8 +18,8 @@ import pandas as pd
 import seaborn as sns
 
 from icl.train import train_many
-from paper_figs import output_stem, script_main
-from paper_figs._boolean import FAMILIES, class_results, run_config
+from paper_figs import by_size, output_stem, script_main
+from paper_figs._boolean import FAMILIES, class_results, run_config, size_label
 from paper_figs.plots import new_figure, save_figure, styled
 from tasks import BOOLEAN_TASKS
 
@@ -52,13 +52,13 @@ def final_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train and evaluate every class; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)
-    classes = QUICK_CLASSES if quick else BOOLEAN_TASKS
+    classes = by_size(size, QUICK_CLASSES, QUICK_CLASSES, BOOLEAN_TASKS)
     # the transformers, the longer runs, start first, so that side-by-side training ends about together
-    train_many([run_config(task, family, quick, seed) for family in FAMILIES for task in classes], out_dir / "runs")
-    data = pd.concat([class_results(task, quick, seed, out_dir / "runs") for task in classes], ignore_index=True)
+    train_many([run_config(task, family, size, seed) for family in FAMILIES for task in classes], out_dir / "runs")
+    data = pd.concat([class_results(task, size, seed, out_dir / "runs") for task in classes], ignore_index=True)
     table = final_accuracy(data)
     fig, (ax,) = new_figure(1, width_in=1.1 * len(table.columns) + 2.5, height_in=0.45 * len(table) + 2.0)
     sns.heatmap(
@@ -71,14 +71,14 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         ax=ax,
         cbar_kws={"label": "accuracy at the last example"},
     )
-    ax.set_title(f"In-context accuracy at the last example{' (quick, n = 10)' if quick else ' (n = 28)'}")
+    ax.set_title(f"In-context accuracy at the last example{size_label(size)}")
     ax.grid(False)
     ax.set_xlabel("learner")
     ax.set_ylabel("function class")
     ax.tick_params(axis="x", rotation=35)
     for tick in ax.get_xticklabels():
         tick.set_horizontalalignment("right")
-    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

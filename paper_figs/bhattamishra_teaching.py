@@ -3,7 +3,7 @@
 A transformer trained on conjunction prompts that start with a teaching sequence (k + 2 examples
 for k literals), evaluated on such prompts, against a transformer trained and evaluated on random
 prompts; the elimination algorithm on both kinds of prompts is the exact-learner reference. Bands:
-95% bootstrap intervals over prompts. ``--quick``: n = 10, tiny models on CPU; prompts with the
+95% bootstrap intervals over prompts. ``--size quick``: n = 10, tiny models on CPU; prompts with the
 prefix are 20 examples long (the prefix is at most 12), random ones 40 (the table's conjunction run).
 Inside the prefix the labels follow its fixed format (two positive examples, then negatives), which a
 transformer trained on such prompts predicts from the start; learning from the prefix shows at the
@@ -19,7 +19,7 @@ import pandas as pd
 
 from icl.train import train_many
 from paper_figs import output_stem, script_main
-from paper_figs._boolean import class_results, run_config
+from paper_figs._boolean import class_results, run_config, size_label
 from paper_figs.plots import new_figure, plot_curves, save_figure, styled
 
 DESCRIPTION = "Bhattamishra et al. 2023: conjunctions with and without a teaching-sequence prefix"
@@ -27,16 +27,16 @@ NAME = "bhattamishra_teaching"
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train (or reuse) both transformers, evaluate them with elimination; returns PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)
     kinds = ((True, "teaching prefix"), (False, "random examples"))
-    train_many([run_config("conjunction", "gpt", quick, seed, teaching) for teaching, _ in kinds], out_dir / "runs")
+    train_many([run_config("conjunction", "gpt", size, seed, teaching) for teaching, _ in kinds], out_dir / "runs")
     frames = []
     for teaching, prompts in kinds:
         frame = class_results(
             "conjunction",
-            quick,
+            size,
             seed,
             out_dir / "runs",
             families=("gpt",),
@@ -47,10 +47,10 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         frames.append(frame)
     data = pd.concat(frames, ignore_index=True)
     fig, (ax,) = new_figure(1, width_in=6.0, height_in=4.0)
-    plot_curves(ax, data, f"Conjunctions{' (quick, n = 10)' if quick else ' (n = 28)'}")
+    plot_curves(ax, data, f"Conjunctions{size_label(size)}")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8, frameon=True, loc="lower right")
-    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,7 +6,7 @@ Left: relative throughput loss of a fixed window e octaves away from W*(N) — B
 95% bootstrap intervals over seeds). A bound |e| <= delta on the prediction bounds the loss by the
 model curve's larger endpoint value. Right: the 95th percentile of the in-context estimate's miss
 (octaves) from 10 probes of 5,000 slots, when a fraction eps of the probes is wrong (the most
-informative ones, all on one side), against the bound of theory/in_context.py (lines). ``--quick``:
+informative ones, all on one side), against the bound of theory/in_context.py (lines). ``--size quick``:
 fewer seeds and shorter runs (both versions run on CPU in seconds to a minute).
 """
 
@@ -20,7 +20,7 @@ import pandas as pd
 import seaborn as sns
 
 from icl.evaluate import bootstrap_mean
-from paper_figs import output_stem, script_main
+from paper_figs import by_size, output_stem, script_main
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.csma import simulate
 from theory import bianchi, in_context
@@ -33,10 +33,10 @@ MEASUREMENT_SLOTS = 5000
 ERROR_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4)
 
 
-def throughput_panel(quick: bool, seed: int) -> pd.DataFrame:
+def throughput_panel(size: str, seed: int) -> pd.DataFrame:
     """Model, expansion and simulator loss at errors in [-2, 2] octaves for each N."""
-    errors = np.linspace(-2, 2, 9 if quick else 17)
-    seeds, slots = (4, 100_000) if quick else (12, 400_000)
+    errors = np.linspace(-2, 2, by_size(size, 5, 9, 17))
+    seeds, slots = by_size(size, (2, 10_000), (4, 100_000), (12, 400_000))
     rows = []
     for n in NETWORKS:
         best = bianchi.optimal_window(n)
@@ -60,9 +60,9 @@ def throughput_panel(quick: bool, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(panel="throughput loss")
 
 
-def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
+def deviation_panel(size: str, seed: int) -> pd.DataFrame:
     """Empirical 95th percentile of the in-context miss (with a bootstrap interval) and the bound."""
-    n_prompts = 200 if quick else 1000
+    n_prompts = by_size(size, 20, 200, 1000)
     p_target = bianchi.optimal_collision_probability(20)
     rng = np.random.default_rng(seed)
     rows = []
@@ -90,9 +90,9 @@ def deviation_panel(quick: bool, seed: int) -> pd.DataFrame:
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Compute both panels; returns the PNG, PDF and CSV paths."""
-    loss, deviation = throughput_panel(quick, seed), deviation_panel(quick, seed)
+    loss, deviation = throughput_panel(size, seed), deviation_panel(size, seed)
     fig, axes = new_figure(2, width_in=5.6, height_in=4.0)
     networks = sorted(set(loss.N) | set(deviation.N))
     palette = dict(zip(networks, sns.color_palette("colorblind", len(networks))))
@@ -137,7 +137,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     )
     axes[1].legend(fontsize=6, ncol=2)
     data = pd.concat([loss, deviation], ignore_index=True)
-    return save_figure(fig, data, output_stem(Path(out_dir), NAME, quick))
+    return save_figure(fig, data, output_stem(Path(out_dir), NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from icl.policies import closed_loop, controller_for, trained_dqn, training_curve
+from icl.policies import closed_loop, controller_for, training_curve
 from icl.train import train
-from paper_figs import output_stem, script_main
-from paper_figs._csma import icl_run_config, plot_throughput_vs_n, training_stages
+from paper_figs import by_size, output_stem, script_main
+from paper_figs._csma import dqn_for, experiment_env, icl_run_config, plot_throughput_vs_n, training_stages
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
@@ -29,16 +29,17 @@ NAME = "csma_icl"
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train the ICL model (keeping checkpoints for the training curve), run the policies, plot."""
     out_dir = Path(out_dir)
-    stages = training_stages(quick)
-    config = icl_run_config(quick, seed)
+    stages = training_stages(size)
+    config = icl_run_config(size, seed)
     curve = training_curve(train(config, out_dir / "runs"), stages)
-    n_grid = [5, 10, 20, 30, 40, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
+    n_grid = by_size(size, [5, 50], [5, 10, 20, 30, 40, 50], [2, 5, 10, 15, 20, 25, 30, 40, 50, 60])
     controller = controller_for(out_dir / "runs" / config.name)
-    dqn = trained_dqn(out_dir / "runs", quick, seed)
-    loop = closed_loop(controller, dqn, n_grid, seeds=3 if quick else 10, hold_steps=4 if quick else 20)
+    dqn = dqn_for(out_dir / "runs", size, seed)
+    seeds, hold_steps = by_size(size, 2, 3, 10), by_size(size, 1, 4, 20)
+    loop = closed_loop(controller, dqn, n_grid, seeds, hold_steps, make_env=experiment_env(size))
     data = pd.concat([loop, curve], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
@@ -60,7 +61,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     right.set_ylabel("throughput of predicted W (% of oracle)")
     right.set_title("training: unseen networks, N in [5, 50]")
     right.legend(fontsize=8)
-    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from icl.policies import CHANGE_STEP, N_AFTER, N_BEFORE, closed_loop, controller_for, convergence, trained_dqn
+from icl.policies import CHANGE_STEP, N_AFTER, N_BEFORE, closed_loop, controller_for, convergence
 from icl.train import train
-from paper_figs import output_stem, script_main
-from paper_figs._csma import icl_run_config, plot_convergence, plot_throughput_vs_n
+from paper_figs import by_size, output_stem, script_main
+from paper_figs._csma import dqn_for, icl_run_config, plot_convergence, plot_throughput_vs_n
 from paper_figs.plots import new_figure, save_figure, styled
 from sim.env import CsmaEnv
 from sim.ns3 import Ns3Error, ns3_available
@@ -33,27 +33,27 @@ STEP_S = 0.25
 """Simulated seconds per step: about the channel time of the 5,000-slot windows the model was trained for."""
 
 
-def ns3_env(run_dir: Path, n_stations: int, **options: Any) -> CsmaEnv:
-    """One ns-3 episode, its log under ``run_dir``."""
-    return CsmaEnv(n_stations, backend="ns3", step_time_s=STEP_S, run_dir=str(run_dir), **options)
+def ns3_env(run_dir: Path, step_time_s: float, n_stations: int, **options: Any) -> CsmaEnv:
+    """One ns-3 episode of ``step_time_s`` simulated seconds per step, its log under ``run_dir``."""
+    return CsmaEnv(n_stations, backend="ns3", step_time_s=step_time_s, run_dir=str(run_dir), **options)
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Run every policy on ns-3 (training the ICL model and the DQN first if ``csma_icl`` has not)."""
     if not ns3_available():
         raise Ns3Error(f"the {NAME} figure runs ns-3, which is not installed; {INSTALL_HINT}")
     out_dir = Path(out_dir)
-    config = icl_run_config(quick, seed)
+    config = icl_run_config(size, seed)
     run_dir = train(config, out_dir / "runs")
-    make_env = functools.partial(ns3_env, out_dir / "runs" / f"{NAME}-ns3-logs")
-    n_grid = [5, 10, 20, 35, 50] if quick else [2, 5, 10, 15, 20, 25, 30, 40, 50, 60]
+    step_s = by_size(size, STEP_S / 10, STEP_S, STEP_S)  # smoke: only the plumbing counts
+    make_env = functools.partial(ns3_env, out_dir / "runs" / f"{NAME}-ns3-logs", step_s)
+    n_grid = by_size(size, [5], [5, 10, 20, 35, 50], [2, 5, 10, 15, 20, 25, 30, 40, 50, 60])
     controller = controller_for(run_dir)
-    dqn = trained_dqn(out_dir / "runs", quick, seed)
-    loop = closed_loop(
-        controller, dqn, n_grid, seeds=2 if quick else 10, hold_steps=4 if quick else 20, make_env=make_env
-    )
-    curves = convergence(controller, dqn, seeds=2 if quick else 10, n_steps=40 if quick else 80, make_env=make_env)
+    dqn = dqn_for(out_dir / "runs", size, seed)
+    seeds = by_size(size, 1, 2, 10)
+    loop = closed_loop(controller, dqn, n_grid, seeds, hold_steps=by_size(size, 1, 4, 20), make_env=make_env)
+    curves = convergence(controller, dqn, seeds, n_steps=by_size(size, CHANGE_STEP + 2, 40, 80), make_env=make_env)
     data = pd.concat([loop, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
@@ -62,11 +62,11 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         right,
         curves,
         CHANGE_STEP,
-        f"step ({STEP_S:g} s of ns-3 time each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
+        f"step ({step_s:g} s of ns-3 time each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
         "convergence after a change of N, ns-3",
         palette,
     )
-    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -22,11 +22,10 @@ from icl.policies import (
     controller_for,
     convergence,
     error_sweep,
-    trained_dqn,
 )
 from icl.train import train
-from paper_figs import output_stem, script_main
-from paper_figs._csma import plot_convergence, run_config
+from paper_figs import by_size, output_stem, script_main
+from paper_figs._csma import dqn_for, experiment_env, plot_convergence, run_config
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
@@ -34,14 +33,17 @@ NAME = "csma_robustness"
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train the eps = 0.2 model, run both experiments, plot."""
     out_dir = Path(out_dir)
-    config = run_config(NAME, quick, seed, error_fraction=0.2)
+    config = run_config(NAME, size, seed, error_fraction=0.2)
     controller = controller_for(train(config, out_dir / "runs"))
-    sweep = error_sweep(controller, [0.0, 0.1, 0.2, 0.3], seeds=3 if quick else 10, hold_steps=4 if quick else 20)
-    dqn = trained_dqn(out_dir / "runs", quick, seed)
-    curves = convergence(controller, dqn, seeds=4 if quick else 20, n_steps=45 if quick else 80)
+    make_env = experiment_env(size)
+    seeds, hold_steps = by_size(size, 2, 3, 10), by_size(size, 1, 4, 20)
+    sweep = error_sweep(controller, [0.0, 0.1, 0.2, 0.3], seeds, hold_steps, make_env=make_env)
+    dqn = dqn_for(out_dir / "runs", size, seed)
+    n_steps = by_size(size, CHANGE_STEP + 2, 45, 80)
+    curves = convergence(controller, dqn, seeds=by_size(size, 2, 4, 20), n_steps=n_steps, make_env=make_env)
     data = pd.concat([sweep, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)
@@ -69,7 +71,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
         "convergence after a change of N",
     )
-    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 Panels: linear regression (transformer, least squares, 3-NN, averaging, and least squares'
 closed-form risk), sparse linear regression (plus Lasso) and depth-4 decision trees (plus greedy
-tree learning and XGBoost). ``--quick`` trains tiny models at d = 5 on CPU in about two minutes;
+tree learning and XGBoost). ``--size quick`` trains tiny models at d = 5 on CPU in about two minutes;
 the full version is the paper's setting (d = 20, standard model, 500k steps with curriculum) and
 needs a GPU.
 """
@@ -66,16 +66,16 @@ def panel_results(panel: Panel, config: cfg.RunConfig, runs_dir: Path) -> pd.Dat
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train, evaluate and plot all panels; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)
-    frames = [panel_results(p, panel_config(p, quick, seed, NAME), out_dir / "runs") for p in PANELS]
+    frames = [panel_results(p, panel_config(p, size, seed, NAME), out_dir / "runs") for p in PANELS]
     fig, axes = new_figure(len(PANELS))
     for ax, panel, frame in zip(axes, PANELS, frames):
         plot_curves(ax, frame, panel.title)
         ax.legend(fontsize=8, frameon=True)
     data = pd.concat(frames, ignore_index=True)
-    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

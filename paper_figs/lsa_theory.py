@@ -5,7 +5,7 @@ e(gamma*, k) (theory), the one-step preconditioned GD learner with gamma* (the L
 least squares with its closed form, and averaging (gamma = 1). Middle: the LSA's mean error over
 k = 1..K-1 at checkpoints during training, against the optimum's. Right: relative distance of the
 learned preconditioner u A^T + c v^T to gamma* I, and the size of the even-term weights |v| |A| +
-|u| |c| relative to it. Bands: 95% bootstrap intervals over prompts. ``--quick``: d = 5, 21
+|u| |c| relative to it. Bands: 95% bootstrap intervals over prompts. ``--size quick``: d = 5, 21
 examples; full: d = 20, 41 examples (both on CPU).
 """
 
@@ -21,7 +21,7 @@ from icl import config as cfg
 from icl.evaluate import bootstrap_mean, eval_prompts, evaluate, learners_for, prompt_scores
 from icl.models import LinearSelfAttention
 from icl.train import load_model, train
-from paper_figs import output_stem, script_main
+from paper_figs import by_size, output_stem, script_main
 from paper_figs.plots import new_figure, plot_band, plot_curves, save_figure, styled
 from theory.lsa import lsa_curve, optimal_gamma
 from theory.regression import least_squares_curve
@@ -31,11 +31,11 @@ NAME = "lsa_theory"
 KEPT = (10, 25, 50, 100, 200, 400, 800)
 
 
-def run_config(quick: bool, seed: int) -> cfg.RunConfig:
+def run_config(size: str, seed: int) -> cfg.RunConfig:
     """LSA on noiseless linear regression, trained on every prefix with Adam and cosine decay."""
-    n_dims, n_points, steps = (5, 21, 1500) if quick else (20, 41, 20_000)
+    n_dims, n_points, steps = by_size(size, smoke=(5, 21, 20), quick=(5, 21, 1500), full=(20, 41, 20_000))
     values = {
-        "name": f"{NAME}-{'quick' if quick else 'full'}-seed{seed}",
+        "name": f"{NAME}-{size}-seed{seed}",
         "task.name": "linear_regression",
         "task.n_dims": n_dims,
         "task.n_points": n_points,
@@ -49,7 +49,7 @@ def run_config(quick: bool, seed: int) -> cfg.RunConfig:
         "train.log_every": 50,
         "train.checkpoint_every": steps,
         "train.keep_checkpoints": [s for s in KEPT if s < steps],
-        "eval.n_prompts": 16384,
+        "eval.n_prompts": by_size(size, smoke=256, quick=16384, full=16384),
     }
     return cfg.from_dict(cfg.set_values({}, values))
 
@@ -63,10 +63,10 @@ def structure_error(model: LinearSelfAttention, gamma_star: float) -> tuple[floa
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train the LSA, evaluate it at kept checkpoints; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)
-    config = run_config(quick, seed)
+    config = run_config(size, seed)
     run_dir = train(config, out_dir / "runs")
     n_dims, n_points = config.task.n_dims, config.task.n_points
     gamma_star = optimal_gamma(n_points, n_dims)
@@ -142,7 +142,7 @@ def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     data = pd.concat([curves, training.assign(task=curves.task.iloc[0])], ignore_index=True)
     data["gamma_star"] = gamma_star
     data["optimum_mean_error"] = optimum
-    return save_figure(fig, data, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

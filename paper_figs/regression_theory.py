@@ -24,35 +24,34 @@ NAME = "regression_theory"
 NOISE_STD = 0.5
 
 
-def panel(quick: bool) -> Panel:
-    """Noisy linear regression, ridge at the Bayes penalty sigma^2."""
-    return Panel(
-        f"noisy linear regression (d = 5, noise std {NOISE_STD})",
-        "noisy_linear_regression",
-        {"noise_std": NOISE_STD},
-        ("least_squares", f"ridge:alpha={NOISE_STD**2}"),
-        quick={"task.n_dims": 5, "task.n_points": 16, "train.steps": 5000, "eval.n_prompts": 1024},
-        full={"task.n_dims": 5, "task.n_points": 16, "train.steps": 100_000, "eval.n_prompts": 4096},
-    )
+PANEL = Panel(
+    f"noisy linear regression (d = 5, noise std {NOISE_STD})",
+    "noisy_linear_regression",
+    {"noise_std": NOISE_STD},
+    ("least_squares", f"ridge:alpha={NOISE_STD**2}"),
+    quick={"task.n_dims": 5, "task.n_points": 16, "train.steps": 5000, "eval.n_prompts": 1024},
+    full={"task.n_dims": 5, "task.n_points": 16, "train.steps": 100_000, "eval.n_prompts": 4096},
+    smoke={"task.n_points": 4},  # the exact Bayes curve's quadratures grow with k: 40 s at 16 points, 2 s at 4
+)
+"""Noisy linear regression, ridge at the Bayes penalty sigma^2."""
 
 
 @styled
-def reproduce(out_dir: Path, quick: bool = False, seed: int = 0) -> list[Path]:
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train (or reuse) the transformer, evaluate it with the baselines, overlay both theory curves."""
     out_dir = Path(out_dir)
-    spec = panel(quick)
-    config = panel_config(spec, quick, seed, figure=NAME)
+    config = panel_config(PANEL, size, seed, figure=NAME)
     _, _, frame = evaluate_run(train(config, out_dir / "runs"))
-    frame.insert(0, "panel", spec.title)
+    frame.insert(0, "panel", PANEL.title)
     n_points, n_dims = config.task.n_points, config.task.n_dims
-    frame = with_theory(frame, spec.task, "least_squares", least_squares_curve(n_points, n_dims, NOISE_STD))
-    frame = with_theory(frame, spec.task, f"ridge:alpha={NOISE_STD**2}", ridge_curve(n_points, n_dims, NOISE_STD))
-    frame["panel"] = spec.title
+    frame = with_theory(frame, PANEL.task, "least_squares", least_squares_curve(n_points, n_dims, NOISE_STD))
+    frame = with_theory(frame, PANEL.task, f"ridge:alpha={NOISE_STD**2}", ridge_curve(n_points, n_dims, NOISE_STD))
+    frame["panel"] = PANEL.title
     fig, (ax,) = new_figure(1, width_in=6.0, height_in=4.2)
-    plot_curves(ax, frame, spec.title)
+    plot_curves(ax, frame, PANEL.title)
     ax.axvline(n_dims, color="grey", ls=":", lw=1)
     ax.legend(fontsize=8, frameon=True)
-    return save_figure(fig, frame, output_stem(out_dir, NAME, quick))
+    return save_figure(fig, frame, output_stem(out_dir, NAME, size))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

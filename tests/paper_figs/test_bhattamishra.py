@@ -18,7 +18,7 @@ from paper_figs._boolean import run_config, trained_model
 def test_transformer_learns_conjunctions_in_context(tmp_path: Path) -> None:
     """n = 10, two thirds of the quick figure's training: well above the null learner and nearest neighbours
     by the end of the prompt, and far better at the end than at the start."""
-    config = run_config("conjunction", "gpt", quick=True, seed=0)
+    config = run_config("conjunction", "gpt", size="quick", seed=0)
     config = replace(config, train=replace(config.train, steps=1000), eval=replace(config.eval, n_prompts=256))
     model = trained_model(config, tmp_path)
     prompt = eval_prompts(config.task.build(), config)
@@ -33,7 +33,7 @@ def test_transformer_learns_conjunctions_in_context(tmp_path: Path) -> None:
 def quick_figures(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
     out = tmp_path_factory.mktemp("figs")
     for module in (bhattamishra_table, bhattamishra_teaching):
-        paths = module.reproduce(out, quick=True, seed=0)
+        paths = module.reproduce(out, size="quick", seed=0)
         assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
         assert all(p.stat().st_size > 1000 for p in paths)
     return pd.read_csv(out / "bhattamishra_table_quick.csv"), pd.read_csv(out / "bhattamishra_teaching_quick.csv")

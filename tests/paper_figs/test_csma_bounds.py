@@ -14,7 +14,7 @@ from paper_figs import csma_bounds
 
 @pytest.mark.slow
 def test_quick_figure_shows_the_bounds_holding(tmp_path: Path) -> None:
-    paths = csma_bounds.reproduce(tmp_path, quick=True, seed=0)
+    paths = csma_bounds.reproduce(tmp_path, size="quick", seed=0)
     assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
     data = pd.read_csv(tmp_path / "csma_bounds_quick.csv")
     loss = data[data.panel == "throughput loss"]

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # trains the quick figure (minutes); make test-al
 @pytest.fixture(scope="module")
 def quick_figure(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], pd.DataFrame]:
     out = tmp_path_factory.mktemp("csma")
-    paths = csma_icl.reproduce(out, quick=True, seed=0)
+    paths = csma_icl.reproduce(out, size="quick", seed=0)
     return paths, pd.read_csv(out / "csma_icl_quick.csv")
 
 

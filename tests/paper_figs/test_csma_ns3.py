@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.ns3]
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("ns3fig")
-    paths = csma_ns3.reproduce(out, quick=True, seed=0)
+    paths = csma_ns3.reproduce(out, size="quick", seed=0)
     assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
     return pd.read_csv(out / "csma_ns3_quick.csv")
 

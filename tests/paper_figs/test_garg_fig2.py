@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow  # trains the quick figure (minutes); make test-al
 @pytest.fixture(scope="module")
 def quick_figure(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], pd.DataFrame]:
     out = tmp_path_factory.mktemp("figs")
-    paths = garg_fig2.reproduce(out, quick=True, seed=0)
+    paths = garg_fig2.reproduce(out, size="quick", seed=0)
     return paths, pd.read_csv(out / "garg_fig2_quick.csv")
 
 

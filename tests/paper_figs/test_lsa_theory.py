@@ -11,7 +11,7 @@ from paper_figs import lsa_theory
 
 @pytest.mark.slow
 def test_quick_figure_reaches_the_predicted_optimum(tmp_path) -> None:
-    paths = lsa_theory.reproduce(tmp_path, quick=True, seed=0)
+    paths = lsa_theory.reproduce(tmp_path, size="quick", seed=0)
     assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
     data = pd.read_csv(tmp_path / "lsa_theory_quick.csv")
     training = data[data.panel == "training"].sort_values("step")

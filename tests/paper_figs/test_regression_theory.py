@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("regtheory")
-    paths = fig.reproduce(out, quick=True, seed=0)
+    paths = fig.reproduce(out, size="quick", seed=0)
     assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
     return pd.read_csv(out / "regression_theory_quick.csv")
 

@@ -3,6 +3,7 @@ PID-1 parent, killed and interrupted collections. Nothing may be left running.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -39,6 +40,13 @@ def tagged_processes(tag: str) -> list[int]:
         if f"ICL_TEST_TAG={tag}".encode() in environ.split(b"\0") and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def kill_all(tag: str) -> None:
+    """SIGKILL every process ``tagged_processes`` finds (one may exit meanwhile)."""
+    for pid in tagged_processes(tag):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def describe(pids: list[int]) -> list[str]:
@@ -163,9 +171,9 @@ def test_states_follow_ns3gym_and_count_frames_consistently() -> None:
     assert sum(o[0] for o in observations) > 20 * steps, "the network was busy"
 
 
-def collect(out: Path, log_dir: Path, tag: str) -> subprocess.Popen:
+def collect(out: Path, log_dir: Path, tag: str, seeds: int = 3) -> subprocess.Popen:
     command = [sys.executable, "-m", "icl.cli", "csma", "collect", "--backend", "ns3", "--n", "3", "8"]
-    command += ["--seeds", "3", "--windows", "16", "64", "--step-time", "0.05", "--workers", "2"]
+    command += ["--seeds", str(seeds), "--windows", "16", "64", "--step-time", "0.05", "--workers", "2"]
     command += ["--out", str(out), "--log-dir", str(log_dir)]
     env = {**os.environ, "ICL_TEST_TAG": tag, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
@@ -180,16 +188,16 @@ def simulations(log_dir: Path) -> set[str]:
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_collection_leaves_no_worker_or_simulation(tmp_path: Path, signal_number: int) -> None:
     tag = uuid.uuid4().hex
-    process = collect(tmp_path / "table.csv", tmp_path / "logs", tag)
+    process = collect(tmp_path / "table.csv", tmp_path / "logs", tag, seeds=20)  # long enough to be caught running
     try:
         simulators = lambda: [p for p in tagged_processes(tag) if p != process.pid]  # noqa: E731
-        assert wait_for(lambda: len(simulators()) >= 4, 120), "workers and simulations never started"
+        started = wait_for(lambda: len(simulators()) >= 4 or process.poll() is not None, 120)
+        assert started and process.poll() is None, f"workers and simulations never started: {process.communicate()}"
         process.send_signal(signal_number)
         process.wait()
         assert wait_for(lambda: not tagged_processes(tag), 10), f"left running: {describe(tagged_processes(tag))}"
     finally:
-        for pid in tagged_processes(tag):
-            os.kill(pid, signal.SIGKILL)
+        kill_all(tag)
 
 
 def test_an_interrupted_collection_keeps_what_it_measured_and_a_rerun_skips_it(tmp_path: Path) -> None:
@@ -209,8 +217,7 @@ def test_an_interrupted_collection_keeps_what_it_measured_and_a_rerun_skips_it(t
         assert "measurements kept in" in stderr and "Traceback" not in stderr
         assert wait_for(lambda: not tagged_processes(tag), 10), f"left running: {tagged_processes(tag)}"
     finally:
-        for pid in tagged_processes(tag):
-            os.kill(pid, signal.SIGKILL)
+        kill_all(tag)
     kept = pd.read_csv(partial)
     done = {f"n{n}-seed{seed}" for n, seed in zip(kept.n_stations, kept.seed)}
     assert 1 <= len(done) < 6 and not out.exists()

@@ -1,0 +1,115 @@
+"""Every figure's pipeline end to end at smoke size (seconds each): the PNG, PDF and CSV are written and
+the CSV has the shape of the quick figure's (its columns, and every learner, policy and panel). The
+numbers of a smoke run mean nothing; the quick figures' result checks are the slow tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image
+import pandas as pd
+import pytest
+
+from icl.cli import figures
+from icl.errors import UserError
+
+BOOLEAN = ["task", "learner", "k", "metric", "mean", "ci_low", "ci_high", "n_prompts"]
+REGRESSION = ["panel", *BOOLEAN]
+POLICY = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
+CSMA_POLICIES = {
+    "ICL (transformer)",
+    "DQN (CCOD-style)",
+    "oracle W*(N)",
+    "BEB 16..1024",
+    "p-persistent model, knows N",
+    "non-persistent model, knows N",
+    "model-based, assumes N=20",
+    "oracle (Bianchi)",
+}
+SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
+    "bhattamishra_table": (
+        BOOLEAN,
+        {
+            "task": {"conjunction", "disjunction", "parity"},
+            "learner": {"transformer", "LSTM", "elimination", "GF(2) elimination", "FF net (GD)", "1-NN", "3-NN"}
+            | {"averaging", "null (majority label)"},
+        },
+    ),
+    "bhattamishra_teaching": (
+        BOOLEAN,
+        {
+            "learner": {
+                f"{who}, {prompts}"
+                for who in ("transformer", "elimination")
+                for prompts in ("teaching prefix", "random examples")
+            }
+        },
+    ),  # fmt: skip
+    "csma_bounds": (
+        ["N", "source", "error_octaves", "mean", "ci_low", "ci_high", "panel", "eps"],
+        {
+            "panel": {"throughput loss", "in-context deviation"},
+            "source": {"model", "2nd order", "simulator", "simulator (95th percentile)", "bound (95%)"},
+        },
+    ),
+    "csma_icl": (POLICY, {"panel": {"throughput", "training"}, "policy": CSMA_POLICIES}),
+    "csma_ns3": (POLICY, {"panel": {"throughput", "convergence"}, "policy": CSMA_POLICIES}),
+    "csma_robustness": (
+        POLICY,
+        {
+            "panel": {"errors", "convergence"},
+            "policy": {"ICL (trained with eps = 0.2)", "ICL (transformer)", "DQN (CCOD-style)", "BEB 16..1024"}
+            | {"oracle W*(N)"},
+        },
+    ),
+    "garg_fig2": (
+        REGRESSION,
+        {
+            "panel": {"linear regression", "sparse linear regression", "decision tree (depth 4)"},
+            "learner": {"transformer", "least_squares", "least_squares (theory)", "knn:n_neighbors=3", "averaging"}
+            | {"lasso:alpha=0.01", "greedy_tree", "boosted_trees"},
+        },
+    ),
+    "lsa_theory": (
+        [*BOOLEAN, "panel", "step", "preconditioner_distance", "even_weights", "gamma_star", "optimum_mean_error"],
+        {
+            "panel": {"error vs k", "training"},
+            "learner": {"trained LSA", "LSA optimum (theory)", "one GD step, gamma*", "averaging (gamma = 1)"}
+            | {"least_squares", "least_squares (theory)"},
+        },
+    ),
+    "regression_theory": (
+        REGRESSION,
+        {
+            "learner": {"transformer", "least_squares", "ridge:alpha=0.25"}
+            | {"least_squares (theory)", "ridge:alpha=0.25 (theory)"}
+        },
+    ),
+}
+MARKS = {"csma_ns3": [pytest.mark.ns3]}
+
+
+def test_every_figure_has_a_smoke_check() -> None:
+    assert set(SHAPES) == set(figures())
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("name", [pytest.param(name, marks=MARKS.get(name, [])) for name in SHAPES])
+def test_figure_pipeline_runs_at_smoke_size(name: str, tmp_path: Path) -> None:
+    paths = figures()[name].load()(tmp_path, size="smoke", seed=0)
+    assert sorted(paths) == sorted(tmp_path / f"{name}_smoke{suffix}" for suffix in (".csv", ".pdf", ".png"))
+    height, width, _ = matplotlib.image.imread(tmp_path / f"{name}_smoke.png").shape
+    assert height > 200 and width > 200
+    assert (tmp_path / f"{name}_smoke.pdf").read_bytes().startswith(b"%PDF")
+    data = pd.read_csv(tmp_path / f"{name}_smoke.csv")
+    columns, values = SHAPES[name]
+    assert list(data.columns) == columns
+    for column, expected in values.items():
+        assert set(data[column].astype(str)) == expected, column
+    assert data["mean"].notna().all()
+
+
+def test_an_unknown_size_is_refused_naming_the_sizes(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="unknown figure size 'tiny'; allowed: smoke, quick, full"):
+        figures()["csma_bounds"].load()(tmp_path, size="tiny")
+    assert not any(tmp_path.iterdir())
