@@ -27,7 +27,6 @@ SIZES: dict[str, tuple[int, int, int]] = {
 }
 """Model sizes as (n_embd, n_layer, n_head)."""
 
-FAMILIES = ("gpt", "lstm", "lsa")
 BACKENDS = ("math", "sdpa", "triton")
 DEVICES = ("cpu", "cuda")
 AUTOCAST = ("bf16", "none")
@@ -130,7 +129,9 @@ class ModelConfig:
     backend: str = "sdpa"
 
     def __post_init__(self) -> None:
-        _one_of("model.family", self.family, FAMILIES)
+        from icl.models import MODELS  # the one table of model families; here, as models need this module
+
+        _one_of("model.family", self.family, MODELS)
         _one_of("model.size", self.size, SIZES)
         _one_of("model.backend", self.backend, BACKENDS)
         for name in ("n_embd", "n_layer", "n_head"):
