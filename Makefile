@@ -36,7 +36,8 @@ XDIST := -n auto --dist worksteal
 test: lint ns3
 	$(PY) -m pytest $(XDIST) -m "not slow and not gpu"
 
-# The tests without ns-3, notebooks or training pipelines (about 3 minutes on 2 cores).
+# The unit tests: without ns-3 and the `pipeline` tests (subprocess training, figures, notebooks, long
+# simulations); about 45 seconds on 2 cores.
 test-fast: $(STAMP)
 	$(PY) -m pytest $(XDIST) -m "not slow and not gpu and not ns3 and not pipeline" tests
 

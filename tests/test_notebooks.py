@@ -33,6 +33,7 @@ def test_notebook_runs_and_shows_its_figures(path: Path, tmp_path: Path) -> None
     assert figure_cells_without_images(notebook) == []
 
 
+@pytest.mark.pipeline
 def test_the_check_fails_on_a_figure_that_does_not_render() -> None:
     """A figure cell under the Agg backend (what the plot module used to force) shows nothing."""
     notebook = nbformat.v4.new_notebook()

@@ -10,6 +10,7 @@ from sim.env import CsmaEnv
 from theory import bianchi
 
 
+@pytest.mark.pipeline
 def test_dqn_learns_a_good_window_for_a_fixed_network(tmp_path: Path) -> None:
     agent = DqnAgent(seed=0)
     agent.train(lambda episode: CsmaEnv(40, interval_slots=1000), n_episodes=24, episode_steps=20)

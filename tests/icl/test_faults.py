@@ -133,6 +133,7 @@ KILL_AT_STEP = """
 """
 
 
+@pytest.mark.pipeline
 def test_kill_before_the_first_checkpoint_leaves_no_duplicate_rows(config: cfg.RunConfig, tmp_path: Path) -> None:
     """kill -9 at step 3 (first checkpoint at 7): the rerun re-does steps 1-3 without logging them twice."""
     killed = python(KILL_AT_STEP, str(tmp_path / "config.toml"), str(tmp_path / "killed"), "3")
@@ -144,6 +145,7 @@ def test_kill_before_the_first_checkpoint_leaves_no_duplicate_rows(config: cfg.R
     assert_same_weights(resumed, train_in_child(tmp_path, tmp_path / "clean"))
 
 
+@pytest.mark.pipeline
 def test_kill_after_a_checkpoint_drops_the_rows_it_does_not_cover(config: cfg.RunConfig, tmp_path: Path) -> None:
     killed = python(KILL_AT_STEP, str(tmp_path / "config.toml"), str(tmp_path / "killed"), "10")
     assert killed.returncode == -9
@@ -156,6 +158,7 @@ def test_kill_after_a_checkpoint_drops_the_rows_it_does_not_cover(config: cfg.Ru
     assert_same_weights(resumed, clean)
 
 
+@pytest.mark.pipeline
 def test_kill_during_a_checkpoint_save_leaves_no_stray_file(config: cfg.RunConfig, tmp_path: Path) -> None:
     """kill -9 inside torch.save: the half-written temporary file is removed at the run's next start."""
     script = """
@@ -256,6 +259,7 @@ def test_a_locked_run_is_refused_naming_the_process(config: cfg.RunConfig, tmp_p
     assert steps_of(run_dir) == list(range(1, 8))
 
 
+@pytest.mark.pipeline
 def test_two_processes_started_together_train_once(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
     config = replace(tiny_config, train=replace(tiny_config.train, steps=1500, log_every=10, checkpoint_every=500))
     (tmp_path / "config.toml").write_text(cfg.to_toml(config))

@@ -15,6 +15,8 @@ from icl.drl import DqnAgent
 from icl.train import train
 from sim.env import CsmaEnv
 
+pytestmark = pytest.mark.pipeline  # trains a toy model and runs closed-loop experiments
+
 COLUMNS = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
 
 

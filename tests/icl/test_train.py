@@ -58,6 +58,7 @@ def test_same_seed_same_prompts_and_weights(tiny_config: cfg.RunConfig, tmp_path
     assert not torch.equal(weights(run_a)["read_in.weight"], weights(other)["read_in.weight"])
 
 
+@pytest.mark.pipeline
 def test_train_many_trains_side_by_side_like_single_threaded_runs(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
     """Two runs on two cores train in two one-thread processes: each equals the same config trained
     alone with one thread, and finished runs are reused, not retrained."""
@@ -89,6 +90,7 @@ def test_resume_equals_uninterrupted(tiny_config: cfg.RunConfig, tmp_path: Path)
     assert losses_a == pytest.approx(losses_b, abs=1e-6)
 
 
+@pytest.mark.pipeline
 def test_killed_run_resumes_to_the_same_result(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
     """Kill -9 a training process after its first checkpoint; resuming gives the same weights."""
     config = replace(tiny_config, train=replace(tiny_config.train, steps=400, checkpoint_every=50, log_every=10))

@@ -25,6 +25,7 @@ def measured(request: pytest.FixtureRequest) -> tuple[str, object]:
     return request.param, simulate(STATIONS, cw_min, cw_max, n_slots=150_000, retry_limit=None, seed=1)
 
 
+@pytest.mark.pipeline
 def test_throughput_matches_bianchi_within_3_percent(measured) -> None:  # type: ignore[no-untyped-def]
     name, stats = measured
     cw_min, _, stages = POLICIES[name]
@@ -32,6 +33,7 @@ def test_throughput_matches_bianchi_within_3_percent(measured) -> None:  # type:
     np.testing.assert_allclose(stats.throughput_mbps, predicted, rtol=0.03)
 
 
+@pytest.mark.pipeline
 def test_collision_probability_matches_bianchi(measured) -> None:  # type: ignore[no-untyped-def]
     """Within 3% for N >= 5. At N = 2 this run sees only tens of collisions with the wider windows, and
     Bianchi's decoupling is 5.9% off with BEB, so it allows 8% there; the exact two-station chain
@@ -57,6 +59,7 @@ def test_two_stations_match_the_exact_chain(window: int) -> None:
     assert stats.collisions.sum() / stats.attempts.sum() == pytest.approx(exact, rel=0.02)
 
 
+@pytest.mark.pipeline
 def test_two_stations_with_beb_match_the_exact_chain_not_bianchi() -> None:
     """BEB 16..1024 at N = 2: the exact chain sits 5.9% above Bianchi's model (its decoupling error,
     largest at N = 2), and the simulator agrees with the exact chain within 1.5%."""

@@ -38,6 +38,7 @@ def test_curvature_from_sympy_matches_the_numeric_model() -> None:
         assert -(values[0] - 2 * values[1] + values[2]) / h**2 / values[1] == pytest.approx(kappa, rel=1e-3)
 
 
+@pytest.mark.pipeline
 def test_throughput_loss_bound_holds_in_the_simulator() -> None:
     """Windows within delta octaves of W* lose no more than the bound (up to the model's 1% error),
     and the worst endpoint comes close to it."""
@@ -53,6 +54,7 @@ def test_throughput_loss_bound_holds_in_the_simulator() -> None:
         assert loss.max() > bianchi.throughput_deviation_bound(n, delta) - 0.02
 
 
+@pytest.mark.pipeline
 @pytest.mark.parametrize("error_fraction", [0.0, 0.2])
 @pytest.mark.parametrize("n", [10, 40])
 def test_in_context_deviation_bound_holds_in_the_simulator(n: int, error_fraction: float) -> None:

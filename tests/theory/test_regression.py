@@ -54,6 +54,7 @@ def test_ridge_direction_risk_is_derived_and_bayes_alpha_is_the_noise_variance()
     assert sp.simplify(bayes_ridge_alpha() - sigma**2) == 0
 
 
+@pytest.mark.pipeline
 def test_spectral_mean_is_exact_where_other_routes_are() -> None:
     # d = 1: X^T X is chi-square with n degrees of freedom
     s = 0.3
@@ -67,6 +68,7 @@ def test_spectral_mean_is_exact_where_other_routes_are() -> None:
     assert wishart_spectral_mean(5, 3, lambda x: x) == pytest.approx(15, rel=1e-10)
 
 
+@pytest.mark.pipeline
 @pytest.mark.parametrize(("n_examples", "alpha"), [(2, 0.25), (4, 0.25), (7, 0.25), (4, 1.0)])
 def test_ridge_risk_matches_the_ridge_baseline_by_monte_carlo(n_examples: int, alpha: float) -> None:
     """The ridge baseline's prediction error on noisy prompts, against the exact curve (3 s.e.)."""
@@ -79,6 +81,7 @@ def test_ridge_risk_matches_the_ridge_baseline_by_monte_carlo(n_examples: int, a
     assert abs(errors.mean().item() - expected) < 3 * errors.std().item() / math.sqrt(trials)
 
 
+@pytest.mark.pipeline
 def test_bayes_risk_is_below_least_squares_and_other_penalties() -> None:
     bayes = ridge_curve(7, 3, 0.5)
     assert (bayes <= least_squares_curve(7, 3, 0.5) + 1e-12).all()
