@@ -79,12 +79,15 @@ class Task(ABC):
 
     Subclasses say how to draw functions (``draw_functions``) and how to apply them
     (``apply``); inputs, pools and curricula are handled here so every task gets them alike.
-    ``n_dims_active`` (curriculum) zeroes the trailing input coordinates, as in Garg et al.
+    ``n_dims_active`` (curriculum) zeroes the trailing input coordinates, as in Garg et al. A task
+    whose examples are made otherwise overrides ``examples``; ``prompt_info`` adds to ``info``.
     """
 
     name: ClassVar[str]
     metric: ClassVar[str] = "squared_error"
     loss: ClassVar[str] = "squared_error"
+    min_points: ClassVar[int] = 1
+    dimension_curriculum: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -128,21 +131,39 @@ class Task(ABC):
     ) -> Prompt:
         """Draw ``batch_size`` prompts of ``n_points`` examples, one function per prompt."""
         check_positive("batch_size", batch_size)
-        check_positive("n_points", n_points)
+        if n_points < self.min_points:
+            raise ValueError(f"a {self.name} prompt needs n_points >= {self.min_points}, got {n_points}")
         active = self.n_dims if n_dims_active is None else n_dims_active
+        if not self.dimension_curriculum and active != self.n_dims:
+            raise ValueError(
+                f"task {self.name!r} takes no dimension curriculum: n_dims_active must be n_dims={self.n_dims}, "
+                f"got {n_dims_active}"
+            )
         if not 1 <= active <= self.n_dims:
             raise ValueError(f"n_dims_active must be in [1, {self.n_dims}], got {active}")
-        xs = self.sample_inputs(batch_size, n_points, generator, active)
-        functions = self.functions_for(batch_size, generator, active)
-        xs = self.condition_inputs(functions, xs, generator)
-        ys = self.corrupt(self.apply(functions, xs), generator)
+        functions, xs, ys = self.examples(batch_size, n_points, generator, active)
         info = {
             "task": self.name,
             "metric": self.metric,
             "error_scale": self.error_scale(active),
             "n_dims": active,
+            **self.prompt_info(functions),
         }
         return Prompt(xs, ys, info)
+
+    def examples(
+        self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int
+    ) -> tuple[Functions, Tensor, Tensor]:
+        """Each prompt's function and its examples (xs [B, K, d], ys [B, K]): inputs, then functions,
+        then inputs that depend on them, then labels (with their noise)."""
+        xs = self.sample_inputs(batch_size, n_points, generator, n_dims_active)
+        functions = self.functions_for(batch_size, generator, n_dims_active)
+        xs = self.condition_inputs(functions, xs, generator)
+        return functions, xs, self.corrupt(self.apply(functions, xs), generator)
+
+    def prompt_info(self, functions: Functions) -> dict[str, Any]:
+        """Fields a task adds to every prompt's ``info`` (e.g. hidden parameters for scoring); none by default."""
+        return {}
 
     def functions_for(self, batch_size: int, generator: torch.Generator, n_dims_active: int) -> Functions:
         """One function per prompt: fresh draws, or uniform picks from the fixed pool when there is one."""

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from tasks.base import Functions, Prompt, Task, check_count, register
+from tasks.base import Functions, Task, check_count, register
 
 DOMAINS = ("pm1", "01")
 TEACHING_TASKS = ("conjunction", "disjunction", "sparse_disjunction")
@@ -59,6 +59,7 @@ class BooleanTask(Task):
 
     metric = "accuracy"
     loss = "bce"
+    dimension_curriculum = False  # every coordinate of a Boolean input is a variable
 
     def __init__(
         self,
@@ -79,23 +80,12 @@ class BooleanTask(Task):
         self.teaching = bool(teaching)
         super().__init__(n_dims, pool_size=pool_size, pool_seed=pool_seed)
 
-    def sample(
-        self,
-        batch_size: int,
-        n_points: int,
-        generator: torch.Generator,
-        n_dims_active: int | None = None,
-    ) -> Prompt:
-        """Prompts over {-1,+1}^n (or {0,1}^n); the dimension curriculum does not apply to Boolean inputs."""
-        if n_dims_active not in (None, self.n_dims):
-            raise ValueError(
-                f"Boolean tasks take no dimension curriculum: n_dims_active must be n_dims={self.n_dims}, "
-                f"got {n_dims_active}"
-            )
-        prompt = super().sample(batch_size, n_points, generator)
-        if self.domain == "01":
-            return Prompt((prompt.xs + 1) / 2, prompt.ys, prompt.info)
-        return prompt
+    def examples(
+        self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int
+    ) -> tuple[Functions, Tensor, Tensor]:
+        """Examples over {-1,+1}^n, mapped to {0,1}^n after labelling when ``domain`` is "01"."""
+        functions, xs, ys = super().examples(batch_size, n_points, generator, n_dims_active)
+        return functions, (xs + 1) / 2 if self.domain == "01" else xs, ys
 
     def sample_inputs(self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int) -> Tensor:
         return _signs(generator, (batch_size, n_points, self.n_dims))

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from sim.collect import MeasurementTable
 from sim.timing import PAYLOAD_BYTES, W_MAX, Timing
-from tasks.base import Functions, Prompt, Task, register
+from tasks.base import Functions, Task, register
 from theory import bianchi
 
 ERROR_MODES = ("random", "wrong_n")
@@ -143,6 +143,8 @@ class CsmaWindowTask(Task):
     """Collision-threshold prompts for a hidden N; the last example is the query (p*, W*)."""
 
     name = "csma_window"
+    min_points = 2  # probes and the query
+    dimension_curriculum = False  # the two features are one reading, p and log(-log(1 - p))
 
     def __init__(
         self,
@@ -209,40 +211,38 @@ class CsmaWindowTask(Task):
         payload = torch.randint(len(self.payload_bytes), (batch_size,), generator=generator)
         return {"n_stations": n, "payload_index": payload}
 
-    def sample(
-        self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int | None = None
-    ) -> Prompt:
-        """Prompts of n_points - 1 probes and the query; ``info`` carries the hidden N and the oracle W*."""
-        if n_points < 2:
-            raise ValueError(f"a csma_window prompt needs n_points >= 2 (probes + query), got {n_points}")
-        functions = self.functions_for(batch_size, generator, self.n_dims)
-        n = functions["n_stations"]
-        payloads = [self.payload_bytes[i] for i in functions["payload_index"].tolist()]
-        w_star = torch.tensor(
-            [self.optimal_window(int(k), b) for k, b in zip(n.tolist(), payloads)], dtype=torch.float64
-        )
-        p_star = torch.tensor([self.target_collision(b) for b in payloads], dtype=torch.float64)
-
+    def examples(
+        self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int
+    ) -> tuple[Functions, Tensor, Tensor]:
+        """n_points - 1 probes (a window and the collision probability measured at it) and the query
+        (p*, labelled with the window that reaches it: W*)."""
+        functions = self.functions_for(batch_size, generator, n_dims_active)
         windows = self.source.probe_windows((batch_size, n_points - 1), generator)
-        n_probe = n[:, None].double().expand_as(windows)
+        n_probe = functions["n_stations"][:, None].double().expand_as(windows)
         p = self.source.observe(n_probe, windows, generator)
         p = self._measure(p, n_probe, windows, generator)
         p = self._corrupt_examples(p, n_probe, windows, generator)
+        xs = features(torch.cat([p, self._p_star(functions)[:, None]], dim=1)).float()
+        ys = torch.cat([windows.log2().float(), self.apply(functions, xs[:, -1:])], dim=1)
+        return functions, xs, ys
 
-        xs = features(torch.cat([p, p_star[:, None]], dim=1)).float()
-        query_label = self.apply(functions, xs[:, -1:])
-        ys = torch.cat([windows.log2().float(), query_label], dim=1)
-        info = {
-            "task": self.name,
-            "metric": self.metric,
-            "error_scale": self.error_scale(self.n_dims),
-            "n_dims": self.n_dims,
+    def prompt_info(self, functions: Functions) -> dict[str, Any]:
+        """The hidden N, the payload, the oracle W* and the target p* of each prompt."""
+        n = functions["n_stations"]
+        payloads = [self.payload_bytes[i] for i in functions["payload_index"].tolist()]
+        w_star = [self.optimal_window(int(k), b) for k, b in zip(n.tolist(), payloads)]
+        return {
             "n_stations": n,
             "payload_bytes": torch.tensor(payloads),
-            "w_star": w_star,
-            "p_star": p_star,
+            "w_star": torch.tensor(w_star, dtype=torch.float64),
+            "p_star": self._p_star(functions),
         }
-        return Prompt(xs, ys, info)
+
+    def _p_star(self, functions: Functions) -> Tensor:
+        return torch.tensor(
+            [self.target_collision(self.payload_bytes[i]) for i in functions["payload_index"].tolist()],
+            dtype=torch.float64,
+        )
 
     def target_collision(self, payload_bytes: int) -> float:
         """The query collision case p*: it depends on the frame timing only (not on the hidden N)."""

@@ -87,6 +87,8 @@ def test_needs_two_dimensions_and_a_query() -> None:
         tasks.get("csma_window", 3)
     with pytest.raises(ValueError, match="needs n_points >= 2"):
         tasks.get("csma_window", 2).sample(4, 1, gen())
+    with pytest.raises(ValueError, match="takes no dimension curriculum"):
+        tasks.get("csma_window", 2).sample(4, 5, gen(), n_dims_active=1)
 
 
 @pytest.fixture(scope="module")

@@ -114,3 +114,9 @@ def test_curriculum_schedule() -> None:
 def test_bad_input_is_named(call, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
         call()
+
+
+def test_every_shipped_task_samples_through_the_base_class() -> None:
+    """Tasks differ in ``examples`` and ``prompt_info``; the checks and the info of ``Task.sample`` are shared."""
+    for name in tasks.names():
+        assert tasks.base._lookup(name).sample is tasks.Task.sample, name
