@@ -19,13 +19,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from sim import CsmaEnv  # noqa: E402
+from sim import CsmaEnv, Embedded, Ns3  # noqa: E402
 from sim.csma import simulate  # noqa: E402
 from theory import bianchi  # noqa: E402
 
 
 def ns3_wall_per_second(n: int, window: int, seconds: float, step_time: float) -> float:
-    env = CsmaEnv(n, backend="ns3", step_time_s=step_time)
+    env = CsmaEnv(n, backend=Ns3(step_time))
     env.reset(seed=0)
     env.step([window])
     steps = max(1, round(seconds / step_time))
@@ -38,7 +38,7 @@ def ns3_wall_per_second(n: int, window: int, seconds: float, step_time: float) -
 
 
 def embedded_wall_per_second(n: int, window: int, seconds: float, interval_slots: int) -> float:
-    env = CsmaEnv(n, interval_slots=interval_slots)
+    env = CsmaEnv(n, backend=Embedded(interval_slots))
     env.reset(seed=0)
     simulated_us, started = 0.0, time.perf_counter()
     while simulated_us < seconds * 1e6:

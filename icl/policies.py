@@ -20,7 +20,7 @@ from icl.csma import IclController, run_fixed
 from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
 from icl.train import load_model
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Embedded
 from sim.timing import PAYLOAD_BYTES
 from tasks.csma import CsmaWindowTask, optimum, throughput_at
 from theory import bianchi, model_based
@@ -38,7 +38,7 @@ EnvFactory = Callable[..., CsmaEnv]
 
 def embedded_env(n_stations: int, **options: Any) -> CsmaEnv:
     """The embedded simulator, one probe's measurement window per step."""
-    return CsmaEnv(n_stations, interval_slots=MEASUREMENT_SLOTS, **options)
+    return CsmaEnv(n_stations, backend=Embedded(MEASUREMENT_SLOTS), **options)
 
 
 def controller_for(run_dir: Path) -> IclController:
@@ -65,7 +65,9 @@ def trained_dqn(path: Path, n_episodes: int, seed: int) -> DqnAgent:
         return agent
     rng = np.random.default_rng(seed)
     agent.train(
-        lambda episode: CsmaEnv(int(rng.integers(5, 51)), interval_slots=2000), n_episodes=n_episodes, episode_steps=25
+        lambda episode: CsmaEnv(int(rng.integers(5, 51)), backend=Embedded(2000)),
+        n_episodes=n_episodes,
+        episode_steps=25,
     )
     agent.save(path)
     return agent

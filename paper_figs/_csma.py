@@ -16,7 +16,7 @@ from icl.drl import DqnAgent
 from icl.policies import MEASUREMENT_SLOTS, EnvFactory, trained_dqn
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Embedded
 
 
 def run_config(
@@ -62,9 +62,8 @@ def dqn_for(runs_dir: Path, size: str, seed: int) -> DqnAgent:
 def experiment_env(size: str) -> EnvFactory:
     """The embedded simulator of the CSMA experiments: one probe's measurement window per step (a tenth
     of it at smoke size, where only the plumbing counts)."""
-    return functools.partial(
-        CsmaEnv, interval_slots=by_size(size, MEASUREMENT_SLOTS // 10, MEASUREMENT_SLOTS, MEASUREMENT_SLOTS)
-    )
+    slots = by_size(size, MEASUREMENT_SLOTS // 10, MEASUREMENT_SLOTS, MEASUREMENT_SLOTS)
+    return functools.partial(CsmaEnv, backend=Embedded(slots))
 
 
 def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, Any]:

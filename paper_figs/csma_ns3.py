@@ -23,7 +23,7 @@ from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import dqn_for, icl_run_config, plot_convergence, plot_throughput_vs_n
 from paper_figs.plots import new_figure, save_figure, styled
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Ns3
 from sim.ns3 import Ns3Error, ns3_available
 from sim.ns3.build import INSTALL_HINT
 
@@ -35,7 +35,7 @@ STEP_S = 0.25
 
 def ns3_env(run_dir: Path, step_time_s: float, n_stations: int, **options: Any) -> CsmaEnv:
     """One ns-3 episode of ``step_time_s`` simulated seconds per step, its log under ``run_dir``."""
-    return CsmaEnv(n_stations, backend="ns3", step_time_s=step_time_s, run_dir=str(run_dir), **options)
+    return CsmaEnv(n_stations, backend=Ns3(step_time_s, run_dir=str(run_dir)), **options)
 
 
 @styled

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.csma import W_MAX, simulate
-from sim.env import BACKENDS, CsmaEnv
+from sim.env import BACKENDS, CsmaEnv, Ns3
 
 COLUMNS = ["backend", "n_stations", "window", "seed", "collision_probability", "throughput_mbps", "attempts_per_slot"]
 
@@ -38,7 +38,7 @@ def _row(
 
 def _ns3_job(n: int, windows: Sequence[int], seed: int, step_time_s: float, run_dir: str | None) -> list[dict]:
     job_dir = None if run_dir is None else os.path.join(run_dir, f"n{n}-seed{seed}")
-    env = CsmaEnv(n, max_stations=max(n, 64), backend="ns3", step_time_s=step_time_s, run_dir=job_dir)
+    env = CsmaEnv(n, max_stations=max(n, 64), backend=Ns3(step_time_s, run_dir=job_dir))
     try:
         env.reset(seed=seed)
         rows = []

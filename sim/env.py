@@ -55,30 +55,70 @@ class Interval:
     airtime_us: float
 
 
-class _EmbeddedBackend:
-    """``sim.csma`` run for ``interval_slots`` virtual slots per step; ``cw_max_beb`` None: fixed windows."""
+@dataclass(frozen=True)
+class Network:
+    """What every backend simulates: the stations' schedule (step -> N from that step on), the most
+    stations there will be, the PHY/MAC timing, BEB's largest window (None: fixed windows) and the
+    episode length (None: unbounded)."""
 
-    def __init__(
-        self, first_n: int, max_stations: int, timing: Timing, cw_max_beb: int | None, interval_slots: int
-    ) -> None:
-        if interval_slots < 1:
-            raise ValueError(f"interval_slots must be positive, got {interval_slots}")
-        self.first_n, self.max_stations, self.timing = first_n, max_stations, timing
-        self.cw_max_beb = cw_max_beb
-        self.interval_slots = interval_slots
+    schedule: Mapping[int, int]
+    max_stations: int
+    timing: Timing
+    cw_max_beb: int | None
+    max_steps: int | None
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """The embedded simulator (``sim.csma``): one step is ``interval_slots`` virtual slots."""
+
+    interval_slots: int = 5000
+
+    def __post_init__(self) -> None:
+        _require_count("interval_slots", self.interval_slots)
+
+    def open(self, network: Network) -> _EmbeddedRun:
+        return _EmbeddedRun(self, network)
+
+
+@dataclass(frozen=True)
+class Ns3:
+    """Our 802.11a scenario on the system's ns-3 (``sim.ns3``), one simulation per episode: one step is
+    ``step_time_s`` simulated seconds; the log goes to ``run_dir``; every wait is bounded by ``timeout_s``."""
+
+    step_time_s: float = 0.1
+    run_dir: str | None = None
+    timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not self.step_time_s > 0:
+            raise ValueError(f"step_time_s must be positive, got {self.step_time_s}")
+
+    def open(self, network: Network) -> _Ns3Run:
+        return _Ns3Run(self, network)
+
+
+class _EmbeddedRun:
+    """The embedded simulator of one env."""
+
+    def __init__(self, options: Embedded, network: Network) -> None:
+        self.options, self.network = options, network
         self.simulator: CsmaSimulator | None = None
 
     def start(self, seed: int) -> None:
-        self.simulator = CsmaSimulator(self.first_n, 16, max_stations=self.max_stations, timing=self.timing, seed=seed)
+        network = self.network
+        self.simulator = CsmaSimulator(
+            network.schedule[0], 16, max_stations=network.max_stations, timing=network.timing, seed=seed
+        )
 
     def run(self, window: int, n_stations: int) -> Interval:
-        if self.cw_max_beb is None:
+        if self.network.cw_max_beb is None:
             self.simulator.set_window(window)
         else:
-            self.simulator.set_window(window, max(window, self.cw_max_beb))
+            self.simulator.set_window(window, max(window, self.network.cw_max_beb))
         if n_stations != int(self.simulator.n_stations[0]):
             self.simulator.set_stations(n_stations)
-        stats = self.simulator.run(self.interval_slots)
+        stats = self.simulator.run(self.options.interval_slots)
         return Interval(
             float(np.nan_to_num(stats.collision_probability[0])),
             float(stats.attempts[0] / stats.slots[0]),
@@ -90,44 +130,32 @@ class _EmbeddedBackend:
         self.simulator = None
 
 
-class _Ns3Backend:
-    """Our scenario on ns-3 (``sim.ns3``), one simulation per episode, ``step_time_s`` per step."""
+class _Ns3Run:
+    """One ns-3 simulation per episode of one env."""
 
-    def __init__(
-        self,
-        schedule: Mapping[int, int],
-        max_steps: int | None,
-        timing: Timing,
-        cw_max_beb: int | None,
-        step_time_s: float,
-        run_dir: str | None,
-        timeout_s: float,
-    ) -> None:
-        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (
-            9.0,
-            16.0,
-            34.0,
-        ) or timing.data_rate_mbps not in NS3_RATES_MBPS:
+    def __init__(self, options: Ns3, network: Network) -> None:
+        timing = network.timing
+        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (9.0, 16.0, 34.0) or (
+            timing.data_rate_mbps not in NS3_RATES_MBPS
+        ):
             raise ValueError(
                 "the ns3 backend simulates 802.11a OFDM (slot 9 us, SIFS 16 us, DIFS 34 us, data rate in "
                 f"{NS3_RATES_MBPS} Mb/s); got {timing}"
             )
-        if step_time_s <= 0:
-            raise ValueError(f"step_time_s must be positive, got {step_time_s}")
         from sim.ns3 import Ns3Env
 
         sim_args = {
-            "nStations": schedule[0],
-            "maxStations": max(schedule.values()),
-            "schedule": ",".join(f"{step}:{n}" for step, n in schedule.items()),
-            "stepTime": step_time_s,
-            "steps": max_steps or 0,
+            "nStations": network.schedule[0],
+            "maxStations": max(network.schedule.values()),
+            "schedule": ",".join(f"{step}:{n}" for step, n in network.schedule.items()),
+            "stepTime": options.step_time_s,
+            "steps": network.max_steps or 0,
             "payload": timing.payload_bytes,
             "dataMode": f"OfdmRate{timing.data_rate_mbps:g}Mbps",
-            "cwMaxBeb": cw_max_beb or 0,
+            "cwMaxBeb": network.cw_max_beb or 0,
         }
-        self.step_time_s = step_time_s
-        self.ns3 = Ns3Env(sim_args=sim_args, run_dir=run_dir, timeout_s=timeout_s)
+        self.step_time_s = options.step_time_s
+        self.ns3 = Ns3Env(sim_args=sim_args, run_dir=options.run_dir, timeout_s=options.timeout_s)
 
     def start(self, seed: int) -> None:
         self.ns3.reset(seed=seed)
@@ -145,7 +173,8 @@ class _Ns3Backend:
         self.ns3.close()
 
 
-BACKENDS = ("embedded", "ns3")
+BACKENDS = {"embedded": Embedded, "ns3": Ns3}
+"""The backends by name; a name stands for the backend with its default options."""
 
 
 class CsmaEnv(gym.Env):
@@ -175,14 +204,15 @@ class CsmaEnv(gym.Env):
     Truncated after ``max_steps`` steps when it is set; never terminated otherwise.
 
     ## Arguments
-    ``n_stations`` (N at step 0), ``n_schedule`` (step -> N from that step on), ``max_stations``,
-    ``backoff`` ("fixed" or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC timing),
-    ``backend``: "embedded" (``sim.csma``; an interval is ``interval_slots`` virtual slots) or "ns3"
-    (our scenario on the system's ns-3; an interval is ``step_time_s`` simulated seconds, the log
-    goes to ``run_dir``, every wait is bounded by ``timeout_s``).
+    The network: ``n_stations`` (N at step 0), ``n_schedule`` (step -> N from that step on),
+    ``max_stations``, ``backoff`` ("fixed" or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC
+    timing), ``max_steps``, ``observation_error``. How it is simulated: ``backend``, an
+    ``Embedded(interval_slots)`` (``sim.csma``; one step is that many virtual slots) or an
+    ``Ns3(step_time_s, run_dir, timeout_s)`` (our scenario on the system's ns-3), or the name of one
+    ("embedded", "ns3") for its defaults.
 
     ## Example
-    >>> env = CsmaEnv(20, n_schedule={50: 40})
+    >>> env = CsmaEnv(20, n_schedule={50: 40}, backend=Embedded(interval_slots=5000))
     >>> observation, info = env.reset(seed=0)
     >>> observation, reward, terminated, truncated, info = env.step([128])
     """
@@ -195,19 +225,21 @@ class CsmaEnv(gym.Env):
         *,
         n_schedule: Mapping[int, int] | None = None,
         max_stations: int = 64,
-        interval_slots: int = 5000,
         backoff: str = "fixed",
         cw_max_beb: int = 1024,
         timing: Timing = OFDM_54,
-        backend: str = "embedded",
         max_steps: int | None = None,
         observation_error: float = 0.0,
-        step_time_s: float = 0.1,
-        run_dir: str | None = None,
-        timeout_s: float = 120.0,
+        backend: Embedded | Ns3 | str = "embedded",
     ) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+        if isinstance(backend, str):
+            if backend not in BACKENDS:
+                raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+            backend = BACKENDS[backend]()
+        if not isinstance(backend, (Embedded, Ns3)):
+            raise ValueError(
+                f"backend must be Embedded(...), Ns3(...) or one of {', '.join(BACKENDS)}; got {backend!r}"
+            )
         _require_count("n_stations", n_stations)
         _require_count("max_stations", max_stations)
         if max_steps is not None:
@@ -235,12 +267,8 @@ class CsmaEnv(gym.Env):
             low=np.zeros(3), high=np.array([1.0, float(max_stations), 1e4]), dtype=np.float64
         )
         beb_max = cw_max_beb if backoff == "beb" else None
-        self._backend = (
-            _EmbeddedBackend(self.n_stations_at(0), max_stations, timing, beb_max, interval_slots)
-            if backend == "embedded"
-            else _Ns3Backend(self.schedule, max_steps, timing, beb_max, step_time_s, run_dir, timeout_s)
-        )
         self.backend = backend
+        self._backend = backend.open(Network(self.schedule, max_stations, timing, beb_max, max_steps))
         self._started = False
         self._closed = False
         self._step = 0

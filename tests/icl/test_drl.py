@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from icl.drl import WINDOWS, DqnAgent
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Embedded
 from theory import bianchi
 
 
 @pytest.mark.pipeline
 def test_dqn_learns_a_good_window_for_a_fixed_network(tmp_path: Path) -> None:
     agent = DqnAgent(seed=0)
-    agent.train(lambda episode: CsmaEnv(40, interval_slots=1000), n_episodes=24, episode_steps=20)
-    trace = agent.run(CsmaEnv(40, interval_slots=5000), 8, seed=3)
+    agent.train(lambda episode: CsmaEnv(40, backend=Embedded(1000)), n_episodes=24, episode_steps=20)
+    trace = agent.run(CsmaEnv(40, backend=Embedded(5000)), 8, seed=3)
     chosen = trace.windows[-1]
     best = max(WINDOWS, key=lambda w: float(bianchi.throughput(40, w)))
     assert float(bianchi.throughput(40, chosen)) >= 0.95 * float(bianchi.throughput(40, best)), trace.windows

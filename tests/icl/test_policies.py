@@ -13,7 +13,7 @@ from icl import config as cfg
 from icl import policies
 from icl.drl import DqnAgent
 from icl.train import train
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Embedded
 
 pytestmark = pytest.mark.pipeline  # trains a toy model and runs closed-loop experiments
 
@@ -22,7 +22,7 @@ COLUMNS = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
 
 def short_env(n_stations: int, **options: object) -> CsmaEnv:
     """A tenth of a probe's measurement window per step: the experiments' plumbing, not their numbers."""
-    return CsmaEnv(n_stations, interval_slots=500, **options)
+    return CsmaEnv(n_stations, backend=Embedded(500), **options)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,19 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Embedded, Ns3
+from sim.timing import Timing
 from theory import bianchi
 
 
 def test_follows_the_gymnasium_api() -> None:
     from gymnasium.utils.env_checker import check_env
 
-    check_env(CsmaEnv(10, interval_slots=500), skip_render_check=True)
+    check_env(CsmaEnv(10, backend=Embedded(500)), skip_render_check=True)
 
 
 def test_reward_is_throughput_and_observation_the_collision_level() -> None:
-    env = CsmaEnv(20, interval_slots=20_000)
+    env = CsmaEnv(20, backend=Embedded(20_000))
     env.reset(seed=0)
     observation, reward, terminated, truncated, info = env.step(128)
     assert reward == pytest.approx(float(bianchi.throughput(20, 128)), rel=0.05)
@@ -24,7 +25,7 @@ def test_reward_is_throughput_and_observation_the_collision_level() -> None:
 
 
 def test_schedule_changes_n_and_is_reproducible() -> None:
-    env = CsmaEnv(5, n_schedule={3: 40}, interval_slots=2000, max_steps=6)
+    env = CsmaEnv(5, n_schedule={3: 40}, backend=Embedded(2000), max_steps=6)
     runs = []
     for _ in range(2):
         env.reset(seed=7)
@@ -36,7 +37,7 @@ def test_schedule_changes_n_and_is_reproducible() -> None:
 
 
 def test_beb_backoff() -> None:
-    env = CsmaEnv(50, backoff="beb", interval_slots=50_000)
+    env = CsmaEnv(50, backoff="beb", backend=Embedded(50_000))
     env.reset(seed=0)
     _, reward, *_ = env.step(16)
     assert reward == pytest.approx(float(bianchi.throughput(50, 16, 6)), rel=0.03)
@@ -58,6 +59,14 @@ def test_misuse_is_reported() -> None:
         CsmaEnv(65)
     with pytest.raises(ValueError, match="unknown CsmaEnv backend 'ns4'"):
         CsmaEnv(5, backend="ns4")
+    with pytest.raises(ValueError, match=r"backend must be Embedded\(...\), Ns3\(...\) or one of embedded, ns3"):
+        CsmaEnv(5, backend=5000)
+    with pytest.raises(ValueError, match="interval_slots must be an integer >= 1, got 0"):
+        Embedded(0)
+    with pytest.raises(ValueError, match="step_time_s must be positive, got 0"):
+        Ns3(0)
+    with pytest.raises(ValueError, match="the ns3 backend simulates 802.11a OFDM"):
+        CsmaEnv(5, timing=Timing(slot_us=20.0), backend="ns3")
 
 
 def test_is_a_gym_env() -> None:
@@ -65,7 +74,7 @@ def test_is_a_gym_env() -> None:
 
 
 def test_erroneous_observations() -> None:
-    env = CsmaEnv(20, interval_slots=500, observation_error=0.3)
+    env = CsmaEnv(20, backend=Embedded(500), observation_error=0.3)
     env.reset(seed=0)
     flags = [env.step(64)[4]["erroneous"] for _ in range(300)]
     assert np.mean(flags) == pytest.approx(0.3, abs=0.07)
@@ -98,7 +107,7 @@ def test_actions_of_the_wrong_shape_or_type_are_refused(action: object) -> None:
 
 @pytest.mark.parametrize("action", [16, 16.0, [16], np.array([16.0]), np.array([[16]]), np.int64(16)])
 def test_one_number_in_any_container_is_a_window(action: object) -> None:
-    env = CsmaEnv(5, interval_slots=500)
+    env = CsmaEnv(5, backend=Embedded(500))
     env.reset(seed=0)
     observation, *_ = env.step(action)
     assert 0 < observation[0] < 1

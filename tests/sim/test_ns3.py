@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import zmq
 
-from sim import CsmaEnv
+from sim import CsmaEnv, Ns3
 from sim.ns3 import Ns3Env, Ns3Error, build
 from theory import bianchi
 
@@ -46,7 +46,7 @@ def env(tmp_path):
 
 
 def test_short_episode_agrees_with_bianchi_and_ends_cleanly(tmp_path):
-    env = CsmaEnv(10, backend="ns3", max_steps=4, step_time_s=0.25, run_dir=str(tmp_path))
+    env = CsmaEnv(10, max_steps=4, backend=Ns3(0.25, run_dir=str(tmp_path)))
     env.reset(seed=1)
     process = env._backend.ns3.process
     rows = [env.step([64]) for _ in range(4)]
@@ -62,7 +62,7 @@ def test_short_episode_agrees_with_bianchi_and_ends_cleanly(tmp_path):
 
 
 def test_change_of_n_raises_the_collision_probability(tmp_path):
-    env = CsmaEnv(5, n_schedule={3: 40}, backend="ns3", step_time_s=0.2, run_dir=str(tmp_path))
+    env = CsmaEnv(5, n_schedule={3: 40}, backend=Ns3(0.2, run_dir=str(tmp_path)))
     env.reset(seed=2)
     rows = [env.step([64]) for _ in range(6)]
     env.close()
