@@ -16,21 +16,35 @@ from scipy.stats import binom, norm
 from theory.bianchi import fixed_point
 
 
+def collision_feature(p: ArrayLike) -> np.ndarray:
+    """z = log(-log(1 - p)), in which Bianchi's fixed point is linear (p = 0 gives -inf)."""
+    with np.errstate(divide="ignore"):
+        return np.log(-np.log1p(-np.asarray(p, dtype=float)))
+
+
+def window_rate(window: ArrayLike) -> np.ndarray:
+    """u = log(-log(1 - tau)) of a fixed window, tau = 2 / (W + 1): the window's part of z."""
+    return collision_feature(2.0 / (np.asarray(window, dtype=float) + 1.0))
+
+
+def window_at_rate(u: ArrayLike) -> np.ndarray:
+    """The window whose ``window_rate`` is u (the exact inverse)."""
+    return 2.0 / -np.expm1(-np.exp(np.asarray(u, dtype=float))) - 1.0
+
+
 def window_offset(p: ArrayLike, window: ArrayLike) -> np.ndarray:
-    """c = log(-log(1 - p)) - log(-log(1 - 2 / (W + 1))): log(n - 1) for a fixed-window network.
+    """c = z(p) - u(W) = log(-log(1 - p)) - log(-log(1 - 2 / (W + 1))): log(n - 1) for a fixed-window network.
 
     Bianchi's fixed point gives log(1 - p) = (n - 1) log(1 - tau) with tau = 2 / (W + 1), so each
     (collision, threshold) example is one noisy reading of the hidden network's offset log(n - 1).
+    A reading of p = 0 (no collision seen) is -inf.
     """
-    p, window = np.asarray(p, dtype=float), np.asarray(window, dtype=float)
-    with np.errstate(divide="ignore"):  # p = 0 (no collision seen) reads as offset -inf
-        return np.log(-np.log1p(-p)) - np.log(-np.log1p(-2.0 / (window + 1.0)))
+    return collision_feature(p) - window_rate(window)
 
 
-def window_for_offset(offset: ArrayLike, p_target: float) -> np.ndarray:
+def window_for_offset(offset: ArrayLike, p_target: ArrayLike) -> np.ndarray:
     """The window at which a network of offset c reaches collision probability p_target (exact inverse)."""
-    z = np.log(-np.log1p(-p_target)) - np.asarray(offset, dtype=float)
-    return 2.0 / -np.expm1(-np.exp(z)) - 1.0
+    return window_at_rate(collision_feature(p_target) - np.asarray(offset, dtype=float))
 
 
 def in_context_window(p: ArrayLike, windows: ArrayLike, p_target: float) -> np.ndarray:
