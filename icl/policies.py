@@ -8,7 +8,7 @@ experiment runs on the embedded simulator or on ns-3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+import tasks
 from icl.csma import IclController, run_fixed
 from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
+from icl.learner import Learner
 from icl.train import load_model
 from sim.env import CsmaEnv, Embedded
 from sim.timing import PAYLOAD_BYTES
@@ -90,6 +92,46 @@ def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
         _, model = load_model(run_dir, step=steps)
         ratio = throughput_at(n, model.predict(prompt.xs, prompt.ys)[:, -1], payloads) / oracle
         rows.append(summary_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
+    return pd.DataFrame(rows)
+
+
+def window_accuracy(
+    learners: Mapping[str, Learner],
+    n_values: Sequence[int],
+    eps_values: Sequence[float],
+    n_prompts: int,
+    seed: int = 0,
+    n_points: int = 11,
+    **task_params: Any,
+) -> pd.DataFrame:
+    """How close each learner's window for p* comes to W*, open loop, on ``n_prompts`` fresh
+    ``csma_window`` prompts per (N, eps) cell (N fixed in a cell, ``task_params`` as in training).
+
+    One row per learner and cell: the median and 90th percentile of |log2 W - log2 W*| (octaves)
+    and the mean and 5th percentile of the throughput ratio S(W) / S(W*) in Bianchi's model.
+    """
+    rows = []
+    for n in n_values:
+        for eps in eps_values:
+            task = tasks.get("csma_window", 2, n_min=n, n_max=n, error_fraction=eps, **task_params)
+            prompt = task.sample(n_prompts, n_points, torch.Generator().manual_seed(seed + 1000 * n))
+            truth, payloads = prompt.info["w_star"].log2(), prompt.info["payload_bytes"]
+            oracle = throughput_at(prompt.info["n_stations"], truth, payloads)
+            for name, learner in learners.items():
+                predicted = learner.predict(prompt.xs, prompt.ys)[:, -1].double()
+                octaves = (predicted - truth).abs().numpy()
+                ratio = throughput_at(prompt.info["n_stations"], predicted, payloads) / oracle
+                rows.append(
+                    {
+                        "learner": name,
+                        "N": n,
+                        "eps": eps,
+                        "median_octaves": float(np.median(octaves)),
+                        "p90_octaves": float(np.quantile(octaves, 0.9)),
+                        "throughput_ratio": float(ratio.mean()),
+                        "p5_throughput_ratio": float(np.quantile(ratio, 0.05)),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
