@@ -35,7 +35,7 @@ class Trace:
     def record(self, window: int, observation: np.ndarray, info: dict, probing: bool) -> None:
         self.windows.append(window)
         self.collision_probability.append(float(observation[0]))
-        self.throughput_mbps.append(float(observation[2]))
+        self.throughput_mbps.append(float(observation[1]))
         self.n_stations.append(int(info["n_stations"]))
         self.probing.append(probing)
 

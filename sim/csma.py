@@ -35,11 +35,19 @@ class Stats:
     drops: np.ndarray
     station_successes: np.ndarray
     payload_bits: int
+    idle_slots: np.ndarray
 
     @property
     def throughput_mbps(self) -> np.ndarray:
         """Delivered payload bits per microsecond."""
         return self.successes * self.payload_bits / np.maximum(self.airtime_us, 1e-12)
+
+    @property
+    def idle_slots_per_transmission(self) -> np.ndarray:
+        """Mean run of idle slots between two busy periods (what Idle Sense steers; NaN without any)."""
+        busy = self.slots - self.idle_slots
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(busy > 0, self.idle_slots / np.maximum(busy, 1), np.nan)
 
     @property
     def collision_probability(self) -> np.ndarray:
@@ -191,6 +199,7 @@ class CsmaSimulator:
             drops=drops,
             station_successes=station_successes,
             payload_bits=timing.payload_bits,
+            idle_slots=idle,
         )
 
 

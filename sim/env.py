@@ -50,8 +50,9 @@ class Interval:
     """What a backend measured over one interval."""
 
     collision_probability: float
-    attempts_per_slot: float
     throughput_mbps: float
+    idle_slots_per_transmission: float
+    attempts_per_slot: float
     airtime_us: float
 
 
@@ -121,8 +122,9 @@ class _EmbeddedRun:
         stats = self.simulator.run(self.options.interval_slots)
         return Interval(
             float(np.nan_to_num(stats.collision_probability[0])),
-            float(stats.attempts[0] / stats.slots[0]),
             float(stats.throughput_mbps[0]),
+            float(np.nan_to_num(stats.idle_slots_per_transmission[0], nan=stats.slots[0])),
+            float(stats.attempts[0] / stats.slots[0]),
             float(stats.airtime_us[0]),
         )
 
@@ -164,9 +166,13 @@ class _Ns3Run:
         observation, _, _, _, info = self.ns3.step(np.array([window], dtype=float))
         if info.get("n_stations") != n_stations:
             raise RuntimeError(f"ns-3 ran {info.get('n_stations')} stations where the schedule says {n_stations}")
-        transmitted, _, _, collision, throughput, virtual_slots = observation
+        transmitted, _, _, collision, throughput, virtual_slots, busy = observation
         return Interval(
-            float(collision), float(transmitted / max(virtual_slots, 1.0)), float(throughput), self.step_time_s * 1e6
+            float(collision),
+            float(throughput),
+            float((virtual_slots - busy) / busy) if busy > 0 else float(virtual_slots),
+            float(transmitted / max(virtual_slots, 1.0)),
+            self.step_time_s * 1e6,
         )
 
     def close(self) -> None:
@@ -186,14 +192,17 @@ class CsmaEnv(gym.Env):
     ``cw_max_beb``). A plain number, or any array holding one number, is accepted.
 
     ## Observation space
-    ``Box(low=[0, 0, 0], high=[1, max_stations, 1e4], (3,), float64)``, over the last interval:
+    ``Box(low=0, high=[1, 1e4, 1e9], (3,), float64)``, over the last interval, what a station or
+    the AP can measure:
 
     | index | observation | unit |
     |-------|-------------|------|
     | 0 | collision probability (failed / transmitted frames) | - |
-    | 1 | attempts per (Bianchi virtual) slot | 1/slot |
-    | 2 | throughput | Mb/s |
+    | 1 | throughput | Mb/s |
+    | 2 | mean idle slots between two transmissions (what Idle Sense steers) | slots |
 
+    With ``oracle_observations=True`` a fourth entry, attempts per (Bianchi virtual) slot, is added:
+    it is N tau, so it reveals N to within one step; no policy that claims not to know N may use it.
     With ``observation_error`` = eps, each reported collision probability is, with probability eps,
     a wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the true one.
 
@@ -206,7 +215,7 @@ class CsmaEnv(gym.Env):
     ## Arguments
     The network: ``n_stations`` (N at step 0), ``n_schedule`` (step -> N from that step on),
     ``max_stations``, ``backoff`` ("fixed" or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC
-    timing), ``max_steps``, ``observation_error``. How it is simulated: ``backend``, an
+    timing), ``max_steps``, ``observation_error``, ``oracle_observations``. How it is simulated: ``backend``, an
     ``Embedded(interval_slots)`` (``sim.csma``; one step is that many virtual slots) or an
     ``Ns3(step_time_s, run_dir, timeout_s)`` (our scenario on the system's ns-3), or the name of one
     ("embedded", "ns3") for its defaults.
@@ -230,6 +239,7 @@ class CsmaEnv(gym.Env):
         timing: Timing = OFDM_54,
         max_steps: int | None = None,
         observation_error: float = 0.0,
+        oracle_observations: bool = False,
         backend: Embedded | Ns3 | str = "embedded",
     ) -> None:
         if isinstance(backend, str):
@@ -263,9 +273,9 @@ class CsmaEnv(gym.Env):
         self.max_steps = max_steps
         self.observation_error = observation_error
         self.action_space = spaces.Box(low=1.0, high=float(W_MAX), shape=(1,), dtype=np.float64)
-        self.observation_space = spaces.Box(
-            low=np.zeros(3), high=np.array([1.0, float(max_stations), 1e4]), dtype=np.float64
-        )
+        self.oracle_observations = bool(oracle_observations)
+        high = [1.0, 1e4, 1e9, float(max_stations)][: 4 if self.oracle_observations else 3]
+        self.observation_space = spaces.Box(low=np.zeros(len(high)), high=np.array(high), dtype=np.float64)
         beb_max = cw_max_beb if backoff == "beb" else None
         self.backend = backend
         self._backend = backend.open(Network(self.schedule, max_stations, timing, beb_max, max_steps))
@@ -284,7 +294,7 @@ class CsmaEnv(gym.Env):
         self._step = 0
         self._backend.start(int(self.np_random.integers(2**31 - 1)))
         self._started = True
-        return np.zeros(3), {"n_stations": self.n_stations_at(0)}
+        return np.zeros(self.observation_space.shape), {"n_stations": self.n_stations_at(0)}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._closed:
@@ -300,7 +310,8 @@ class CsmaEnv(gym.Env):
         erroneous = bool(self.np_random.random() < self.observation_error)
         if erroneous:
             p = float(self.np_random.uniform(0.0, 0.9))
-        observation = np.array([p, interval.attempts_per_slot, interval.throughput_mbps])
+        measured = [p, interval.throughput_mbps, interval.idle_slots_per_transmission]
+        observation = np.array(measured + ([interval.attempts_per_slot] if self.oracle_observations else []))
         truncated = self.max_steps is not None and self._step >= self.max_steps
         if truncated:
             self._started = False

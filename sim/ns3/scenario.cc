@@ -8,11 +8,11 @@
 // with --cwMaxBeb > 0, binary exponential backoff from CWmin = W - 1 to CWmax = cwMaxBeb - 1.
 // --schedule "step:n,step:n" changes the number of active stations from those steps on.
 //
-// Observation (Box of 6 doubles): frames transmitted by the stations, frames acknowledged,
+// Observation (Box of 7 doubles): frames transmitted by the stations, frames acknowledged,
 // frames failed (transmitted - acknowledged: collisions, as the channel has no other losses),
 // the collision probability estimate failed / transmitted, the MSDU throughput at the AP in Mb/s,
-// and the number of Bianchi "virtual slots" seen by the AP (idle slots after DIFS, plus one per
-// busy period). Reward: the throughput. Info: "n_stations=..;window=..;step=..".
+// the number of Bianchi "virtual slots" seen by the AP (idle slots after DIFS, plus one per
+// busy period) and the number of busy periods (transmissions, successful or colliding). Reward: the throughput. Info: "n_stations=..;window=..;step=..".
 // Action: Box of 1 value, the window W in [1, 65536]. The run ends after --steps steps
 // (game over: the final state carries reason GameOver; earlier states carry no reason, as in
 // ns3-gym), or runs until the agent stops it when --steps=0. The first state reports the window in
@@ -239,6 +239,7 @@ struct Counters
     uint64_t acked = 0;
     uint64_t receivedBytes = 0;
     double virtualSlots = 0;
+    double busyPeriods = 0;
 };
 
 class CsmaScenario
@@ -301,7 +302,10 @@ class CsmaScenario
     void OnApState(Time, Time duration, WifiPhyState state)
     {
         if (state == WifiPhyState::IDLE && duration >= m_difs)
+        {
             m_now.virtualSlots += 1 + std::floor((duration - m_difs).GetSeconds() / m_slot.GetSeconds());
+            m_now.busyPeriods += 1;
+        }
     }
 
     // The first step reports the end of the warm-up, from the time the sources start.
@@ -352,7 +356,8 @@ class CsmaScenario
         Counters delta{m_now.transmitted - m_last.transmitted + m_deferred - outstanding,
                        m_now.acked - m_last.acked,
                        m_now.receivedBytes - m_last.receivedBytes,
-                       m_now.virtualSlots - m_last.virtualSlots};
+                       m_now.virtualSlots - m_last.virtualSlots,
+                       m_now.busyPeriods - m_last.busyPeriods};
         m_last = m_now;
         m_deferred = outstanding;
         double failed = delta.transmitted > delta.acked ? double(delta.transmitted - delta.acked) : 0.0;
@@ -362,8 +367,14 @@ class CsmaScenario
 
         ns3opengym::BoxDataContainer box;
         box.set_dtype(ns3opengym::DOUBLE);
-        box.add_shape(6);
-        for (double value : {double(delta.transmitted), double(delta.acked), failed, collision, throughput, delta.virtualSlots})
+        box.add_shape(7);
+        for (double value : {double(delta.transmitted),
+                             double(delta.acked),
+                             failed,
+                             collision,
+                             throughput,
+                             delta.virtualSlots,
+                             delta.busyPeriods})
             box.add_doubledata(value);
         ns3opengym::EnvStateMsg state;
         state.mutable_obsdata()->set_type(ns3opengym::Box);
@@ -552,7 +563,7 @@ main(int argc, char* argv[])
     ns3opengym::SimInitMsg init;
     init.set_simprocessid(::getpid());
     init.set_wafshellprocessid(::getppid());
-    *init.mutable_obsspace() = BoxDescription(0, 1e9, ns3opengym::DOUBLE, 6);
+    *init.mutable_obsspace() = BoxDescription(0, 1e9, ns3opengym::DOUBLE, 7);
     *init.mutable_actspace() = BoxDescription(1, kMaxWindow, ns3opengym::DOUBLE, 1);
     ns3opengym::SimInitAck ack;
     bridge.Exchange(init, ack);

@@ -24,6 +24,23 @@ def test_reward_is_throughput_and_observation_the_collision_level() -> None:
     assert not terminated and not truncated and info["window"] == 128
 
 
+def test_observations_are_what_a_station_can_measure_unless_oracle_ones_are_asked_for() -> None:
+    """Collision probability, throughput and the idle slots between transmissions, which match Bianchi's
+    (1 - tau)^N / (1 - (1 - tau)^N); attempts per slot (N tau: it gives N away) only on request."""
+    env = CsmaEnv(20, backend=Embedded(50_000))
+    env.reset(seed=0)
+    observation, reward, *_ = env.step(128)
+    tau, p = bianchi.fixed_point(20, 128)
+    idle = (1 - tau) ** 20 / (1 - (1 - tau) ** 20)
+    assert observation.shape == env.observation_space.shape == (3,) and observation[1] == reward
+    assert observation[2] == pytest.approx(float(idle), rel=0.05)
+    oracle = CsmaEnv(20, oracle_observations=True, backend=Embedded(50_000))
+    oracle.reset(seed=0)
+    observation, *_ = oracle.step(128)
+    assert observation.shape == oracle.observation_space.shape == (4,)
+    assert observation[3] == pytest.approx(float(20 * tau), rel=0.05)
+
+
 def test_schedule_changes_n_and_is_reproducible() -> None:
     env = CsmaEnv(5, n_schedule={3: 40}, backend=Embedded(2000), max_steps=6)
     runs = []
