@@ -11,7 +11,9 @@ All run through ``sim.CsmaEnv``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -31,6 +33,7 @@ class Trace:
     collision_probability: list[float] = field(default_factory=list)
     n_stations: list[int] = field(default_factory=list)
     probing: list[bool] = field(default_factory=list)
+    station_successes: list[np.ndarray] = field(default_factory=list)
 
     def record(self, window: int, observation: np.ndarray, info: dict, probing: bool) -> None:
         self.windows.append(window)
@@ -38,6 +41,26 @@ class Trace:
         self.throughput_mbps.append(float(observation[1]))
         self.n_stations.append(int(info["n_stations"]))
         self.probing.append(probing)
+        if "station_successes" in info:
+            self.station_successes.append(np.asarray(info["station_successes"]))
+
+    def fairness(self) -> float:
+        """Jain's index of the frames each station delivered over the whole run (1 = equal shares), over
+        the stations present at some step; NaN where the backend does not report stations."""
+        if not self.station_successes:
+            return float("nan")
+        counts = np.array(self.station_successes)
+        present = (counts >= 0).any(axis=0)
+        delivered = np.where(counts >= 0, counts, 0).sum(axis=0)[present].astype(float)
+        return (
+            float(delivered.sum() ** 2 / (len(delivered) * (delivered**2).sum())) if delivered.any() else float("nan")
+        )
+
+
+class Policy(Protocol):
+    """A window policy: controls an env for ``n_steps`` steps from ``reset(seed)`` and records them."""
+
+    def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace: ...
 
 
 class IclController:
@@ -112,6 +135,27 @@ class IclController:
                 if drifted >= self.patience:
                     queue, drifted = self.local_probes(window, float(observation[0])), 0
         return trace
+
+
+@dataclass(frozen=True)
+class FixedWindow:
+    """One window for the whole run (with a ``backoff="beb"`` env: 802.11 BEB from that CWmin)."""
+
+    window: int
+
+    def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
+        return run_fixed(env, self.window, n_steps, seed)
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """The window ``window_for(N)`` for the true N of each step (read from the env's schedule): a
+    reference that knows what no real policy knows."""
+
+    window_for: Callable[[int], int]
+
+    def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
+        return run_fixed(env, [self.window_for(env.n_stations_at(step)) for step in range(n_steps)], n_steps, seed)
 
 
 def run_fixed(env: CsmaEnv, window: int | list[int], n_steps: int, seed: int = 0) -> Trace:

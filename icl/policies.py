@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 import tasks
-from icl.csma import IclController, run_fixed
+from icl.csma import FixedWindow, IclController, Oracle, Policy, run_fixed
 from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
@@ -135,6 +135,72 @@ def window_accuracy(
     return pd.DataFrame(rows)
 
 
+PolicySpec = tuple[Policy, Mapping[str, Any]]
+"""A policy and the env options it needs (``{"backoff": "beb"}`` for BEB, else none)."""
+
+
+def adaptive_policies(controller: IclController, dqn: DqnAgent) -> dict[str, PolicySpec]:
+    """The policies that follow a change of N: the ICL controller, the CCOD-style DQN and 802.11 BEB."""
+    return {
+        "ICL (transformer)": (controller, {}),
+        "DQN (CCOD-style)": (dqn, {}),
+        "BEB 16..1024": (FixedWindow(16), {"backoff": "beb"}),
+    }
+
+
+def score_policies(
+    policies: Mapping[str, PolicySpec],
+    n_values: Sequence[int],
+    seeds: int,
+    n_steps: int,
+    observation_error: float = 0.0,
+    hold_steps: int = 4,
+    make_env: EnvFactory = embedded_env,
+) -> pd.DataFrame:
+    """Each policy's throughput relative to the oracle W*(N) on the same network and seed, with every
+    step counted (probes are charged): the mean and 5th percentile over ``seeds``; beside it the ratio
+    over the last ``hold_steps`` steps only (steady state) and Jain's fairness over the run. The
+    collision readings are wrong with probability ``observation_error``."""
+    rows = []
+    for n in n_values:
+        oracle = []
+        for seed in range(seeds):
+            with make_env(n) as env:
+                oracle.append(Oracle(oracle_window).run(env, n_steps, seed=seed).throughput_mbps)
+        oracle_all, oracle_held = np.mean(oracle, axis=1), np.mean(np.array(oracle)[:, -hold_steps:], axis=1)
+        for name, (policy, env_options) in policies.items():
+            traces = []
+            for seed in range(seeds):
+                with make_env(n, observation_error=observation_error, **env_options) as env:
+                    traces.append(policy.run(env, n_steps, seed=seed))
+            throughput = np.array([trace.throughput_mbps for trace in traces])
+            ratio = throughput.mean(axis=1) / oracle_all
+            rows.append(
+                {
+                    "policy": name,
+                    "N": n,
+                    "eps": observation_error,
+                    "throughput_ratio": float(ratio.mean()),
+                    "p5_throughput_ratio": float(np.quantile(ratio, 0.05)),
+                    "held_ratio": float((throughput[:, -hold_steps:].mean(axis=1) / oracle_held).mean()),
+                    "fairness": float(np.mean([trace.fairness() for trace in traces])),
+                    "throughput_mbps": float(throughput.mean()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def recovery_steps(curves: pd.DataFrame, within: float = 0.05) -> pd.Series:
+    """Per policy of a ``convergence`` frame: steps after the change of N until its mean throughput is
+    within ``within`` of the oracle's and stays there (NaN if it never does)."""
+    oracle = curves[curves.policy == "oracle W*(N)"].set_index("x")["mean"]
+    steps = {}
+    for policy, rows in curves.groupby("policy", sort=False):
+        below = (rows.set_index("x")["mean"] / oracle).loc[CHANGE_STEP:].to_numpy() < 1 - within
+        steps[policy] = float("nan") if below[-1] else float(np.flatnonzero(below)[-1] + 1 if below.any() else 0)
+    return pd.Series(steps, name="recovery_steps")
+
+
 def closed_loop(
     controller: IclController,
     dqn: DqnAgent,
@@ -209,28 +275,19 @@ def error_sweep(
 
 
 def convergence(
-    controller: IclController, dqn: DqnAgent, seeds: int, n_steps: int, make_env: EnvFactory = embedded_env
+    policies: Mapping[str, PolicySpec], seeds: int, n_steps: int, make_env: EnvFactory = embedded_env
 ) -> pd.DataFrame:
-    """Throughput per step for each policy in ``make_env``'s simulator when N changes at CHANGE_STEP."""
+    """Throughput per step of each policy, and of the oracle W*(N), in ``make_env``'s simulator when N
+    changes from N_BEFORE to N_AFTER at CHANGE_STEP."""
     schedule = {CHANGE_STEP: N_AFTER}
-    oracle_windows = [oracle_window(N_BEFORE if t < CHANGE_STEP else N_AFTER) for t in range(n_steps)]
-    traces: dict[str, list[list[float]]] = {
-        "ICL (transformer)": [],
-        "DQN (CCOD-style)": [],
-        "BEB 16..1024": [],
-        "oracle W*(N)": [],
-    }
+    runs = {**policies, "oracle W*(N)": (Oracle(oracle_window), {})}
+    traces: dict[str, list[list[float]]] = {name: [] for name in runs}
     for seed in range(seeds):
-        with make_env(N_BEFORE, n_schedule=schedule) as env:
-            traces["ICL (transformer)"].append(controller.run(env, n_steps, seed=seed).throughput_mbps)
-        with make_env(N_BEFORE, n_schedule=schedule) as env:
-            traces["DQN (CCOD-style)"].append(dqn.run(env, n_steps, seed=seed).throughput_mbps)
-        with make_env(N_BEFORE, n_schedule=schedule, backoff="beb") as env:
-            traces["BEB 16..1024"].append(run_fixed(env, 16, n_steps, seed=seed).throughput_mbps)
-        with make_env(N_BEFORE, n_schedule=schedule) as env:
-            traces["oracle W*(N)"].append(run_fixed(env, oracle_windows, n_steps, seed=seed).throughput_mbps)
+        for name, (policy, env_options) in runs.items():
+            with make_env(N_BEFORE, n_schedule=schedule, **env_options) as env:
+                traces[name].append(policy.run(env, n_steps, seed=seed).throughput_mbps)
     rows = []
-    for policy, runs in traces.items():
-        values = np.array(runs)
+    for policy, values in traces.items():
+        values = np.array(values)
         rows += [summary_row("convergence", policy, step, values[:, step], step) for step in range(n_steps)]
     return pd.DataFrame(rows)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from icl.policies import CHANGE_STEP, N_AFTER, N_BEFORE, closed_loop, controller_for, convergence
+from icl.policies import CHANGE_STEP, N_AFTER, N_BEFORE, adaptive_policies, closed_loop, controller_for, convergence
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import dqn_for, icl_run_config, plot_convergence, plot_throughput_vs_n
@@ -53,7 +53,8 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     dqn = dqn_for(out_dir / "runs", size, seed)
     seeds = by_size(size, 1, 2, 10)
     loop = closed_loop(controller, dqn, n_grid, seeds, hold_steps=by_size(size, 1, 4, 20), make_env=make_env)
-    curves = convergence(controller, dqn, seeds, n_steps=by_size(size, CHANGE_STEP + 2, 40, 80), make_env=make_env)
+    n_steps = by_size(size, CHANGE_STEP + 2, 40, 80)
+    curves = convergence(adaptive_policies(controller, dqn), seeds, n_steps, make_env=make_env)
     data = pd.concat([loop, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)

@@ -19,6 +19,7 @@ from icl.policies import (
     MEASUREMENT_SLOTS,
     N_AFTER,
     N_BEFORE,
+    adaptive_policies,
     controller_for,
     convergence,
     error_sweep,
@@ -43,7 +44,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     sweep = error_sweep(controller, [0.0, 0.1, 0.2, 0.3], seeds, hold_steps, make_env=make_env)
     dqn = dqn_for(out_dir / "runs", size, seed)
     n_steps = by_size(size, CHANGE_STEP + 2, 45, 80)
-    curves = convergence(controller, dqn, seeds=by_size(size, 2, 4, 20), n_steps=n_steps, make_env=make_env)
+    curves = convergence(adaptive_policies(controller, dqn), by_size(size, 2, 4, 20), n_steps, make_env=make_env)
     data = pd.concat([sweep, curves], ignore_index=True)
 
     fig, (left, right) = new_figure(2, width_in=5.2)

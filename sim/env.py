@@ -54,6 +54,8 @@ class Interval:
     idle_slots_per_transmission: float
     attempts_per_slot: float
     airtime_us: float
+    station_successes: np.ndarray | None = None
+    """Frames each station delivered (-1: not present), where the backend can tell."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class _EmbeddedRun:
             float(np.nan_to_num(stats.idle_slots_per_transmission[0], nan=stats.slots[0])),
             float(stats.attempts[0] / stats.slots[0]),
             float(stats.airtime_us[0]),
+            stats.station_successes[0],
         )
 
     def close(self) -> None:
@@ -208,6 +211,10 @@ class CsmaEnv(gym.Env):
 
     ## Reward
     The interval's throughput in Mb/s.
+
+    ## Info
+    ``n_stations``, ``window``, ``airtime_us``, ``erroneous`` (the collision reading was replaced) and,
+    on the embedded backend, ``station_successes`` (frames each station delivered; -1: absent).
 
     ## Episode end
     Truncated after ``max_steps`` steps when it is set; never terminated otherwise.
@@ -316,6 +323,8 @@ class CsmaEnv(gym.Env):
         if truncated:
             self._started = False
         info = {"n_stations": n, "window": window_int, "airtime_us": interval.airtime_us, "erroneous": erroneous}
+        if interval.station_successes is not None:
+            info["station_successes"] = interval.station_successes
         return observation, interval.throughput_mbps, False, truncated, info
 
     def close(self) -> None:

@@ -81,7 +81,8 @@ def test_closed_loop_scores_every_policy(trained: tuple[Path, DqnAgent]) -> None
 def test_convergence_traces_every_step(trained: tuple[Path, DqnAgent]) -> None:
     run_dir, dqn = trained
     n_steps = policies.CHANGE_STEP + 3
-    frame = policies.convergence(policies.controller_for(run_dir), dqn, seeds=1, n_steps=n_steps, make_env=short_env)
+    adaptive = policies.adaptive_policies(policies.controller_for(run_dir), dqn)
+    frame = policies.convergence(adaptive, seeds=1, n_steps=n_steps, make_env=short_env)
     assert_summary(frame, "convergence")
     assert frame.groupby("policy").size().to_dict() == {
         "ICL (transformer)": n_steps,

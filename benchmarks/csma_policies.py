@@ -1,0 +1,105 @@
+"""Closed-loop CSMA policies, scored honestly: probes charged, spread over seeds, fairness, recovery.
+
+Every policy runs on the embedded simulator (5,000 slots per step) for the same networks and seeds.
+Throughput is relative to the oracle window W*(N) on the same network and seed, averaged over every
+step (probing steps included), with its 5th percentile over seeds; "held" is the ratio over the last
+steps only (what earlier figures reported). Then N jumps 10 -> 45: steps until each policy is back
+within 5% of the oracle. The in-context policies share one controller (probe, prompt, predict,
+hold, re-probe) and differ in the learner that reads the prompt: the trained transformer or a
+hand-made estimator. Observations are only what a station can measure (no attempts per slot).
+
+    python benchmarks/csma_policies.py --seeds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from icl.baselines import from_spec
+from icl.csma import FixedWindow, IclController, Oracle
+from icl.policies import (
+    MEASUREMENT_SLOTS,
+    N_ASSUMED,
+    PolicySpec,
+    controller_for,
+    convergence,
+    oracle_window,
+    recovery_steps,
+    score_policies,
+    trained_dqn,
+)
+from icl.train import train
+from paper_figs._csma import icl_run_config
+from theory import model_based
+
+ESTIMATORS = {
+    "ICL, median of offsets": "median_offset",
+    "ICL, Huber M-estimate": "huber_offset",
+    "ICL, binomial likelihood": f"mle_offset:measurement_slots={MEASUREMENT_SLOTS}",
+    "ICL, least squares on z": "least_squares_z",
+}
+
+
+def policies(runs: Path) -> tuple[dict[str, PolicySpec], IclController]:
+    """Every policy of the comparison, and the transformer's controller."""
+    transformer = controller_for(train(icl_run_config("quick", seed=0), runs))
+    task, n_probes = transformer.task, len(transformer.probe_windows)
+    table: dict[str, PolicySpec] = {"ICL, transformer": (transformer, {})}
+    for name, spec in ESTIMATORS.items():
+        table[name] = (IclController(from_spec(spec), task, n_probes=n_probes), {})
+    table["DQN (CCOD-style, ours)"] = (trained_dqn(runs / "dqn-quick-seed0.pt", 60, seed=0), {})
+    table["BEB 16..1024"] = (FixedWindow(16), {"backoff": "beb"})
+    table["p-persistent model, knows N"] = (Oracle(lambda n: round(model_based.p_persistent_window(n))), {})
+    table[f"model-based, assumes N={N_ASSUMED}"] = (FixedWindow(oracle_window(N_ASSUMED)), {})
+    return table, transformer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--n", type=int, nargs="+", default=[5, 20, 50])
+    parser.add_argument("--eps", type=float, nargs="+", default=[0.0, 0.2])
+    parser.add_argument("--hold", type=int, default=20, help="steps after the first prompt's probes")
+    parser.add_argument("--runs", default="figures/runs", help="where the trained models are (or go)")
+    parser.add_argument("--csv", help="also write the table here")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    table, transformer = policies(Path(args.runs))
+    n_steps = len(transformer.probe_windows) + args.hold
+    scores = pd.concat(
+        [score_policies(table, args.n, args.seeds, n_steps, observation_error=eps) for eps in args.eps],
+        ignore_index=True,
+    )
+    if args.csv:
+        scores.to_csv(args.csv, index=False)
+    ratio = scores.pivot_table(index="policy", columns=["eps", "N"], values="throughput_ratio", sort=False)
+    p5 = scores.pivot_table(index="policy", columns=["eps", "N"], values="p5_throughput_ratio", sort=False)
+    held = scores.pivot_table(index="policy", columns=["eps", "N"], values="held_ratio", sort=False)
+    fairness = scores.groupby("policy", sort=False).fairness.min()
+    adaptive = {
+        name: table[name] for name in ["ICL, transformer", *ESTIMATORS, "DQN (CCOD-style, ours)", "BEB 16..1024"]
+    }
+    curves = convergence(adaptive, seeds=args.seeds, n_steps=80)
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3f}".format):
+        print(
+            f"throughput / oracle's, probes charged ({n_steps} steps of {MEASUREMENT_SLOTS} slots, {args.seeds} seeds)"
+        )
+        print(ratio)
+        print("5th percentile over seeds")
+        print(p5)
+        print("held (last 4 steps) / oracle's")
+        print(held)
+        print("Jain's fairness, the lowest over the cells")
+        print(fairness)
+        print("steps to recover within 5% of the oracle after N: 10 -> 45")
+        print(recovery_steps(curves))
+    print(f"{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
