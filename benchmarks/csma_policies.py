@@ -6,7 +6,9 @@ step (probing steps included), with its 5th percentile over seeds; "held" is the
 steps only (what earlier figures reported). Then N jumps 10 -> 45: steps until each policy is back
 within 5% of the oracle. The in-context policies share one controller (probe, prompt, predict,
 hold, re-probe) and differ in the learner that reads the prompt: the trained transformer or a
-hand-made estimator. Observations are only what a station can measure (no attempts per slot).
+hand-made estimator. Beside them: the classic adaptive schemes that need no training (p* tracker,
+Idle Sense, Kalman estimation of N), our CCOD-style DQN, BEB and the model-based windows.
+Observations are only what a station can measure (no attempts per slot).
 
     python benchmarks/csma_policies.py --seeds 20
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from icl.adaptive import CollisionTracker, IdleSense, KalmanN
 from icl.baselines import from_spec
 from icl.csma import FixedWindow, IclController, Oracle
 from icl.policies import (
@@ -51,6 +54,9 @@ def policies(runs: Path) -> tuple[dict[str, PolicySpec], IclController]:
     table: dict[str, PolicySpec] = {"ICL, transformer": (transformer, {})}
     for name, spec in ESTIMATORS.items():
         table[name] = (IclController(from_spec(spec), task, n_probes=n_probes), {})
+    table["p* tracker"] = (CollisionTracker(), {})
+    table["Idle Sense"] = (IdleSense(), {})
+    table["Kalman N estimate + W*(N)"] = (KalmanN(), {})
     table["DQN (CCOD-style, ours)"] = (trained_dqn(runs / "dqn-quick-seed0.pt", 60, seed=0), {})
     table["BEB 16..1024"] = (FixedWindow(16), {"backoff": "beb"})
     table["p-persistent model, knows N"] = (Oracle(lambda n: round(model_based.p_persistent_window(n))), {})

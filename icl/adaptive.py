@@ -1,0 +1,128 @@
+"""Classic adaptive window schemes that need no training, each a ``Policy`` over ``sim.CsmaEnv``.
+
+They adjust the window once per env step from what the step measured:
+
+- ``CollisionTracker``: move the window until the measured collision probability reaches p*, by
+  Newton steps in z = log(-log(1 - p)), in which Bianchi's model is linear in log W with slope -1.
+- ``IdleSense`` (Heusse et al. 2005): steer the mean number of idle slots between transmissions to
+  its value at the optimum, which hardly depends on N. The original updates additively/multiplicatively
+  every few transmissions; one update per measurement window here, so the step is proportional in
+  log W (idle slots grow about linearly with W).
+- ``KalmanN`` (Bianchi & Tinnirello 2003): estimate N from each step's collision probability
+  (N = 1 + log(1 - p) / log(1 - tau)) with a scalar Kalman filter (random-walk state), then use the
+  model's optimal window W*(N_hat).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from icl.csma import Trace
+from sim.env import CsmaEnv
+from sim.timing import W_MAX
+from theory import bianchi
+
+P_REFERENCE_N = 20
+"""The N at which the targets (p*, the idle slots at the optimum) are computed, as for the ICL query."""
+
+
+def _clip_window(log2_window: float, w_min: float, w_max: float) -> float:
+    return float(np.clip(log2_window, math.log2(w_min), math.log2(w_max)))
+
+
+def _z(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(-math.log1p(-p))
+
+
+@dataclass
+class CollisionTracker:
+    """log2 W += gain (z(p) - z(p*)) / ln 2 each step: one Newton step of Bianchi's fixed point per
+    measurement, damped by ``gain`` against measurement noise."""
+
+    gain: float = 0.5
+    start_window: float = 64.0
+    w_min: float = 16.0
+    w_max: float = 4096.0
+
+    def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
+        trace = Trace()
+        env.reset(seed=seed)
+        target = _z(bianchi.optimal_collision_probability(P_REFERENCE_N))
+        log2_window = math.log2(self.start_window)
+        for _ in range(n_steps):
+            window = round(2**log2_window)
+            observation, _, _, _, info = env.step(window)
+            trace.record(window, observation, info, probing=False)
+            step = self.gain * (_z(float(observation[0])) - target) / math.log(2)
+            log2_window = _clip_window(log2_window + step, self.w_min, self.w_max)
+        return trace
+
+
+def optimal_idle_slots(n: int = P_REFERENCE_N) -> float:
+    """Mean idle slots between transmissions at the optimal window of ``n`` stations (Bianchi's model):
+    (1 - tau)^n / (1 - (1 - tau)^n) at tau(W*(n)); about 1 over the whole range of N."""
+    tau, _ = bianchi.fixed_point(n, bianchi.optimal_window(n))
+    idle = (1 - float(tau)) ** n
+    return idle / (1 - idle)
+
+
+@dataclass
+class IdleSense:
+    """log2 W += gain log2(target / measured idle slots) each step, toward ``optimal_idle_slots``."""
+
+    gain: float = 0.7
+    start_window: float = 64.0
+    w_min: float = 16.0
+    w_max: float = 4096.0
+
+    def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
+        trace = Trace()
+        env.reset(seed=seed)
+        target = optimal_idle_slots()
+        log2_window = math.log2(self.start_window)
+        for _ in range(n_steps):
+            window = round(2**log2_window)
+            observation, _, _, _, info = env.step(window)
+            trace.record(window, observation, info, probing=False)
+            idle = max(float(observation[2]), 1e-3)
+            log2_window = _clip_window(log2_window + self.gain * math.log2(target / idle), self.w_min, self.w_max)
+        return trace
+
+
+@dataclass
+class KalmanN:
+    """A scalar Kalman filter on N from each step's collision probability, then the window W*(N_hat).
+
+    Measurement: N_m = 1 + log(1 - p) / log(1 - tau) at the window in force, with variance from the
+    binomial spread of p over ``measurement_slots`` slots (delta method) plus ``model_noise`` (relative);
+    state: a random walk with relative step ``drift`` per step, so that a change of N is followed.
+    """
+
+    measurement_slots: int = 5000
+    drift: float = 0.1
+    model_noise: float = 0.05
+    start_n: float = 10.0
+
+    def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
+        trace = Trace()
+        env.reset(seed=seed)
+        n_hat, variance = self.start_n, self.start_n**2
+        for _ in range(n_steps):
+            window = round(min(bianchi.optimal_window(max(round(n_hat), 2)), W_MAX))
+            observation, _, _, _, info = env.step(window)
+            trace.record(window, observation, info, probing=False)
+            tau = 2.0 / (window + 1.0)
+            p = min(max(float(observation[0]), 1e-4), 1 - 1e-4)
+            measured = 1.0 + math.log1p(-p) / math.log1p(-tau)
+            attempts = max(self.measurement_slots * measured * tau, 1.0)
+            slope = 1.0 / ((1.0 - p) * -math.log1p(-tau))  # dN / dp
+            noise = slope**2 * p * (1 - p) / attempts + (self.model_noise * measured) ** 2
+            variance += (self.drift * n_hat) ** 2
+            gain = variance / (variance + noise)
+            n_hat = max(n_hat + gain * (measured - n_hat), 1.0)
+            variance *= 1 - gain
+        return trace
