@@ -22,6 +22,7 @@ from icl.baselines import from_spec
 from icl.policies import MEASUREMENT_SLOTS, window_accuracy
 from icl.train import load_model, train
 from paper_figs._csma import icl_run_config
+from theory.in_context import fixed_target_loss
 
 ESTIMATORS = {
     "median of offsets": "median_offset",
@@ -64,6 +65,10 @@ def main() -> None:
         print(summary)
     wins = (summary["transformer / best error"] < 1).sum()
     print(f"the transformer beats the best estimator in {wins} of {len(summary)} cells")
+    print("what the query level p* of N = 20 costs at other N, exact readings (octaves, throughput lost):")
+    for n in args.n:
+        octaves, loss = fixed_target_loss(n, 20)
+        print(f"  N = {n:3d}: {octaves:+.3f} octaves, {100 * loss:.2f}% of throughput")
 
 
 if __name__ == "__main__":

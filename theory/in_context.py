@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 from scipy.stats import binom, norm
 
+from theory import bianchi
 from theory.bianchi import fixed_point
 
 
@@ -51,6 +52,15 @@ def in_context_window(p: ArrayLike, windows: ArrayLike, p_target: float) -> np.n
     """The model-based in-context estimate: the median offset of the k examples (last axis), mapped to
     the window that reaches p_target. The median keeps it bounded under a minority of wrong examples."""
     return window_for_offset(np.median(window_offset(p, windows), axis=-1), p_target)
+
+
+def fixed_target_loss(n: int, n_reference: int) -> tuple[float, float]:
+    """What answering the query at p* of ``n_reference`` stations costs a network of ``n``: (octaves
+    from its own W*, relative throughput lost), with exact readings. p* moves with N (0.151 at N = 2,
+    0.188 at N = 5, 0.207 at N = 120), so even a perfect in-context estimate misses by this much."""
+    window = float(window_for_offset(np.log(n - 1.0), bianchi.optimal_collision_probability(n_reference)))
+    octaves = float(np.log2(window / bianchi.optimal_window(n)))
+    return octaves, float(bianchi.throughput_loss(n, octaves))
 
 
 def in_context_miss(p: ArrayLike, windows: ArrayLike, n: int, p_target: float) -> np.ndarray:

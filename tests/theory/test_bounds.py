@@ -98,3 +98,15 @@ def test_bad_input() -> None:
         in_context.in_context_deviation_bound(10, PROBES, SLOTS, 0.5, 0.1)
     with pytest.raises(ValueError, match="delta_log2 must be >= 0"):
         bianchi.throughput_deviation_bound(10, -1.0)
+
+
+def test_the_fixed_query_level_costs_little_away_from_its_reference() -> None:
+    """p* of N = 20 answered for other N: exact at 20, under 1% of throughput at N = 2 (half an octave
+    too small a window), a few hundredths of an octave at N = 120."""
+    assert in_context.fixed_target_loss(20, 20) == pytest.approx((0.0, 0.0), abs=1e-6)
+    octaves, loss = in_context.fixed_target_loss(2, 20)
+    assert -0.6 < octaves < -0.3 and 0 < loss < 0.01
+    assert [abs(in_context.fixed_target_loss(n, 20)[0]) for n in (2, 5, 10)] == sorted(
+        (abs(in_context.fixed_target_loss(n, 20)[0]) for n in (2, 5, 10)), reverse=True
+    )
+    assert 0 < in_context.fixed_target_loss(120, 20)[0] < 0.05
