@@ -19,17 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from icl.baselines import from_spec
-from icl.policies import MEASUREMENT_SLOTS, window_accuracy
+from icl.policies import ESTIMATORS, window_accuracy
 from icl.train import load_model, train
 from paper_figs._csma import icl_run_config
 from theory.in_context import fixed_target_loss
-
-ESTIMATORS = {
-    "median of offsets": "median_offset",
-    "Huber M-estimate": "huber_offset",
-    "binomial likelihood": f"mle_offset:measurement_slots={MEASUREMENT_SLOTS}",
-    "least squares on z": "least_squares_z",
-}
 
 
 def main() -> None:
@@ -44,7 +37,7 @@ def main() -> None:
     config = icl_run_config("quick", seed=0)
     _, model = load_model(train(config, Path(args.runs)))
     learners = {"transformer (ICL)": model, **{name: from_spec(spec) for name, spec in ESTIMATORS.items()}}
-    table = window_accuracy(learners, args.n, args.eps, args.prompts, seed=1, measurement_slots=MEASUREMENT_SLOTS)
+    table = window_accuracy(learners, args.n, args.eps, args.prompts, seed=1)
     if args.csv:
         table.to_csv(args.csv, index=False)
     cells = table.pivot_table(index=["N", "eps"], columns="learner", values="median_octaves", sort=False)

@@ -21,47 +21,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from icl.adaptive import CollisionTracker, IdleSense, KalmanN
-from icl.baselines import from_spec
-from icl.csma import FixedWindow, IclController, Oracle
 from icl.policies import (
     MEASUREMENT_SLOTS,
-    N_ASSUMED,
-    PolicySpec,
     controller_for,
     convergence,
-    oracle_window,
+    fair_test_policies,
     recovery_steps,
     score_policies,
     trained_dqn,
 )
 from icl.train import train
 from paper_figs._csma import icl_run_config
-from theory import model_based
-
-ESTIMATORS = {
-    "ICL, median of offsets": "median_offset",
-    "ICL, Huber M-estimate": "huber_offset",
-    "ICL, binomial likelihood": f"mle_offset:measurement_slots={MEASUREMENT_SLOTS}",
-    "ICL, least squares on z": "least_squares_z",
-}
-
-
-def policies(runs: Path) -> tuple[dict[str, PolicySpec], IclController]:
-    """Every policy of the comparison, and the transformer's controller."""
-    transformer = controller_for(train(icl_run_config("quick", seed=0), runs))
-    task, n_probes = transformer.task, len(transformer.probe_windows)
-    table: dict[str, PolicySpec] = {"ICL, transformer": (transformer, {})}
-    for name, spec in ESTIMATORS.items():
-        table[name] = (IclController(from_spec(spec), task, n_probes=n_probes), {})
-    table["p* tracker"] = (CollisionTracker(), {})
-    table["Idle Sense"] = (IdleSense(), {})
-    table["Kalman N estimate + W*(N)"] = (KalmanN(), {})
-    table["DQN (CCOD-style, ours)"] = (trained_dqn(runs / "dqn-quick-seed0.pt", 60, seed=0), {})
-    table["BEB 16..1024"] = (FixedWindow(16), {"backoff": "beb"})
-    table["p-persistent model, knows N"] = (Oracle(lambda n: round(model_based.p_persistent_window(n))), {})
-    table[f"model-based, assumes N={N_ASSUMED}"] = (FixedWindow(oracle_window(N_ASSUMED)), {})
-    return table, transformer
 
 
 def main() -> None:
@@ -75,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    table, transformer = policies(Path(args.runs))
+    runs = Path(args.runs)
+    transformer = controller_for(train(icl_run_config("quick", seed=0), runs))
+    table = fair_test_policies(transformer, trained_dqn(runs / "dqn-quick-seed0.pt", 60, seed=0))
     n_steps = len(transformer.probe_windows) + args.hold
     scores = pd.concat(
         [score_policies(table, args.n, args.seeds, n_steps, observation_error=eps) for eps in args.eps],
@@ -87,9 +59,7 @@ def main() -> None:
     p5 = scores.pivot_table(index="policy", columns=["eps", "N"], values="p5_throughput_ratio", sort=False)
     held = scores.pivot_table(index="policy", columns=["eps", "N"], values="held_ratio", sort=False)
     fairness = scores.groupby("policy", sort=False).fairness.min()
-    adaptive = {
-        name: table[name] for name in ["ICL, transformer", *ESTIMATORS, "DQN (CCOD-style, ours)", "BEB 16..1024"]
-    }
+    adaptive = {name: spec for name, spec in table.items() if not name.startswith(("p-persistent", "model-based"))}
     curves = convergence(adaptive, seeds=args.seeds, n_steps=80)
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3f}".format):
         print(

@@ -17,6 +17,8 @@ import pandas as pd
 import torch
 
 import tasks
+from icl import baselines
+from icl.adaptive import CollisionTracker, IdleSense, KalmanN
 from icl.csma import FixedWindow, IclController, Oracle, Policy, run_fixed
 from icl.drl import DqnAgent
 from icl.evaluate import bootstrap_mean
@@ -102,10 +104,11 @@ def window_accuracy(
     n_prompts: int,
     seed: int = 0,
     n_points: int = 11,
-    **task_params: Any,
+    measurement_slots: int = MEASUREMENT_SLOTS,
 ) -> pd.DataFrame:
     """How close each learner's window for p* comes to W*, open loop, on ``n_prompts`` fresh
-    ``csma_window`` prompts per (N, eps) cell (N fixed in a cell, ``task_params`` as in training).
+    ``csma_window`` prompts per (N, eps) cell (N fixed in a cell, probes measured over
+    ``measurement_slots`` slots as in training).
 
     One row per learner and cell: the median and 90th percentile of |log2 W - log2 W*| (octaves)
     and the mean and 5th percentile of the throughput ratio S(W) / S(W*) in Bianchi's model.
@@ -113,7 +116,9 @@ def window_accuracy(
     rows = []
     for n in n_values:
         for eps in eps_values:
-            task = tasks.get("csma_window", 2, n_min=n, n_max=n, error_fraction=eps, **task_params)
+            task = tasks.get(
+                "csma_window", 2, n_min=n, n_max=n, error_fraction=eps, measurement_slots=measurement_slots
+            )
             prompt = task.sample(n_prompts, n_points, torch.Generator().manual_seed(seed + 1000 * n))
             truth, payloads = prompt.info["w_star"].log2(), prompt.info["payload_bytes"]
             oracle = throughput_at(prompt.info["n_stations"], truth, payloads)
@@ -137,6 +142,33 @@ def window_accuracy(
 
 PolicySpec = tuple[Policy, Mapping[str, Any]]
 """A policy and the env options it needs (``{"backoff": "beb"}`` for BEB, else none)."""
+
+
+ESTIMATORS = {
+    "median of offsets": "median_offset",
+    "Huber M-estimate": "huber_offset",
+    "binomial likelihood": f"mle_offset:measurement_slots={MEASUREMENT_SLOTS}",
+    "least squares on z": "least_squares_z",
+}
+"""The hand-made in-context estimators (baseline specs) the transformer is compared with."""
+
+
+def fair_test_policies(controller: IclController, dqn: DqnAgent) -> dict[str, PolicySpec]:
+    """Every policy of the fair test: the ICL controller with the transformer and with each hand-made
+    estimator reading the same prompts, the classic adaptive schemes, the DQN, BEB and the model-based
+    windows (knowing N, and assuming N_ASSUMED)."""
+    n_probes = len(controller.probe_windows)
+    table: dict[str, PolicySpec] = {"ICL, transformer": (controller, {})}
+    for name, spec in ESTIMATORS.items():
+        table[f"ICL, {name}"] = (IclController(baselines.from_spec(spec), controller.task, n_probes=n_probes), {})
+    table["p* tracker"] = (CollisionTracker(), {})
+    table["Idle Sense"] = (IdleSense(), {})
+    table["Kalman N estimate + W*(N)"] = (KalmanN(), {})
+    table["DQN (CCOD-style)"] = (dqn, {})
+    table["BEB 16..1024"] = (FixedWindow(16), {"backoff": "beb"})
+    table["p-persistent model, knows N"] = (Oracle(lambda n: round(model_based.p_persistent_window(n))), {})
+    table[f"model-based, assumes N={N_ASSUMED}"] = (FixedWindow(oracle_window(N_ASSUMED)), {})
+    return table
 
 
 def adaptive_policies(controller: IclController, dqn: DqnAgent) -> dict[str, PolicySpec]:
