@@ -7,7 +7,8 @@ steps only (what earlier figures reported). Then N jumps 10 -> 45: steps until e
 within 5% of the oracle. The in-context policies share one controller (probe, prompt, predict,
 hold, re-probe) and differ in the learner that reads the prompt: the trained transformer or a
 hand-made estimator. Beside them: the classic adaptive schemes that need no training (p* tracker,
-Idle Sense, Kalman estimation of N), our CCOD-style DQN, BEB and the model-based windows.
+Idle Sense, Kalman estimation of N), CCOD-style DQN and TD3 agents (Stable-Baselines3), BEB and the
+model-based windows.
 Observations are only what a station can measure (no attempts per slot).
 
     python benchmarks/csma_policies.py --seeds 20
@@ -28,7 +29,7 @@ from icl.policies import (
     fair_test_policies,
     recovery_steps,
     score_policies,
-    trained_dqn,
+    trained_agent,
 )
 from icl.train import train
 from paper_figs._csma import icl_run_config
@@ -47,7 +48,8 @@ def main() -> None:
     started = time.perf_counter()
     runs = Path(args.runs)
     transformer = controller_for(train(icl_run_config("quick", seed=0), runs))
-    table = fair_test_policies(transformer, trained_dqn(runs / "dqn-quick-seed0.pt", 60, seed=0))
+    agents = [trained_agent(runs / f"{name}-quick-seed0.zip", name, 60, seed=0) for name in ("dqn", "td3")]
+    table = fair_test_policies(transformer, *agents)
     n_steps = len(transformer.probe_windows) + args.hold
     scores = pd.concat(
         [score_policies(table, args.n, args.seeds, n_steps, observation_error=eps) for eps in args.eps],

@@ -1,135 +1,159 @@
-"""A deep Q-network contention-window agent in the manner of CCOD (Wydmanski & Szott 2021).
+"""Deep-RL contention-window agents from Stable-Baselines3, in the set-up of CCOD (Wydmanski & Szott 2021).
 
-Actions are the windows W = 2^(a + 4), a = 0..6 (16..1024, CWmin = CWmax); the state is the
-history of the last ``history`` observed collision probabilities; the reward is the throughput of
-the step (scaled by 1/30 Mb/s). Double DQN with a replay buffer, epsilon-greedy exploration and a
-target network, trained on ``sim.CsmaEnv`` episodes with N drawn per episode. It is the learned
-baseline the ICL controller is compared with: it must be trained per deployment range, and it
-recovers after a change of N as fast as its collision history refreshes.
+The state is the history of the last ``history`` measured collision probabilities; the reward is the
+step's throughput scaled by 1/30 Mb/s. ``algorithm="dqn"`` chooses among the windows
+W = 2^(a + 4), a = 0..6 (16..1024, CWmin = CWmax); ``"td3"`` (the successor of CCOD's DDPG) sets a
+continuous log2 W in [4, 10]. Agents are trained on ``sim.CsmaEnv`` episodes with N drawn per episode
+and then act greedily; they are the learned baselines the ICL controller is compared with: they must be
+trained per deployment range, and they follow a change of N as fast as their history refreshes.
 """
 
 from __future__ import annotations
 
-import copy
-from collections import deque
-from collections.abc import Callable
+import contextlib
+import io
+import random
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
-from torch import nn
+from gymnasium import spaces
+from stable_baselines3 import DQN, TD3
+from stable_baselines3.common.noise import NormalActionNoise
 
 from icl.csma import Trace
 from icl.io import atomic_path
 from sim.env import CsmaEnv
 
 WINDOWS = [2 ** (a + 4) for a in range(7)]
+LOG2_WINDOW_RANGE = (4.0, 10.0)
 REWARD_SCALE_MBPS = 30.0
+ALGORITHMS = {"dqn": DQN, "td3": TD3}
 
 
-class DqnAgent:
-    """DQN over the collision-probability history; ``train`` then ``run`` (greedy, frozen)."""
+def window_of(action: Any, algorithm: str) -> int:
+    """The window an agent's action stands for: a window index (DQN) or a point of [-1, 1] on log2 W (TD3)."""
+    if algorithm == "dqn":
+        return WINDOWS[int(action)]
+    low, high = LOG2_WINDOW_RANGE
+    return round(2 ** (low + (float(np.clip(np.asarray(action).reshape(-1)[0], -1, 1)) + 1) / 2 * (high - low)))
+
+
+class CcodEnv(gym.Env):
+    """CCOD's view of a ``CsmaEnv``: the collision history as state, scaled throughput as reward.
+
+    For training it builds a fresh network each episode (``make_env(episode)``, truncated after
+    ``episode_steps``); for control it wraps one env.
+    """
 
     def __init__(
-        self,
-        history: int = 4,
-        hidden: int = 64,
-        lr: float = 1e-3,
-        gamma: float = 0.7,
-        batch_size: int = 64,
-        buffer_size: int = 10_000,
-        target_every: int = 100,
-        seed: int = 0,
+        self, make_env: Callable[[int], CsmaEnv], episode_steps: int | None, history: int, algorithm: str
     ) -> None:
-        if history < 1 or hidden < 1 or batch_size < 1 or buffer_size < batch_size:
-            raise ValueError("history, hidden and batch_size must be positive and buffer_size >= batch_size")
+        self.make_env, self.episode_steps, self.history, self.algorithm = make_env, episode_steps, history, algorithm
+        self.observation_space = spaces.Box(0.0, 1.0, (history,), dtype=np.float32)
+        self.action_space = spaces.Discrete(len(WINDOWS)) if algorithm == "dqn" else spaces.Box(-1.0, 1.0, (1,))
+        self.env: CsmaEnv | None = None
+        self.episode = -1
+        self.trace = Trace()
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.episode += 1
+        if self.env is not None and self.episode_steps is not None:
+            self.env.close()
+        if self.env is None or self.episode_steps is not None:
+            self.env = self.make_env(self.episode)
+        self.env.reset(seed=self.episode if seed is None else seed)
+        self.state, self.steps, self.trace = np.zeros(self.history, dtype=np.float32), 0, Trace()
+        return self.state.copy(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        window = window_of(action, self.algorithm)
+        observation, reward, terminated, truncated, info = self.env.step(window)
+        self.trace.record(window, observation, info, probing=False)
+        self.state = np.append(self.state[1:], np.float32(observation[0]))
+        self.steps += 1
+        truncated = truncated or (self.episode_steps is not None and self.steps >= self.episode_steps)
+        return self.state.copy(), reward / REWARD_SCALE_MBPS, terminated, truncated, info
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+
+
+@contextlib.contextmanager
+def _own_random_state() -> Iterator[None]:
+    """Stable-Baselines3 seeds Python's, NumPy's and torch's global generators; keep the caller's."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
+class DrlAgent:
+    """A CCOD-style agent (``algorithm`` "dqn" or "td3"): ``train`` (or ``load``), then ``run``."""
+
+    def __init__(self, algorithm: str = "dqn", history: int = 4, gamma: float = 0.7, seed: int = 0) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown DRL algorithm {algorithm!r}; allowed: {', '.join(ALGORITHMS)}")
+        if not isinstance(history, int) or history < 1:
+            raise ValueError(f"history must be a positive integer, got {history!r}")
         if not 0 <= gamma < 1:
             raise ValueError(f"gamma must be in [0, 1), got {gamma}")
-        self.history = history
-        self.gamma = gamma
-        self.batch_size = batch_size
-        self.target_every = target_every
-        self.rng = np.random.default_rng(seed)
-        with torch.random.fork_rng(devices=[]):  # the seed decides the weights, not the caller's RNG
-            torch.manual_seed(seed)
-            self.q = nn.Sequential(
-                nn.Linear(history, hidden),
-                nn.ReLU(),
-                nn.Linear(hidden, hidden),
-                nn.ReLU(),
-                nn.Linear(hidden, len(WINDOWS)),
-            )
-        self.target = copy.deepcopy(self.q)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=lr)
-        self.buffer: deque[tuple[np.ndarray, int, float, np.ndarray]] = deque(maxlen=buffer_size)
+        self.algorithm, self.history, self.gamma, self.seed = algorithm, history, gamma, seed
+        self.model: DQN | TD3 | None = None
 
-    def act(self, state: np.ndarray, epsilon: float = 0.0) -> int:
-        """Epsilon-greedy action index."""
-        if self.rng.random() < epsilon:
-            return int(self.rng.integers(len(WINDOWS)))
-        with torch.no_grad():
-            return int(self.q(torch.as_tensor(state, dtype=torch.float32)).argmax())
+    def _build(self, env: CcodEnv) -> DQN | TD3:
+        common = {"learning_rate": 1e-3, "buffer_size": 10_000, "learning_starts": 100, "batch_size": 64,
+                  "gamma": self.gamma, "train_freq": 1, "policy_kwargs": {"net_arch": [64, 64]},
+                  "seed": self.seed, "device": "cpu", "verbose": 0}  # fmt: skip
+        if self.algorithm == "dqn":
+            return DQN("MlpPolicy", env, target_update_interval=100, exploration_fraction=0.6,
+                       exploration_final_eps=0.05, **common)  # fmt: skip
+        return TD3("MlpPolicy", env, action_noise=NormalActionNoise(np.zeros(1), 0.3 * np.ones(1)), **common)
 
-    def _learn(self) -> None:
-        batch = [self.buffer[i] for i in self.rng.integers(len(self.buffer), size=self.batch_size)]
-        states, actions, rewards, next_states = (torch.as_tensor(np.array(x), dtype=torch.float32) for x in zip(*batch))
-        with torch.no_grad():
-            best_next = self.q(next_states).argmax(dim=1, keepdim=True)
-            targets = rewards + self.gamma * self.target(next_states).gather(1, best_next).squeeze(1)
-        predicted = self.q(states).gather(1, actions.long().unsqueeze(1)).squeeze(1)
-        loss = nn.functional.smooth_l1_loss(predicted, targets)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-
-    def train(self, make_env: Callable[[int], CsmaEnv], n_episodes: int, episode_steps: int) -> list[float]:
-        """Train on ``n_episodes`` fresh environments (``make_env(episode)``); mean reward per episode."""
-        rewards_per_episode = []
-        total_steps = n_episodes * episode_steps
-        step = 0
-        for episode in range(n_episodes):
-            env = make_env(episode)
-            env.reset(seed=episode)
-            state = np.zeros(self.history)
-            rewards = []
-            for _ in range(episode_steps):
-                epsilon = max(0.05, 1.0 - step / (0.6 * total_steps))
-                action = self.act(state, epsilon)
-                observation, reward, _, _, _ = env.step(WINDOWS[action])
-                next_state = np.append(state[1:], observation[0])
-                self.buffer.append((state, action, reward / REWARD_SCALE_MBPS, next_state))
-                state = next_state
-                rewards.append(reward)
-                step += 1
-                if len(self.buffer) >= self.batch_size:
-                    self._learn()
-                if step % self.target_every == 0:
-                    self.target.load_state_dict(self.q.state_dict())
-            env.close()
-            rewards_per_episode.append(float(np.mean(rewards)))
-        return rewards_per_episode
+    def train(self, make_env: Callable[[int], CsmaEnv], n_episodes: int, episode_steps: int) -> None:
+        """Train on ``n_episodes`` fresh networks (``make_env(episode)``) of ``episode_steps`` steps."""
+        if n_episodes < 1 or episode_steps < 1:
+            raise ValueError(f"n_episodes and episode_steps must be positive, got {n_episodes}, {episode_steps}")
+        env = CcodEnv(make_env, episode_steps, self.history, self.algorithm)
+        with _own_random_state():
+            self.model = self._build(env)
+            self.model.learn(total_timesteps=n_episodes * episode_steps)
+        env.close()
 
     def save(self, path: str | Path) -> None:
-        """Write the Q-network atomically."""
+        """Write the trained agent atomically (Stable-Baselines3's zip format)."""
+        buffer = io.BytesIO()
+        self._trained().save(buffer)
         with atomic_path(path) as tmp:
-            torch.save({"q": self.q.state_dict(), "history": self.history}, tmp)
+            Path(tmp).write_bytes(buffer.getvalue())
 
     def load(self, path: str | Path) -> None:
-        """Read a Q-network written by ``save``."""
-        state = torch.load(path, weights_only=True)
-        if state["history"] != self.history:
-            raise ValueError(f"{path}: agent has history {state['history']}, this one {self.history}")
-        self.q.load_state_dict(state["q"])
-        self.target.load_state_dict(state["q"])
+        """Read an agent written by ``save`` with the same algorithm and history."""
+        with _own_random_state():
+            model = ALGORITHMS[self.algorithm].load(path, device="cpu")
+        if model.observation_space.shape != (self.history,):
+            raise ValueError(f"{path}: agent has history {model.observation_space.shape[0]}, this one {self.history}")
+        self.model = model
 
     def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
-        """Greedy control of ``env`` with the trained network."""
-        trace = Trace()
-        env.reset(seed=seed)
-        state = np.zeros(self.history)
+        """Greedy control of ``env`` for ``n_steps`` steps."""
+        model = self._trained()
+        view = CcodEnv(lambda episode: env, None, self.history, self.algorithm)
+        state, _ = view.reset(seed=seed)
         for _ in range(n_steps):
-            window = WINDOWS[self.act(state)]
-            observation, _, _, _, info = env.step(window)
-            trace.record(window, observation, info, probing=False)
-            state = np.append(state[1:], observation[0])
-        return trace
+            action, _ = model.predict(state, deterministic=True)
+            state, *_ = view.step(action)
+        return view.trace
+
+    def _trained(self) -> DQN | TD3:
+        if self.model is None:
+            raise RuntimeError("the agent is not trained: call train() or load() first")
+        return self.model

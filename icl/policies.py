@@ -20,7 +20,7 @@ import tasks
 from icl import baselines
 from icl.adaptive import CollisionTracker, IdleSense, KalmanN
 from icl.csma import FixedWindow, IclController, Oracle, Policy, run_fixed
-from icl.drl import DqnAgent
+from icl.drl import DrlAgent
 from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
 from icl.train import load_model
@@ -60,10 +60,10 @@ def summary_row(panel: str, policy: str, x: float, samples: np.ndarray, seed: in
     return {"panel": panel, "policy": policy, "x": x, "mean": samples.mean(), "ci_low": low[0], "ci_high": high[0]}
 
 
-def trained_dqn(path: Path, n_episodes: int, seed: int) -> DqnAgent:
-    """The CCOD-style DQN baseline, trained for ``n_episodes`` on N uniform in [5, 50]; cached at ``path``
-    (loaded from there when it exists)."""
-    agent = DqnAgent(seed=seed)
+def trained_agent(path: Path, algorithm: str, n_episodes: int, seed: int) -> DrlAgent:
+    """A CCOD-style DRL baseline (``algorithm`` "dqn" or "td3"), trained for ``n_episodes`` of 25 steps
+    on N uniform in [5, 50]; cached at ``path`` (loaded from there when it exists)."""
+    agent = DrlAgent(algorithm, seed=seed)
     if Path(path).exists():
         agent.load(path)
         return agent
@@ -153,10 +153,10 @@ ESTIMATORS = {
 """The hand-made in-context estimators (baseline specs) the transformer is compared with."""
 
 
-def fair_test_policies(controller: IclController, dqn: DqnAgent) -> dict[str, PolicySpec]:
+def fair_test_policies(controller: IclController, dqn: DrlAgent, td3: DrlAgent) -> dict[str, PolicySpec]:
     """Every policy of the fair test: the ICL controller with the transformer and with each hand-made
-    estimator reading the same prompts, the classic adaptive schemes, the DQN, BEB and the model-based
-    windows (knowing N, and assuming N_ASSUMED)."""
+    estimator reading the same prompts, the classic adaptive schemes, the DQN and TD3 agents, BEB and
+    the model-based windows (knowing N, and assuming N_ASSUMED)."""
     n_probes = len(controller.probe_windows)
     table: dict[str, PolicySpec] = {"ICL, transformer": (controller, {})}
     for name, spec in ESTIMATORS.items():
@@ -165,13 +165,14 @@ def fair_test_policies(controller: IclController, dqn: DqnAgent) -> dict[str, Po
     table["Idle Sense"] = (IdleSense(), {})
     table["Kalman N estimate + W*(N)"] = (KalmanN(), {})
     table["DQN (CCOD-style)"] = (dqn, {})
+    table["TD3 (CCOD-style)"] = (td3, {})
     table["BEB 16..1024"] = (FixedWindow(16), {"backoff": "beb"})
     table["p-persistent model, knows N"] = (Oracle(lambda n: round(model_based.p_persistent_window(n))), {})
     table[f"model-based, assumes N={N_ASSUMED}"] = (FixedWindow(oracle_window(N_ASSUMED)), {})
     return table
 
 
-def adaptive_policies(controller: IclController, dqn: DqnAgent) -> dict[str, PolicySpec]:
+def adaptive_policies(controller: IclController, dqn: DrlAgent) -> dict[str, PolicySpec]:
     """The policies that follow a change of N: the ICL controller, the CCOD-style DQN and 802.11 BEB."""
     return {
         "ICL (transformer)": (controller, {}),
@@ -235,7 +236,7 @@ def recovery_steps(curves: pd.DataFrame, within: float = 0.05) -> pd.Series:
 
 def closed_loop(
     controller: IclController,
-    dqn: DqnAgent,
+    dqn: DrlAgent,
     n_grid: Sequence[int],
     seeds: int,
     hold_steps: int,

@@ -12,8 +12,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from icl import config as cfg
-from icl.drl import DqnAgent
-from icl.policies import MEASUREMENT_SLOTS, EnvFactory, trained_dqn
+from icl.drl import DrlAgent
+from icl.policies import MEASUREMENT_SLOTS, EnvFactory, trained_agent
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
 from sim.env import CsmaEnv, Embedded
@@ -54,9 +54,10 @@ def icl_run_config(size: str, seed: int) -> cfg.RunConfig:
     return run_config("csma_icl", size, seed, error_fraction=0.05, keep_checkpoints=training_stages(size))
 
 
-def dqn_for(runs_dir: Path, size: str, seed: int) -> DqnAgent:
-    """The DQN baseline of the CSMA figures (trained once per size and seed, then reused from ``runs_dir``)."""
-    return trained_dqn(Path(runs_dir) / f"dqn-{size}-seed{seed}.pt", by_size(size, 2, 60, 400), seed)
+def drl_for(runs_dir: Path, size: str, seed: int, algorithm: str = "dqn") -> DrlAgent:
+    """A DRL baseline of the CSMA figures (trained once per size and seed, then reused from ``runs_dir``)."""
+    path = Path(runs_dir) / f"{algorithm}-{size}-seed{seed}.zip"
+    return trained_agent(path, algorithm, by_size(size, 2, 60, 400), seed)
 
 
 def experiment_env(size: str) -> EnvFactory:

@@ -6,7 +6,8 @@ examples wrong; the shaded N lie outside training ([5, 50]). Middle: the same ag
 eps of wrong examples, at N = 20. Right: closed-loop throughput relative to the oracle W*(N) with
 every step counted (probes are charged), mean and 5th percentile over seeds, for the ICL controller
 with each learner, the classic adaptive schemes (p* tracker, Idle Sense, Kalman N estimate), the
-CCOD-style DQN, BEB and the model-based windows; embedded simulator, eps = 0.
+CCOD-style DQN and TD3 (Stable-Baselines3), BEB and the model-based windows; embedded simulator,
+eps = 0.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from icl.baselines import from_spec
 from icl.policies import ESTIMATORS, controller_for, fair_test_policies, score_policies, window_accuracy
 from icl.train import load_model, train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import dqn_for, experiment_env, icl_run_config
+from paper_figs._csma import drl_for, experiment_env, icl_run_config
 from paper_figs.plots import new_figure, save_figure, styled
 
 DESCRIPTION = "CSMA fair test: the ICL transformer vs hand-made estimators, classic adaptive schemes, DQN"
@@ -51,7 +52,8 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         ignore_index=True,
     )
     controller = controller_for(run_dir)
-    policies = fair_test_policies(controller, dqn_for(out_dir / "runs", size, seed))
+    runs = out_dir / "runs"
+    policies = fair_test_policies(controller, drl_for(runs, size, seed), drl_for(runs, size, seed, "td3"))
     n_steps = len(controller.probe_windows) + by_size(size, 2, 10, 20)
     closed = score_policies(
         policies, [5, 20, 50], by_size(size, 2, 10, 20), n_steps, make_env=experiment_env(size)

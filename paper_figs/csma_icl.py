@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter
 from icl.policies import closed_loop, controller_for, training_curve
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import dqn_for, experiment_env, icl_run_config, plot_throughput_vs_n, training_stages
+from paper_figs._csma import drl_for, experiment_env, icl_run_config, plot_throughput_vs_n, training_stages
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
@@ -37,7 +37,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     curve = training_curve(train(config, out_dir / "runs"), stages)
     n_grid = by_size(size, [5, 50], [5, 10, 20, 30, 40, 50], [2, 5, 10, 15, 20, 25, 30, 40, 50, 60])
     controller = controller_for(out_dir / "runs" / config.name)
-    dqn = dqn_for(out_dir / "runs", size, seed)
+    dqn = drl_for(out_dir / "runs", size, seed)
     seeds, hold_steps = by_size(size, 2, 3, 10), by_size(size, 1, 4, 20)
     loop = closed_loop(controller, dqn, n_grid, seeds, hold_steps, make_env=experiment_env(size))
     data = pd.concat([loop, curve], ignore_index=True)

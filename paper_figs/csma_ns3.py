@@ -21,7 +21,7 @@ import pandas as pd
 from icl.policies import CHANGE_STEP, N_AFTER, N_BEFORE, adaptive_policies, closed_loop, controller_for, convergence
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import dqn_for, icl_run_config, plot_convergence, plot_throughput_vs_n
+from paper_figs._csma import drl_for, icl_run_config, plot_convergence, plot_throughput_vs_n
 from paper_figs.plots import new_figure, save_figure, styled
 from sim.env import CsmaEnv, Ns3
 from sim.ns3 import Ns3Error, ns3_available
@@ -50,7 +50,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     make_env = functools.partial(ns3_env, out_dir / "runs" / f"{NAME}-ns3-logs", step_s)
     n_grid = by_size(size, [5], [5, 10, 20, 35, 50], [2, 5, 10, 15, 20, 25, 30, 40, 50, 60])
     controller = controller_for(run_dir)
-    dqn = dqn_for(out_dir / "runs", size, seed)
+    dqn = drl_for(out_dir / "runs", size, seed)
     seeds = by_size(size, 1, 2, 10)
     loop = closed_loop(controller, dqn, n_grid, seeds, hold_steps=by_size(size, 1, 4, 20), make_env=make_env)
     n_steps = by_size(size, CHANGE_STEP + 2, 40, 80)

@@ -26,7 +26,7 @@ from icl.policies import (
 )
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import dqn_for, experiment_env, plot_convergence, run_config
+from paper_figs._csma import drl_for, experiment_env, plot_convergence, run_config
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
@@ -42,7 +42,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     make_env = experiment_env(size)
     seeds, hold_steps = by_size(size, 2, 3, 10), by_size(size, 1, 4, 20)
     sweep = error_sweep(controller, [0.0, 0.1, 0.2, 0.3], seeds, hold_steps, make_env=make_env)
-    dqn = dqn_for(out_dir / "runs", size, seed)
+    dqn = drl_for(out_dir / "runs", size, seed)
     n_steps = by_size(size, CHANGE_STEP + 2, 45, 80)
     curves = convergence(adaptive_policies(controller, dqn), by_size(size, 2, 4, 20), n_steps, make_env=make_env)
     data = pd.concat([sweep, curves], ignore_index=True)

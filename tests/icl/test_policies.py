@@ -11,7 +11,7 @@ import pytest
 
 from icl import config as cfg
 from icl import policies
-from icl.drl import DqnAgent
+from icl.drl import DrlAgent
 from icl.train import train
 from sim.env import CsmaEnv, Embedded
 
@@ -26,7 +26,7 @@ def short_env(n_stations: int, **options: object) -> CsmaEnv:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DqnAgent]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DrlAgent]:
     runs = tmp_path_factory.mktemp("runs")
     config = cfg.load(
         None,
@@ -44,7 +44,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DqnAgent]:
             "eval.n_prompts=64",
         ],
     )
-    agent = DqnAgent(seed=0)
+    agent = DrlAgent(seed=0)
     agent.train(lambda episode: short_env(10), n_episodes=2, episode_steps=5)
     return train(config, runs), agent
 
@@ -56,7 +56,7 @@ def assert_summary(frame: pd.DataFrame, panel: str) -> None:
     assert (frame["mean"] <= frame.ci_high + 1e-9).all()
 
 
-def test_closed_loop_scores_every_policy(trained: tuple[Path, DqnAgent]) -> None:
+def test_closed_loop_scores_every_policy(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, dqn = trained
     frame = policies.closed_loop(
         policies.controller_for(run_dir), dqn, [5, 30], seeds=1, hold_steps=2, make_env=short_env
@@ -78,7 +78,7 @@ def test_closed_loop_scores_every_policy(trained: tuple[Path, DqnAgent]) -> None
     assert oracle[30] > beb[30], "at N = 30 the oracle window beats BEB's 16..1024"
 
 
-def test_convergence_traces_every_step(trained: tuple[Path, DqnAgent]) -> None:
+def test_convergence_traces_every_step(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, dqn = trained
     n_steps = policies.CHANGE_STEP + 3
     adaptive = policies.adaptive_policies(policies.controller_for(run_dir), dqn)
@@ -92,7 +92,7 @@ def test_convergence_traces_every_step(trained: tuple[Path, DqnAgent]) -> None:
     }
 
 
-def test_error_sweep_and_training_curve(trained: tuple[Path, DqnAgent]) -> None:
+def test_error_sweep_and_training_curve(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, _ = trained
     sweep = policies.error_sweep(policies.controller_for(run_dir), [0.0, 0.3], seeds=1, hold_steps=1)
     assert_summary(sweep, "errors")

@@ -62,7 +62,8 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
             | {"least squares on z", "nan"},
             "policy": {f"ICL, {name}" for name in ESTIMATORS}
             | {"ICL, transformer", "p* tracker", "Idle Sense"}
-            | {"Kalman N estimate + W*(N)", "DQN (CCOD-style)", "BEB 16..1024", "p-persistent model, knows N"}
+            | {"Kalman N estimate + W*(N)", "DQN (CCOD-style)", "TD3 (CCOD-style)", "BEB 16..1024"}
+            | {"p-persistent model, knows N"}
             | {"model-based, assumes N=20", "nan"},
         },
     ),
