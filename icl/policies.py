@@ -105,10 +105,11 @@ def window_accuracy(
     seed: int = 0,
     n_points: int = 11,
     measurement_slots: int = MEASUREMENT_SLOTS,
+    frame_error_rate: float = 0.0,
 ) -> pd.DataFrame:
     """How close each learner's window for p* comes to W*, open loop, on ``n_prompts`` fresh
     ``csma_window`` prompts per (N, eps) cell (N fixed in a cell, probes measured over
-    ``measurement_slots`` slots as in training).
+    ``measurement_slots`` slots as in training; ``frame_error_rate`` biases every reading up).
 
     One row per learner and cell: the median and 90th percentile of |log2 W - log2 W*| (octaves)
     and the mean and 5th percentile of the throughput ratio S(W) / S(W*) in Bianchi's model.
@@ -117,7 +118,13 @@ def window_accuracy(
     for n in n_values:
         for eps in eps_values:
             task = tasks.get(
-                "csma_window", 2, n_min=n, n_max=n, error_fraction=eps, measurement_slots=measurement_slots
+                "csma_window",
+                2,
+                n_min=n,
+                n_max=n,
+                error_fraction=eps,
+                measurement_slots=measurement_slots,
+                frame_error_rate=frame_error_rate,
             )
             prompt = task.sample(n_prompts, n_points, torch.Generator().manual_seed(seed + 1000 * n))
             truth, payloads = prompt.info["w_star"].log2(), prompt.info["payload_bytes"]
@@ -131,6 +138,7 @@ def window_accuracy(
                         "learner": name,
                         "N": n,
                         "eps": eps,
+                        "frame_error_rate": frame_error_rate,
                         "median_octaves": float(np.median(octaves)),
                         "p90_octaves": float(np.quantile(octaves, 0.9)),
                         "throughput_ratio": float(ratio.mean()),

@@ -140,7 +140,11 @@ class TableSource:
 
 @register
 class CsmaWindowTask(Task):
-    """Collision-threshold prompts for a hidden N; the last example is the query (p*, W*)."""
+    """Collision-threshold prompts for a hidden N; the last example is the query (p*, W*).
+
+    ``frame_error_rate`` adds channel losses: a station cannot tell a lost frame from a collided one,
+    so every probe reads 1 - (1 - p)(1 - FER), a systematic error on all of them (the label, the
+    window that maximises throughput, is unchanged)."""
 
     name = "csma_window"
     min_points = 2  # probes and the query
@@ -155,6 +159,7 @@ class CsmaWindowTask(Task):
         w_min: int = 16,
         w_max: int = 1024,
         measurement_slots: int = 0,
+        frame_error_rate: float = 0.0,
         error_fraction: float = 0.0,
         error_mode: str = "random",
         payload_bytes: Sequence[int] = (PAYLOAD_BYTES,),
@@ -171,6 +176,8 @@ class CsmaWindowTask(Task):
             raise ValueError(f"error_fraction (eps) must be in [0, 1], got {error_fraction}")
         if error_mode not in ERROR_MODES:
             raise ValueError(f"error_mode {error_mode!r} is not allowed; choose one of: {', '.join(ERROR_MODES)}")
+        if not 0.0 <= frame_error_rate < 1.0:
+            raise ValueError(f"frame_error_rate must be in [0, 1), got {frame_error_rate}")
         if measurement_slots < 0:
             raise ValueError(f"measurement_slots must be >= 0 (0 = exact), got {measurement_slots}")
         if not payload_bytes or any(int(b) < 1 for b in payload_bytes):
@@ -185,6 +192,7 @@ class CsmaWindowTask(Task):
         self.n_min, self.n_max = n_min, n_max
         self.w_min, self.w_max = w_min, w_max
         self.measurement_slots = measurement_slots
+        self.frame_error_rate = float(frame_error_rate)
         self.error_fraction = error_fraction
         self.error_mode = error_mode
         self.payload_bytes = tuple(int(b) for b in payload_bytes)
@@ -221,6 +229,7 @@ class CsmaWindowTask(Task):
         n_probe = functions["n_stations"][:, None].double().expand_as(windows)
         p = self.source.observe(n_probe, windows, generator)
         p = self._measure(p, n_probe, windows, generator)
+        p = 1.0 - (1.0 - p) * (1.0 - self.frame_error_rate)
         p = self._corrupt_examples(p, n_probe, windows, generator)
         xs = features(torch.cat([p, self._p_star(functions)[:, None]], dim=1)).float()
         ys = torch.cat([windows.log2().float(), self.apply(functions, xs[:, -1:])], dim=1)

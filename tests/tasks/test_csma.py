@@ -139,3 +139,13 @@ def test_measurement_table_errors(table_path: str, tmp_path) -> None:
     pd.read_csv(table_path).iloc[1:].to_csv(partial, index=False)
     with pytest.raises(ValueError, match="not a full grid"):
         tasks.get("csma_window", 2, measurements=str(partial))
+
+
+def test_channel_losses_raise_every_reading_and_leave_the_label() -> None:
+    clean = tasks.get("csma_window", 2).sample(64, 11, gen())
+    lossy = tasks.get("csma_window", 2, frame_error_rate=0.1).sample(64, 11, gen())
+    p, q = clean.xs[:, :-1, 0].double(), lossy.xs[:, :-1, 0].double()
+    assert torch.allclose(q, 1 - (1 - p) * 0.9, atol=1e-6)
+    assert torch.equal(clean.ys, lossy.ys) and torch.equal(clean.info["w_star"], lossy.info["w_star"])
+    with pytest.raises(ValueError, match=r"frame_error_rate must be in \[0, 1\), got 1.0"):
+        tasks.get("csma_window", 2, frame_error_rate=1.0)
