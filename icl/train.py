@@ -337,7 +337,10 @@ def train(
                 torch.cuda.set_device(device)
             dist.barrier()
         try:
-            return _train_loop(run, run_dir, device, rank, world_size, stop_at, on_step)
+            result = _train_loop(run, run_dir, device, rank, world_size, stop_at, on_step)
+            if world_size > 1:
+                dist.barrier()  # every rank done before the group goes: gloo aborts a rank whose peer has left
+            return result
         finally:
             if world_size > 1:
                 dist.destroy_process_group()
