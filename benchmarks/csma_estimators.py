@@ -64,7 +64,7 @@ def main() -> None:
         ignore_index=True,
     )
     print("systematic errors: channel losses at frame error rate FER read as collisions (N = 20, eps = 0)")
-    with pd.option_context("display.width", 250, "display.float_format", "{:.3f}".format):
+    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
         print(biased.pivot_table(index="frame_error_rate", columns="learner", values="median_octaves", sort=False))
     print("what the query level p* of N = 20 costs at other N, exact readings (octaves, throughput lost):")
     for n in args.n:
