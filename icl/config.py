@@ -200,6 +200,13 @@ class EvalConfig:
         _require(self.n_points >= 0, f"eval.n_points must be >= 0, got {self.n_points}")
         _require(0 < self.confidence < 1, f"eval.confidence must be in (0, 1), got {self.confidence}")
         _seed("eval.seed", self.seed)
+        from icl import baselines  # here: baselines need this module, and a run checks its specs before training
+
+        for spec in self.baselines:
+            try:
+                baselines.from_spec(spec)
+            except ValueError as error:
+                raise ConfigError(f"eval.baselines: {spec!r}: {error}") from None
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ def test_preset_loads() -> None:
         (["model.n_embd=30", "model.n_head=4"], "model.n_embd (30) must be divisible by model.n_head (4)"),
         (["name=../x"], "name = '../x' is not allowed"),
         (["train.lr"], "--set expects section.key=value"),
+        (["model.family=rnn"], "model.family = 'rnn' is not allowed; choose one of: gpt, lstm, lsa"),
+        (['eval.baselines=["svm"]'], "eval.baselines: 'svm': unknown baseline 'svm'; allowed: averaging,"),
+        (['eval.baselines=["knn:n_neighbors=0"]'], "eval.baselines: 'knn:n_neighbors=0': n_neighbors must be"),
     ],
 )
 def test_bad_config_names_the_key(overrides: list[str], message: str) -> None:
