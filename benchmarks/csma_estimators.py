@@ -33,11 +33,13 @@ def main() -> None:
     parser.add_argument("--fer", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.1, 0.2])
     parser.add_argument("--runs", default="figures/runs", help="where the transformer's run is (or goes)")
     parser.add_argument("--csv", help="also write the table here")
+    parser.add_argument("--also", nargs="*", default=[], help="other trained csma_window run directories to score")
     args = parser.parse_args()
 
     config = icl_run_config("quick", seed=0)
     _, model = load_model(train(config, Path(args.runs)))
     learners = {"transformer (ICL)": model, **{name: from_spec(spec) for name, spec in ESTIMATORS.items()}}
+    learners.update({f"transformer ({Path(run).name})": load_model(Path(run))[1] for run in args.also})
     table = window_accuracy(learners, args.n, args.eps, args.prompts, seed=1)
     if args.csv:
         table.to_csv(args.csv, index=False)
@@ -48,6 +50,7 @@ def main() -> None:
     summary = pd.DataFrame(
         {
             "transformer oct": cells["transformer (ICL)"],
+            **{f"{Path(run).name} oct": cells[f"transformer ({Path(run).name})"] for run in args.also},
             **{f"{name} oct": cells[name] for name in estimators},
             "transformer S/S*": ratios["transformer (ICL)"],
             "best estimator S/S*": ratios[estimators].max(axis=1),
