@@ -43,7 +43,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     learners = {TRANSFORMER: load_model(run_dir)[1], **{name: from_spec(spec) for name, spec in ESTIMATORS.items()}}
     n_values = by_size(size, [2, 20, 120], [2, 3, 5, 10, 20, 50, 80, 120], [2, 3, 5, 10, 20, 35, 50, 80, 120])
     eps_values = by_size(size, [0.0, 0.2], [0.0, 0.1, 0.2, 0.3], [0.0, 0.1, 0.2, 0.3, 0.4])
-    n_prompts = by_size(size, 50, 500, 2000)
+    n_prompts = by_size(size, 50, 400, 2000)
     accuracy = pd.concat(
         [
             window_accuracy(learners, n_values, [0.0, 0.2], n_prompts, seed=seed + 1).assign(panel="vs N"),
@@ -56,7 +56,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     policies = fair_test_policies(controller, drl_for(runs, size, seed), drl_for(runs, size, seed, "td3"))
     n_steps = len(controller.probe_windows) + by_size(size, 2, 10, 20)
     closed = score_policies(
-        policies, [5, 20, 50], by_size(size, 2, 10, 20), n_steps, make_env=experiment_env(size)
+        policies, [5, 20, 50], by_size(size, 2, 6, 20), n_steps, make_env=experiment_env(size)
     ).assign(panel="closed loop")
     data = pd.concat([accuracy, closed], ignore_index=True)
 
