@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -29,21 +30,15 @@ P_REFERENCE_N = 20
 """The N at which the targets (p*, the idle slots at the optimum) are computed, as for the ICL query."""
 
 
-def _clip_window(log2_window: float, w_min: float, w_max: float) -> float:
-    return float(np.clip(log2_window, math.log2(w_min), math.log2(w_max)))
-
-
 def _z(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(-math.log1p(-p))
 
 
 @dataclass
-class CollisionTracker:
-    """log2 W += gain (z(p) - z(p*)) / ln 2 each step: one Newton step of Bianchi's fixed point per
-    measurement, damped by ``gain`` against measurement noise."""
+class _WindowStepper:
+    """A scheme that moves log2 W by ``update(observation)`` after every step, within [w_min, w_max]."""
 
-    gain: float = 0.5
     start_window: float = 64.0
     w_min: float = 16.0
     w_max: float = 4096.0
@@ -51,46 +46,52 @@ class CollisionTracker:
     def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
         trace = Trace()
         env.reset(seed=seed)
-        target = _z(bianchi.optimal_collision_probability(P_REFERENCE_N))
         log2_window = math.log2(self.start_window)
         for _ in range(n_steps):
             window = round(2**log2_window)
             observation, _, _, _, info = env.step(window)
             trace.record(window, observation, info, probing=False)
-            step = self.gain * (_z(float(observation[0])) - target) / math.log(2)
-            log2_window = _clip_window(log2_window + step, self.w_min, self.w_max)
+            log2_window = float(np.clip(log2_window + self.update(observation), *np.log2([self.w_min, self.w_max])))
         return trace
 
+    def update(self, observation: np.ndarray) -> float:
+        """Octaves to move the window after a step that measured ``observation``."""
+        raise NotImplementedError
 
+
+@dataclass
+class CollisionTracker(_WindowStepper):
+    """log2 W += gain (z(p) - z(p*)) / ln 2 each step: one Newton step of Bianchi's fixed point per
+    measurement, damped by ``gain`` against measurement noise."""
+
+    gain: float = 0.5
+
+    def update(self, observation: np.ndarray) -> float:
+        return self.gain * (_z(float(observation[0])) - _target_z()) / math.log(2)
+
+
+@cache
+def _target_z() -> float:
+    return _z(bianchi.optimal_collision_probability(P_REFERENCE_N))
+
+
+@cache
 def optimal_idle_slots(n: int = P_REFERENCE_N) -> float:
     """Mean idle slots between transmissions at the optimal window of ``n`` stations (Bianchi's model):
-    (1 - tau)^n / (1 - (1 - tau)^n) at tau(W*(n)); about 1 over the whole range of N."""
+    (1 - tau)^n / (1 - (1 - tau)^n) at tau(W*(n)); 3.4 to 3.8 for N from 5 to 50 (802.11a, 1500 bytes)."""
     tau, _ = bianchi.fixed_point(n, bianchi.optimal_window(n))
     idle = (1 - float(tau)) ** n
     return idle / (1 - idle)
 
 
 @dataclass
-class IdleSense:
+class IdleSense(_WindowStepper):
     """log2 W += gain log2(target / measured idle slots) each step, toward ``optimal_idle_slots``."""
 
     gain: float = 0.7
-    start_window: float = 64.0
-    w_min: float = 16.0
-    w_max: float = 4096.0
 
-    def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
-        trace = Trace()
-        env.reset(seed=seed)
-        target = optimal_idle_slots()
-        log2_window = math.log2(self.start_window)
-        for _ in range(n_steps):
-            window = round(2**log2_window)
-            observation, _, _, _, info = env.step(window)
-            trace.record(window, observation, info, probing=False)
-            idle = max(float(observation[2]), 1e-3)
-            log2_window = _clip_window(log2_window + self.gain * math.log2(target / idle), self.w_min, self.w_max)
-        return trace
+    def update(self, observation: np.ndarray) -> float:
+        return self.gain * math.log2(optimal_idle_slots() / max(float(observation[2]), 1e-3))
 
 
 @dataclass
