@@ -24,15 +24,17 @@ import numpy as np
 from icl.csma import Trace
 from sim.env import CsmaEnv
 from sim.timing import W_MAX
+from tasks.csma import P_FLOOR
 from theory import bianchi
+from theory.in_context import collision_feature
 
 P_REFERENCE_N = 20
 """The N at which the targets (p*, the idle slots at the optimum) are computed, as for the ICL query."""
 
 
 def _z(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(-math.log1p(-p))
+    """z of a measured collision probability, clipped as the prompts clip it."""
+    return float(collision_feature(min(max(p, P_FLOOR), 1 - P_FLOOR)))
 
 
 @dataclass
