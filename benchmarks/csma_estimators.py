@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=1000, help="prompts per (N, eps) cell")
     parser.add_argument("--n", type=int, nargs="+", default=[2, 3, 5, 10, 20, 50, 80, 120])
     parser.add_argument("--eps", type=float, nargs="+", default=[0.0, 0.1, 0.2, 0.3])
+    parser.add_argument("--payloads", type=int, nargs="+", default=[100, 500, 1500, 2304])
     parser.add_argument("--fer", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.1, 0.2])
     parser.add_argument("--runs", default="figures/runs", help="where the transformer's run is (or goes)")
     parser.add_argument("--csv", help="also write the table here")
@@ -69,6 +70,13 @@ def main() -> None:
     print("systematic errors: channel losses at frame error rate FER read as collisions (N = 20, eps = 0)")
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
         print(biased.pivot_table(index="frame_error_rate", columns="learner", values="median_octaves", sort=False))
+    payloads = pd.concat(
+        [window_accuracy(learners, [20], [0.0], args.prompts, seed=3, payload_bytes=size) for size in args.payloads],
+        ignore_index=True,
+    )
+    print("other frame sizes than the training's 1,500 bytes (N = 20, eps = 0): median octaves")
+    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
+        print(payloads.pivot_table(index="payload_bytes", columns="learner", values="median_octaves", sort=False))
     print("what the query level p* of N = 20 costs at other N, exact readings (octaves, throughput lost):")
     for n in args.n:
         octaves, loss = fixed_target_loss(n, 20)

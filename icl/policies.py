@@ -106,10 +106,12 @@ def window_accuracy(
     n_points: int = 11,
     measurement_slots: int = MEASUREMENT_SLOTS,
     frame_error_rate: float = 0.0,
+    payload_bytes: int = PAYLOAD_BYTES,
 ) -> pd.DataFrame:
     """How close each learner's window for p* comes to W*, open loop, on ``n_prompts`` fresh
     ``csma_window`` prompts per (N, eps) cell (N fixed in a cell, probes measured over
-    ``measurement_slots`` slots as in training; ``frame_error_rate`` biases every reading up).
+    ``measurement_slots`` slots as in training; ``frame_error_rate`` biases every reading up; frames of
+    ``payload_bytes``, which moves p* and W*).
 
     One row per learner and cell: the median and 90th percentile of |log2 W - log2 W*| (octaves)
     and the mean and 5th percentile of the throughput ratio S(W) / S(W*) in Bianchi's model.
@@ -125,6 +127,7 @@ def window_accuracy(
                 error_fraction=eps,
                 measurement_slots=measurement_slots,
                 frame_error_rate=frame_error_rate,
+                payload_bytes=[payload_bytes],
             )
             prompt = task.sample(n_prompts, n_points, torch.Generator().manual_seed(seed + 1000 * n))
             truth, payloads = prompt.info["w_star"].log2(), prompt.info["payload_bytes"]
@@ -139,6 +142,7 @@ def window_accuracy(
                         "N": n,
                         "eps": eps,
                         "frame_error_rate": frame_error_rate,
+                        "payload_bytes": payload_bytes,
                         "median_octaves": float(np.median(octaves)),
                         "p90_octaves": float(np.quantile(octaves, 0.9)),
                         "throughput_ratio": float(ratio.mean()),

@@ -54,8 +54,8 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         },
     ),
     "csma_fair_test": (
-        ["learner", "N", "eps", "frame_error_rate", "median_octaves", "p90_octaves", "throughput_ratio"]
-        + ["p5_throughput_ratio", "panel"]
+        ["learner", "N", "eps", "frame_error_rate", "payload_bytes", "median_octaves", "p90_octaves"]
+        + ["throughput_ratio", "p5_throughput_ratio", "panel"]
         + ["policy", "held_ratio", "fairness", "throughput_mbps"],
         {
             "panel": {"vs N", "vs eps", "closed loop"},
