@@ -171,9 +171,9 @@ def test_states_follow_ns3gym_and_count_frames_consistently() -> None:
     assert sum(o[0] for o in observations) > 20 * steps, "the network was busy"
 
 
-def collect(out: Path, log_dir: Path, tag: str, seeds: int = 3) -> subprocess.Popen:
+def collect(out: Path, log_dir: Path, tag: str, seeds: int = 3, step_time: float = 0.05) -> subprocess.Popen:
     command = [sys.executable, "-m", "icl.cli", "csma", "collect", "--backend", "ns3", "--n", "3", "8"]
-    command += ["--seeds", str(seeds), "--windows", "16", "64", "--step-time", "0.05", "--workers", "2"]
+    command += ["--seeds", str(seeds), "--windows", "16", "64", "--step-time", str(step_time), "--workers", "2"]
     command += ["--out", str(out), "--log-dir", str(log_dir)]
     env = {**os.environ, "ICL_TEST_TAG": tag, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
@@ -188,7 +188,8 @@ def simulations(log_dir: Path) -> set[str]:
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_collection_leaves_no_worker_or_simulation(tmp_path: Path, signal_number: int) -> None:
     tag = uuid.uuid4().hex
-    process = collect(tmp_path / "table.csv", tmp_path / "logs", tag, seeds=20)  # long enough to be caught running
+    # simulations long enough (seconds each) that both workers are caught with one running
+    process = collect(tmp_path / "table.csv", tmp_path / "logs", tag, seeds=20, step_time=1.0)
     try:
         simulators = lambda: [p for p in tagged_processes(tag) if p != process.pid]  # noqa: E731
         started = wait_for(lambda: len(simulators()) >= 4 or process.poll() is not None, 120)
