@@ -19,10 +19,24 @@ from pathlib import Path
 import pandas as pd
 
 from icl.baselines import from_spec
+from icl.learner import Learner
 from icl.policies import ESTIMATORS, window_accuracy
 from icl.train import load_model, train
 from paper_figs._csma import icl_run_config
 from theory.in_context import fixed_target_loss
+
+DISPLAY = ("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format)
+
+
+def print_sweep(learners: dict[str, Learner], n_prompts: int, seed: int, option: str, values: list, title: str) -> None:
+    """Every learner's median octave error at N = 20, eps = 0, as one ``window_accuracy`` option varies."""
+    frame = pd.concat(
+        [window_accuracy(learners, [20], [0.0], n_prompts, seed=seed, **{option: value}) for value in values],
+        ignore_index=True,
+    )
+    print(title)
+    with pd.option_context(*DISPLAY):
+        print(frame.pivot_table(index=option, columns="learner", values="median_octaves", sort=False))
 
 
 def main() -> None:
@@ -58,25 +72,27 @@ def main() -> None:
             "transformer / best error": cells["transformer (ICL)"] / best,
         }
     )
-    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
+    with pd.option_context(*DISPLAY):
         print(f"median |log2 W - log2 W*| (octaves) and mean S(W)/S(W*), {args.prompts} prompts per cell")
         print(summary)
     wins = (summary["transformer / best error"] < 1).sum()
     print(f"the transformer beats the best estimator in {wins} of {len(summary)} cells")
-    biased = pd.concat(
-        [window_accuracy(learners, [20], [0.0], args.prompts, seed=2, frame_error_rate=fer) for fer in args.fer],
-        ignore_index=True,
+    print_sweep(
+        learners,
+        args.prompts,
+        2,
+        "frame_error_rate",
+        args.fer,
+        "systematic errors: channel losses at frame error rate FER read as collisions (N = 20, eps = 0)",
     )
-    print("systematic errors: channel losses at frame error rate FER read as collisions (N = 20, eps = 0)")
-    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
-        print(biased.pivot_table(index="frame_error_rate", columns="learner", values="median_octaves", sort=False))
-    payloads = pd.concat(
-        [window_accuracy(learners, [20], [0.0], args.prompts, seed=3, payload_bytes=size) for size in args.payloads],
-        ignore_index=True,
+    print_sweep(
+        learners,
+        args.prompts,
+        3,
+        "payload_bytes",
+        args.payloads,
+        "other frame sizes than the training's 1,500 bytes (N = 20, eps = 0): median octaves",
     )
-    print("other frame sizes than the training's 1,500 bytes (N = 20, eps = 0): median octaves")
-    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
-        print(payloads.pivot_table(index="payload_bytes", columns="learner", values="median_octaves", sort=False))
     print("what the query level p* of N = 20 costs at other N, exact readings (octaves, throughput lost):")
     for n in args.n:
         octaves, loss = fixed_target_loss(n, 20)
