@@ -32,9 +32,14 @@ P_REFERENCE_N = 20
 """The N at which the targets (p*, the idle slots at the optimum) are computed, as for the ICL query."""
 
 
+def _clipped(p: float) -> float:
+    """A measured collision probability, clipped as the prompts clip it (0 and 1 carry no N)."""
+    return min(max(p, P_FLOOR), 1 - P_FLOOR)
+
+
 def _z(p: float) -> float:
-    """z of a measured collision probability, clipped as the prompts clip it."""
-    return float(collision_feature(min(max(p, P_FLOOR), 1 - P_FLOOR)))
+    """z of a measured collision probability."""
+    return float(collision_feature(_clipped(p)))
 
 
 @dataclass
@@ -119,7 +124,7 @@ class KalmanN:
             observation, _, _, _, info = env.step(window)
             trace.record(window, observation, info, probing=False)
             tau = 2.0 / (window + 1.0)
-            p = min(max(float(observation[0]), 1e-4), 1 - 1e-4)
+            p = _clipped(float(observation[0]))
             measured = 1.0 + math.log1p(-p) / math.log1p(-tau)
             attempts = max(self.measurement_slots * measured * tau, 1.0)
             slope = 1.0 / ((1.0 - p) * -math.log1p(-tau))  # dN / dp

@@ -18,12 +18,18 @@ from scipy.special import gammaln
 from torch import Tensor
 
 from icl.baselines.base import check_prompt, require_positive
+from sim.timing import W_MAX
 from tasks.csma import P_FLOOR
 from theory.in_context import collision_feature, window_at_rate, window_for_offset, window_offset, window_rate
 
 P_RANGE = (P_FLOOR, 1.0 - P_FLOOR)
 """The range of a prompt's collision readings (``tasks.csma.features`` clips them so): a probe that saw
 no collision reads as a very low offset (an outlier to the robust estimators), not minus infinity."""
+
+
+def _log2(window: np.ndarray) -> np.ndarray:
+    """log2 of windows clipped into the range an env accepts, [1, W_MAX]."""
+    return np.log2(np.clip(window, 1.0, W_MAX))
 
 
 class OffsetEstimator:
@@ -53,7 +59,7 @@ class OffsetEstimator:
 
     def log2_window(self, offset: np.ndarray, p: np.ndarray, windows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """log2 of the window at which a network of ``offset`` reaches collision level ``query``."""
-        return np.log2(np.clip(window_for_offset(offset, query), 1.0, 2.0**16))
+        return _log2(window_for_offset(offset, query))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -152,7 +158,7 @@ class LeastSquaresZ(OffsetEstimator):
         intercept, slope = self._fit(p, windows)
         with np.errstate(over="ignore", divide="ignore"):  # a flat fit sends the window to a bound
             window = window_at_rate((collision_feature(query) - intercept) / slope)
-        return np.log2(np.clip(window, 1.0, 2.0**16))
+        return _log2(window)
 
     @staticmethod
     def _fit(p: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
