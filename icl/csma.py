@@ -21,7 +21,7 @@ import torch
 from icl.learner import Learner
 from sim.env import CsmaEnv
 from sim.timing import PAYLOAD_BYTES
-from tasks.csma import CsmaWindowTask, features
+from tasks.csma import CsmaWindowTask
 
 
 @dataclass
@@ -95,9 +95,10 @@ class IclController:
     def predict_window(self, probe_windows: list[int], probe_collisions: list[float]) -> int:
         """The threshold the model predicts for the query collision case p*."""
         p = torch.tensor(probe_collisions + [self.p_star], dtype=torch.float64)
-        xs = features(p).float()[None]
-        ys = torch.tensor([math.log2(w) for w in probe_windows] + [0.0], dtype=torch.float32)[None]
-        log2_window = float(self.model.predict(xs, ys)[0, -1])
+        xs = self.task.inputs_of(p).float()[None]
+        ys = self.task.labels_of(torch.tensor([math.log2(w) for w in probe_windows] + [0.0], dtype=torch.float64))
+        prediction = self.model.predict(xs, ys.float()[None])[0, -1]
+        log2_window = float(self.task.log2_window_of(prediction.double()))
         return int(round(min(max(2**log2_window, 1), 2**16)))
 
     def local_probes(self, window: int, collision: float) -> list[int]:

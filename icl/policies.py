@@ -26,7 +26,7 @@ from icl.learner import Learner
 from icl.train import load_model
 from sim.env import CsmaEnv, Embedded
 from sim.timing import PAYLOAD_BYTES
-from tasks.csma import CsmaWindowTask, optimum, throughput_at
+from tasks.csma import INPUTS, CsmaWindowTask, optimum, throughput_at
 from theory import bianchi, model_based
 
 N_ASSUMED = 20
@@ -92,7 +92,7 @@ def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
     rows = []
     for steps in stages:
         _, model = load_model(run_dir, step=steps)
-        ratio = throughput_at(n, model.predict(prompt.xs, prompt.ys)[:, -1], payloads) / oracle
+        ratio = throughput_at(n, task.log2_window_of(model.predict(prompt.xs, prompt.ys)[:, -1]), payloads) / oracle
         rows.append(summary_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
     return pd.DataFrame(rows)
 
@@ -107,21 +107,27 @@ def window_accuracy(
     measurement_slots: int = MEASUREMENT_SLOTS,
     frame_error_rate: float = 0.0,
     payload_bytes: int = PAYLOAD_BYTES,
+    error_mode: str = "random",
+    encoding: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """How close each learner's window for p* comes to W*, open loop, on ``n_prompts`` fresh
     ``csma_window`` prompts per (N, eps) cell (N fixed in a cell, probes measured over
     ``measurement_slots`` slots as in training; ``frame_error_rate`` biases every reading up; frames of
-    ``payload_bytes``, which moves p* and W*).
+    ``payload_bytes``, which moves p* and W*; wrong examples of ``error_mode``). ``encoding`` holds the
+    task's ``inputs`` and ``window_scale`` when the learners read an ablated encoding.
 
     One row per learner and cell: the median and 90th percentile of |log2 W - log2 W*| (octaves)
     and the mean and 5th percentile of the throughput ratio S(W) / S(W*) in Bianchi's model.
     """
+    encoding = dict(encoding or {})
     rows = []
     for n in n_values:
         for eps in eps_values:
             task = tasks.get(
                 "csma_window",
-                2,
+                INPUTS[encoding.get("inputs", "p_z")],
+                **encoding,
+                error_mode=error_mode,
                 n_min=n,
                 n_max=n,
                 error_fraction=eps,
@@ -133,7 +139,7 @@ def window_accuracy(
             truth, payloads = prompt.info["w_star"].log2(), prompt.info["payload_bytes"]
             oracle = throughput_at(prompt.info["n_stations"], truth, payloads)
             for name, learner in learners.items():
-                predicted = learner.predict(prompt.xs, prompt.ys)[:, -1].double()
+                predicted = task.log2_window_of(learner.predict(prompt.xs, prompt.ys)[:, -1].double())
                 octaves = (predicted - truth).abs().numpy()
                 ratio = throughput_at(prompt.info["n_stations"], predicted, payloads) / oracle
                 rows.append(
@@ -143,6 +149,7 @@ def window_accuracy(
                         "eps": eps,
                         "frame_error_rate": frame_error_rate,
                         "payload_bytes": payload_bytes,
+                        "error_mode": error_mode,
                         "median_octaves": float(np.median(octaves)),
                         "p90_octaves": float(np.quantile(octaves, 0.9)),
                         "throughput_ratio": float(ratio.mean()),

@@ -17,20 +17,27 @@ from icl.policies import MEASUREMENT_SLOTS, EnvFactory, trained_agent
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
 from sim.env import CsmaEnv, Embedded
+from tasks.csma import INPUTS
 
 
 def run_config(
-    name: str, size: str, seed: int, error_fraction: float, keep_checkpoints: Sequence[int] = ()
+    name: str,
+    size: str,
+    seed: int,
+    error_fraction: float,
+    keep_checkpoints: Sequence[int] = (),
+    model_size: str = "tiny",
+    **task_params: Any,
 ) -> cfg.RunConfig:
     """The ICL optimizer's training run: csma_window prompts (10 probes + query), tiny model (smoke: the
-    quick run, shrunk)."""
+    quick run, shrunk); ``task_params`` add csma_window options (an ablated encoding, an error mode)."""
     values = {
         "name": f"{name}-{size}-seed{seed}",
         "task.name": "csma_window",
-        "task.n_dims": 2,
+        "task.n_dims": INPUTS[task_params.get("inputs", "p_z")],
         "task.n_points": 11,
-        "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": error_fraction},
-        "model.size": "tiny",
+        "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": error_fraction, **task_params},
+        "model.size": model_size,
         "train.steps": 20_000 if size == "full" else 2000,
         "train.lr": 1e-3,
         "train.lr_schedule": "cosine",

@@ -36,7 +36,11 @@ from sim.timing import PAYLOAD_BYTES, W_MAX, Timing
 from tasks.base import Functions, Task, register
 from theory import bianchi
 
-ERROR_MODES = ("random", "wrong_n")
+ERROR_MODES = ("random", "wrong_n", "burst")
+INPUTS = {"p_z": 2, "p": 1}
+"""Input encodings and their n_dims: (p, log(-log(1 - p))), or the raw collision probability alone."""
+WINDOW_SCALES = ("log2", "linear")
+"""Label scales: log2 W, or W / w_max."""
 P_FLOOR = 1e-4
 
 
@@ -144,16 +148,24 @@ class CsmaWindowTask(Task):
 
     ``frame_error_rate`` adds channel losses: a station cannot tell a lost frame from a collided one,
     so every probe reads 1 - (1 - p)(1 - FER), a systematic error on all of them (the label, the
-    window that maximises throughput, is unchanged)."""
+    window that maximises throughput, is unchanged). ``error_mode`` says what a wrong example is:
+    ``random`` a uniform reading in [0, 0.9], ``wrong_n`` the reading of another network, ``burst``
+    (correlated errors) an interference episode that hits a run of consecutive probes, about a
+    fraction eps of them, each losing the same share of its frames (drawn in [0.1, 0.5]).
+
+    ``inputs`` and ``window_scale`` are the ablations of the encoding: the raw p without the z
+    feature (n_dims = 1), and labels W / w_max instead of log2 W."""
 
     name = "csma_window"
     min_points = 2  # probes and the query
-    dimension_curriculum = False  # the two features are one reading, p and log(-log(1 - p))
+    dimension_curriculum = False  # the features are one reading, p and log(-log(1 - p))
 
     def __init__(
         self,
         n_dims: int = 2,
         *,
+        inputs: str = "p_z",
+        window_scale: str = "log2",
         n_min: int = 5,
         n_max: int = 50,
         w_min: int = 16,
@@ -166,8 +178,12 @@ class CsmaWindowTask(Task):
         measurements: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if n_dims != 2:
-            raise ValueError(f"csma_window has n_dims = 2 (p and log(-log(1 - p))), got {n_dims}")
+        if inputs not in INPUTS:
+            raise ValueError(f"inputs {inputs!r} is not allowed; choose one of: {', '.join(INPUTS)}")
+        if n_dims != INPUTS[inputs]:
+            raise ValueError(f"csma_window with inputs {inputs!r} has n_dims = {INPUTS[inputs]}, got {n_dims}")
+        if window_scale not in WINDOW_SCALES:
+            raise ValueError(f"window_scale {window_scale!r} is not allowed; choose one of: {', '.join(WINDOW_SCALES)}")
         if not 2 <= n_min <= n_max:
             raise ValueError(f"need 2 <= n_min <= n_max (one station never collides), got n_min={n_min}, n_max={n_max}")
         if not 1 <= w_min < w_max <= W_MAX:
@@ -189,6 +205,7 @@ class CsmaWindowTask(Task):
                 "leave measurement_slots at 0 and give one payload_bytes"
             )
         self.source = BianchiSource(n_min, n_max, w_min, w_max) if self.table is None else TableSource(self.table)
+        self.inputs, self.window_scale = inputs, window_scale
         self.n_min, self.n_max = n_min, n_max
         self.w_min, self.w_max = w_min, w_max
         self.measurement_slots = measurement_slots
@@ -231,9 +248,25 @@ class CsmaWindowTask(Task):
         p = self._measure(p, n_probe, windows, generator)
         p = 1.0 - (1.0 - p) * (1.0 - self.frame_error_rate)
         p = self._corrupt_examples(p, n_probe, windows, generator)
-        xs = features(torch.cat([p, self._p_star(functions)[:, None]], dim=1)).float()
-        ys = torch.cat([windows.log2().float(), self.apply(functions, xs[:, -1:])], dim=1)
+        xs = self.inputs_of(torch.cat([p, self._p_star(functions)[:, None]], dim=1)).float()
+        ys = torch.cat([self.labels_of(windows.log2()).float(), self.apply(functions, xs[:, -1:])], dim=1)
         return functions, xs, ys
+
+    def inputs_of(self, p: Tensor) -> Tensor:
+        """The model's input vectors for collision readings p, in this task's ``inputs`` encoding."""
+        x = features(p)
+        return x if self.inputs == "p_z" else x[..., :1]
+
+    def labels_of(self, log2_window: Tensor) -> Tensor:
+        """The labels of windows 2^log2_window, in this task's ``window_scale``."""
+        return log2_window if self.window_scale == "log2" else torch.exp2(log2_window) / self.w_max
+
+    def log2_window_of(self, labels: Tensor) -> Tensor:
+        """The log2 window a label (or a prediction) stands for: the inverse of ``labels_of``; a linear
+        prediction at or below zero stands for W = 1."""
+        if self.window_scale == "log2":
+            return labels
+        return torch.log2((labels * self.w_max).clamp(min=1.0))
 
     def prompt_info(self, functions: Functions) -> dict[str, Any]:
         """The hidden N, the payload, the oracle W* and the target p* of each prompt."""
@@ -275,6 +308,8 @@ class CsmaWindowTask(Task):
         """Replace a fraction eps of the examples by wrong collision measurements."""
         if self.error_fraction == 0:
             return p
+        if self.error_mode == "burst":
+            return self._interference_burst(p, generator)
         wrong = torch.rand(p.shape, generator=generator, dtype=torch.float64) < self.error_fraction
         if self.error_mode == "random":
             bad = torch.rand(p.shape, generator=generator, dtype=torch.float64) * 0.9
@@ -282,14 +317,31 @@ class CsmaWindowTask(Task):
             bad = self.source.observe(self.source.draw_n(p.shape, generator).double(), windows, generator)
         return torch.where(wrong, bad, p)
 
+    def _interference_burst(self, p: Tensor, generator: torch.Generator) -> Tensor:
+        """Consecutive probes (Binomial(probes, eps) of them, at a random start) lose a shared share f
+        of their frames: each reads 1 - (1 - p)(1 - f)."""
+        batch, n_probes = p.shape
+        count, rate = torch.full((batch, 1), float(n_probes)), torch.full((batch, 1), self.error_fraction)
+        length = torch.binomial(count, rate, generator=generator)
+        start = (torch.rand((batch, 1), generator=generator, dtype=torch.float64) * (n_probes - length + 1)).floor()
+        index = torch.arange(n_probes, dtype=torch.float64)
+        hit = (index >= start) & (index < start + length)
+        lost = 0.1 + 0.4 * torch.rand((batch, 1), generator=generator, dtype=torch.float64)
+        return torch.where(hit, 1.0 - (1.0 - p) * (1.0 - lost), p)
+
     def apply(self, functions: Functions, xs: Tensor) -> Tensor:
-        """log2 of the fixed window at which each network sees collision probability p = xs[..., 0]:
+        """The label of the fixed window at which each network sees collision probability p = xs[..., 0]:
         the source's inverse (Bianchi's exact one, or the measured curve). At p = p* it gives W*."""
-        return self.source.log2_window(functions["n_stations"], xs[..., 0])
+        return self.labels_of(self.source.log2_window(functions["n_stations"], xs[..., 0]))
 
     def error_scale(self, n_dims_active: int) -> float:
-        """Variance of log2 W uniform on [log2 w_min, log2 w_max]."""
-        return (math.log2(self.w_max) - math.log2(self.w_min)) ** 2 / 12
+        """Variance of the label of a window log-uniform on [w_min, w_max]."""
+        if self.window_scale == "log2":
+            return (math.log2(self.w_max) - math.log2(self.w_min)) ** 2 / 12
+        span = math.log(self.w_max / self.w_min)
+        ratio = self.w_min / self.w_max
+        mean = (1 - ratio) / span
+        return (1 - ratio**2) / (2 * span) - mean**2
 
 
 def throughput_at(n_stations: Tensor, log2_window: Tensor, payload_bytes: Tensor) -> np.ndarray:

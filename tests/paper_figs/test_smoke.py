@@ -54,7 +54,7 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         },
     ),
     "csma_fair_test": (
-        ["learner", "N", "eps", "frame_error_rate", "payload_bytes", "median_octaves", "p90_octaves"]
+        ["learner", "N", "eps", "frame_error_rate", "payload_bytes", "error_mode", "median_octaves", "p90_octaves"]
         + ["throughput_ratio", "p5_throughput_ratio", "panel"]
         + ["policy", "held_ratio", "fairness", "throughput_mbps"],
         {

@@ -53,6 +53,39 @@ def test_measurement_noise_and_erroneous_examples() -> None:
     assert off.float().mean().item() == pytest.approx(0.2, abs=0.02)
 
 
+def test_ablated_encodings_carry_the_same_prompts() -> None:
+    """Raw p alone, and labels W / w_max, are the default prompts re-encoded; log2_window_of inverts."""
+    default = tasks.get("csma_window", 2, measurement_slots=5000).sample(64, 9, gen(4))
+    raw_p = tasks.get("csma_window", 1, inputs="p", measurement_slots=5000).sample(64, 9, gen(4))
+    torch.testing.assert_close(raw_p.xs, default.xs[..., :1], rtol=0, atol=0)
+    torch.testing.assert_close(raw_p.ys, default.ys, rtol=0, atol=0)
+    task = tasks.get("csma_window", 2, window_scale="linear", measurement_slots=5000)
+    linear = task.sample(64, 9, gen(4))
+    torch.testing.assert_close(linear.ys, torch.exp2(default.ys) / 1024)
+    torch.testing.assert_close(task.log2_window_of(linear.ys), default.ys, atol=1e-5, rtol=0)
+    assert task.log2_window_of(torch.tensor([-0.5, 0.0])).tolist() == [0.0, 0.0]  # a window is at least 1
+    # the loss scale is the label's variance: checked against the labels of many probes
+    many = task.sample(4000, 11, gen(5)).ys[:, :-1]
+    assert task.error_scale(2) == pytest.approx(many.var().item(), rel=0.05)
+
+
+def test_interference_bursts_hit_consecutive_probes_alike() -> None:
+    """Correlated errors: one run of consecutive probes, about eps of them, each raised by one shared loss."""
+    exact = tasks.get("csma_window", 2).sample(2000, 11, gen(6))
+    burst = tasks.get("csma_window", 2, error_fraction=0.3, error_mode="burst").sample(2000, 11, gen(6))
+    torch.testing.assert_close(burst.ys, exact.ys)
+    p, clean = burst.xs[:, :-1, 0].double(), exact.xs[:, :-1, 0].double()
+    hit = (p - clean).abs() > 1e-6
+    assert hit.float().mean().item() == pytest.approx(0.3, abs=0.02)
+    assert (p[hit] > clean[hit]).all()
+    for row, p_row, clean_row in zip(hit, p, clean):
+        where = row.nonzero().flatten()
+        if len(where):
+            assert (where.diff() == 1).all()  # consecutive
+            lost = 1 - (1 - p_row[where]) / (1 - clean_row[where])
+            assert 0.1 - 1e-4 < lost.min() and lost.max() - lost.min() < 1e-3 and lost.max() < 0.5 + 1e-4
+
+
 def exact_like(prompt: tasks.Prompt) -> torch.Tensor:
     n = prompt.info["n_stations"][:, None].expand(-1, prompt.n_points - 1)
     windows = torch.exp2(prompt.ys[:, :-1].double())
@@ -73,7 +106,9 @@ def test_optimum_and_throughput_helpers() -> None:
         ({"error_fraction": 1.5}, r"error_fraction \(eps\) must be in \[0, 1\], got 1.5"),
         ({"n_min": 1}, "need 2 <= n_min <= n_max"),
         ({"w_min": 0}, "need 1 <= w_min < w_max"),
-        ({"error_mode": "evil"}, "error_mode 'evil' is not allowed; choose one of: random, wrong_n"),
+        ({"error_mode": "evil"}, "error_mode 'evil' is not allowed; choose one of: random, wrong_n, burst"),
+        ({"inputs": "z"}, "inputs 'z' is not allowed; choose one of: p_z, p"),
+        ({"window_scale": "ln"}, "window_scale 'ln' is not allowed; choose one of: log2, linear"),
         ({"measurement_slots": -1}, "measurement_slots must be >= 0"),
     ],
 )
@@ -83,8 +118,10 @@ def test_bad_parameters(kwargs: dict, message: str) -> None:
 
 
 def test_needs_two_dimensions_and_a_query() -> None:
-    with pytest.raises(ValueError, match="csma_window has n_dims = 2"):
+    with pytest.raises(ValueError, match="csma_window with inputs 'p_z' has n_dims = 2, got 3"):
         tasks.get("csma_window", 3)
+    with pytest.raises(ValueError, match="csma_window with inputs 'p' has n_dims = 1, got 2"):
+        tasks.get("csma_window", 2, inputs="p")
     with pytest.raises(ValueError, match="needs n_points >= 2"):
         tasks.get("csma_window", 2).sample(4, 1, gen())
     with pytest.raises(ValueError, match="takes no dimension curriculum"):
