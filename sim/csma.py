@@ -1,6 +1,8 @@
-"""A vectorised slotted CSMA/CA simulator of saturated 802.11 DCF, many configurations at once.
+"""The embedded CSMA/CA simulators: ``CsmaSimulator`` (compiled, every world of ``sim.worlds``) and
+``ReferenceSimulator`` (numpy, Bianchi's world only), the reference the compiled one is tested
+against; both run many configurations at once and report ``Stats``.
 
-Each configuration is one network: up to ``max_stations`` saturated stations, each with its own
+The reference is a vectorised slotted simulator of saturated 802.11 DCF. Each configuration is one network: up to ``max_stations`` saturated stations, each with its own
 backoff counter and stage. In every (virtual) slot the stations whose counter is 0 transmit: one
 transmitter is a success (T_s), several a collision (T_c), none an idle slot (sigma). A station
 draws its counter uniformly from [0, W_i - 1] with W_i = min(cw_min 2^i, cw_max) after i failed
@@ -12,12 +14,16 @@ configuration costs work per busy slot only. This is the system Bianchi (2000) m
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sim import engine, worlds
 from sim.timing import OFDM_54, W_MAX, Timing
+from sim.worlds import World
 
 _IDLE = np.iinfo(np.int64).max // 2
 """Counter value of inactive stations: never reaches zero within a run."""
@@ -25,7 +31,11 @@ _IDLE = np.iinfo(np.int64).max // 2
 
 @dataclass(frozen=True)
 class Stats:
-    """What happened in each configuration over one run (arrays over configurations)."""
+    """What happened in each configuration over one run (arrays over configurations).
+
+    ``collisions`` counts the failed attempts, as a station measures them: collisions and, with
+    channel errors, ``losses`` (frames that met no other frame and were lost all the same);
+    ``overflows`` counts frames an unsaturated station dropped because its queue was full."""
 
     slots: np.ndarray
     airtime_us: np.ndarray
@@ -34,13 +44,15 @@ class Stats:
     attempts: np.ndarray
     drops: np.ndarray
     station_successes: np.ndarray
-    payload_bits: int
+    delivered_bits: np.ndarray
     idle_slots: np.ndarray
+    losses: np.ndarray
+    overflows: np.ndarray
 
     @property
     def throughput_mbps(self) -> np.ndarray:
         """Delivered payload bits per microsecond."""
-        return self.successes * self.payload_bits / np.maximum(self.airtime_us, 1e-12)
+        return self.delivered_bits / np.maximum(self.airtime_us, 1e-12)
 
     @property
     def idle_slots_per_transmission(self) -> np.ndarray:
@@ -67,6 +79,31 @@ class Stats:
         return np.where(active, index, np.nan)
 
 
+def _batch_shape(
+    n_stations: ArrayLike,
+    cw_min: ArrayLike,
+    cw_max: ArrayLike | None,
+    max_stations: int | None,
+    retry_limit: int | None,
+) -> tuple[int, int]:
+    """(configurations, stations per configuration) of a simulator's arguments, checked."""
+    n_configs = max(np.size(n_stations), np.size(cw_min), 1 if cw_max is None else np.size(cw_max))
+    n_array = np.broadcast_to(np.asarray(n_stations), (n_configs,))
+    if np.any(n_array < 1):
+        raise ValueError(f"number of stations N must be >= 1, got {n_array[n_array < 1][0]}")
+    max_stations = int(max_stations if max_stations is not None else n_array.max())
+    if max_stations < 1:
+        raise ValueError(f"max_stations must be >= 1, got {max_stations}")
+    if retry_limit is not None and (not isinstance(retry_limit, int) or retry_limit < 0):
+        raise ValueError(f"retry_limit must be a non-negative integer or None, got {retry_limit!r}")
+    return n_configs, max_stations
+
+
+def _check_slots(n_slots: int) -> None:
+    if not isinstance(n_slots, (int, np.integer)) or n_slots < 1:
+        raise ValueError(f"n_slots must be a positive integer, got {n_slots!r}")
+
+
 def _as_int_array(name: str, values: ArrayLike, size: int, low: int, high: int) -> np.ndarray:
     array = np.broadcast_to(np.asarray(values), (size,)).astype(np.int64)
     bad = (array < low) | (array > high)
@@ -76,6 +113,125 @@ def _as_int_array(name: str, values: ArrayLike, size: int, low: int, high: int) 
 
 
 class CsmaSimulator:
+    """CSMA/CA in any world of ``sim.worlds`` for a batch of networks, compiled (``sim.engine``);
+    stateful, so N and W can change between runs.
+
+    ``n_stations``, ``cw_min`` and ``cw_max`` are per network (scalars broadcast), as in
+    ``ReferenceSimulator``; windows apply to every station but a world's legacy ones. ``workers``
+    threads share the networks (the result does not depend on it).
+    """
+
+    def __init__(
+        self,
+        n_stations: ArrayLike,
+        cw_min: ArrayLike,
+        cw_max: ArrayLike | None = None,
+        *,
+        max_stations: int | None = None,
+        retry_limit: int | None = 7,
+        timing: Timing = OFDM_54,
+        seed: int = 0,
+        world: World | str = "bianchi",
+        workers: int = 1,
+    ) -> None:
+        self.n_configs, self.max_stations = _batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
+        if not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        self.world = worlds.world(world)
+        self.timing, self.retry_limit, self.workers = timing, retry_limit, workers
+        seeds = np.random.SeedSequence(seed).spawn(2)
+        self.rng = np.random.default_rng(seeds[0])
+        self.layout = self.world.layout(self.n_configs, self.max_stations, timing, np.random.default_rng(seeds[1]))
+        self.streams = self.rng.integers(0, 2**63, self.n_configs, dtype=np.int64).astype(np.uint64)
+        shape = (self.n_configs, self.max_stations)
+        self.state = np.zeros((*shape, engine.N_STATE), dtype=np.int64)
+        self.state[..., engine.TX_END] = -1
+        self.state[..., engine.NEXT_ARRIVAL] = engine.NEVER
+        self.state[..., engine.ON_UNTIL] = engine.NEVER
+        self.net = np.zeros((self.n_configs, engine.N_NET), dtype=np.int64)
+        self.net[:, engine.AP_IDLE] = 1
+        self.counts = np.zeros((*shape, engine.N_COUNTS), dtype=np.int64)
+        self.set_window(cw_min, cw_max)
+        self.set_stations(n_stations)
+
+    def set_window(self, cw_min: ArrayLike, cw_max: ArrayLike | None = None) -> None:
+        """Set each network's window (fixed when cw_max is None or equal to cw_min); stations keep
+        their counters, and legacy stations their BEB."""
+        cw_min = _as_int_array("contention window W (cw_min)", cw_min, self.n_configs, 1, W_MAX)
+        cw_max = _as_int_array("cw_max", cw_min if cw_max is None else cw_max, self.n_configs, 1, W_MAX)
+        if np.any(cw_max < cw_min):
+            raise ValueError("cw_max must be >= cw_min in every configuration")
+        adjustable = self.layout.adjustable
+        self.layout.ipar[:, adjustable, engine.CW_MIN] = cw_min[:, None]
+        self.layout.ipar[:, adjustable, engine.CW_MAX] = cw_max[:, None]
+
+    def set_stations(self, n_stations: ArrayLike) -> None:
+        """Set the number of active stations (the first N); joining stations start a fresh backoff
+        with an empty queue (a full one if saturated)."""
+        n = _as_int_array("number of stations N", n_stations, self.n_configs, 1, self.max_stations)
+        state, fpar = self.state, self.layout.fpar
+        active = np.arange(self.max_stations)[None, :] < n[:, None]
+        joined = active & ~state[..., engine.ACTIVE].astype(bool)
+        now = np.broadcast_to(self.net[:, engine.NOW, None], active.shape)[joined]
+        windows = self.layout.ipar[..., engine.CW_MIN][joined]
+        fields = {engine.COUNTER: self.rng.integers(0, windows), engine.STAGE: 0, engine.HEARD: 0, engine.HOLD: now}
+        fields |= {engine.TX_END: -1, engine.FRESH: 1, engine.COUNTING: 0, engine.ON: 1}
+        saturated = self.world.traffic == "saturated"
+        fields |= {engine.QUEUE: engine.FULL_QUEUE if saturated else 0}
+        for field, value in fields.items():
+            state[..., field][joined] = value
+        state[..., engine.ACTIVE] = active
+        if not saturated:
+            fpar[..., engine.RATE] = self.world.arrival_rate_per_ns(self.timing, n)[:, None]
+            mean_gap = 1.0 / fpar[..., engine.RATE][joined]
+            state[..., engine.NEXT_ARRIVAL][joined] = now + 1 + self.rng.exponential(mean_gap).astype(np.int64)
+            if self.world.traffic == "onoff":
+                on = fpar[..., engine.ON_MEAN][joined]
+                state[..., engine.ON_UNTIL][joined] = now + 1 + self.rng.exponential(on).astype(np.int64)
+
+    @property
+    def n_stations(self) -> np.ndarray:
+        return self.state[..., engine.ACTIVE].sum(axis=1)
+
+    def run(self, n_slots: int) -> Stats:
+        """Advance every network by ``n_slots`` virtual slots; statistics of that interval."""
+        _check_slots(n_slots)
+        self.counts[:] = 0
+        layout, timing = self.layout, self.timing
+        arguments = (self.state, layout.ipar, layout.fpar, layout.hears, self.net, self.counts, self.streams)
+        settings = (
+            int(n_slots),
+            round(1000 * timing.slot_us),
+            round(1000 * (timing.difs_us + timing.propagation_us)),
+            -1 if self.retry_limit is None else self.retry_limit,
+            self.world.queue_limit,
+            self.world.one_collision_domain,
+        )
+        bounds = np.linspace(0, self.n_configs, min(self.workers, self.n_configs) + 1).astype(int)
+        if len(bounds) == 2:
+            engine.run_block(0, self.n_configs, *arguments, *settings)
+        else:
+            with ThreadPoolExecutor(len(bounds) - 1) as pool:
+                done = [pool.submit(engine.run_block, a, b, *arguments, *settings) for a, b in pairwise(bounds)]
+                for future in done:
+                    future.result()
+        counts, active = self.counts.sum(axis=1), self.state[..., engine.ACTIVE].astype(bool)
+        return Stats(
+            slots=self.net[:, engine.SLOTS].copy(),
+            airtime_us=(self.net[:, engine.NOW] - self.net[:, engine.RUN_START]) / 1000,
+            successes=counts[:, engine.SUCCESSES],
+            collisions=counts[:, engine.FAILURES],
+            attempts=counts[:, engine.ATTEMPTS],
+            drops=counts[:, engine.DROPS],
+            station_successes=np.where(active, self.counts[..., engine.SUCCESSES], -1),
+            delivered_bits=counts[:, engine.BITS],
+            idle_slots=self.net[:, engine.IDLE_SLOTS].copy(),
+            losses=counts[:, engine.LOSSES],
+            overflows=counts[:, engine.OVERFLOWS],
+        )
+
+
+class ReferenceSimulator:
     """Saturated slotted CSMA/CA for a batch of configurations; stateful, so N and W can change.
 
     ``n_stations``, ``cw_min`` and ``cw_max`` are per configuration (scalars broadcast);
@@ -93,15 +249,7 @@ class CsmaSimulator:
         timing: Timing = OFDM_54,
         seed: int = 0,
     ) -> None:
-        n_configs = max(np.size(n_stations), np.size(cw_min), 1 if cw_max is None else np.size(cw_max))
-        n_array = np.broadcast_to(np.asarray(n_stations), (n_configs,))
-        if np.any(n_array < 1):
-            raise ValueError(f"number of stations N must be >= 1, got {n_array[n_array < 1][0]}")
-        self.max_stations = int(max_stations if max_stations is not None else n_array.max())
-        if self.max_stations < 1:
-            raise ValueError(f"max_stations must be >= 1, got {self.max_stations}")
-        if retry_limit is not None and (not isinstance(retry_limit, int) or retry_limit < 0):
-            raise ValueError(f"retry_limit must be a non-negative integer or None, got {retry_limit!r}")
+        n_configs, self.max_stations = _batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
         self.n_configs = n_configs
         self.retry_limit = retry_limit
         self.timing = timing
@@ -145,8 +293,7 @@ class CsmaSimulator:
         slots up to the next transmission and that busy slot. Full-array work per pass is a min,
         a subtraction and a comparison; everything else touches the transmitters only.
         """
-        if not isinstance(n_slots, (int, np.integer)) or n_slots < 1:
-            raise ValueError(f"n_slots must be a positive integer, got {n_slots!r}")
+        _check_slots(n_slots)
         timing, n_configs = self.timing, self.n_configs
         counter, stage = self.counter, self.stage
         counter[~self.active] = _IDLE
@@ -198,8 +345,10 @@ class CsmaSimulator:
             attempts=attempts,
             drops=drops,
             station_successes=station_successes,
-            payload_bits=timing.payload_bits,
+            delivered_bits=successes * timing.payload_bits,
             idle_slots=idle,
+            losses=np.zeros(n_configs, dtype=np.int64),
+            overflows=np.zeros(n_configs, dtype=np.int64),
         )
 
 
@@ -213,9 +362,23 @@ def simulate(
     timing: Timing = OFDM_54,
     seed: int = 0,
     warmup_slots: int = 1000,
+    world: World | str = "bianchi",
+    engine: str = "compiled",
+    workers: int = 1,
 ) -> Stats:
-    """Steady-state statistics of many (N, window) configurations in one call."""
-    simulator = CsmaSimulator(n_stations, cw_min, cw_max, retry_limit=retry_limit, timing=timing, seed=seed)
+    """Steady-state statistics of many (N, window) configurations in one call, from the compiled
+    simulator in any world, or from the numpy reference (``engine="numpy"``, Bianchi's world)."""
+    options: dict = {"retry_limit": retry_limit, "timing": timing, "seed": seed}
+    if engine == "compiled":
+        simulator: CsmaSimulator | ReferenceSimulator = CsmaSimulator(
+            n_stations, cw_min, cw_max, world=world, workers=workers, **options
+        )
+    elif engine == "numpy":
+        if not worlds.world(world).is_bianchi:
+            raise ValueError(f"the numpy reference simulates Bianchi's world only, got world {world!r}")
+        simulator = ReferenceSimulator(n_stations, cw_min, cw_max, **options)
+    else:
+        raise ValueError(f"unknown simulator engine {engine!r}; choose one of: compiled, numpy")
     if warmup_slots > 0:
         simulator.run(warmup_slots)
     return simulator.run(n_slots)

@@ -22,7 +22,12 @@ POLICIES = {
 @pytest.fixture(scope="module", params=list(POLICIES))
 def measured(request: pytest.FixtureRequest) -> tuple[str, object]:
     cw_min, cw_max, _ = POLICIES[request.param]
-    return request.param, simulate(STATIONS, cw_min, cw_max, n_slots=150_000, retry_limit=None, seed=1)
+    return request.param, simulate(np.repeat(STATIONS, 6), cw_min, cw_max, n_slots=50_000, retry_limit=None, seed=1)
+
+
+def per_n(values: np.ndarray) -> np.ndarray:
+    """Sums over the six networks of each N."""
+    return values.reshape(len(STATIONS), 6).sum(axis=1)
 
 
 @pytest.mark.pipeline
@@ -30,19 +35,21 @@ def test_throughput_matches_bianchi_within_3_percent(measured) -> None:  # type:
     name, stats = measured
     cw_min, _, stages = POLICIES[name]
     predicted = bianchi.throughput(STATIONS, cw_min, stages)
-    np.testing.assert_allclose(stats.throughput_mbps, predicted, rtol=0.03)
+    np.testing.assert_allclose(per_n(stats.throughput_mbps) / 6, predicted, rtol=0.03)
 
 
 @pytest.mark.pipeline
 def test_collision_probability_matches_bianchi(measured) -> None:  # type: ignore[no-untyped-def]
-    """Within 3% for N >= 5. At N = 2 this run sees only tens of collisions with the wider windows, and
-    Bianchi's decoupling is 5.9% off with BEB, so it allows 8% there; the exact two-station chain
-    checks N = 2 on long runs (``test_two_stations_*``)."""
+    """Within 3% for N >= 5. At N = 2 this run sees only about a hundred collisions with the wider
+    windows, and Bianchi's decoupling is 5.9% off with BEB, so it allows 6% + 4 standard errors there;
+    the exact two-station chain checks N = 2 on long runs (``test_two_stations_*``)."""
     name, stats = measured
     cw_min, _, stages = POLICIES[name]
     predicted = bianchi.collision_probability(STATIONS, cw_min, stages)
-    np.testing.assert_allclose(stats.collision_probability[1:], predicted[1:], rtol=0.03)
-    np.testing.assert_allclose(stats.collision_probability[0], predicted[0], rtol=0.08)
+    observed = per_n(stats.collisions) / per_n(stats.attempts)
+    np.testing.assert_allclose(observed[1:], predicted[1:], rtol=0.03)
+    standard_error = np.sqrt(predicted[0] * (1 - predicted[0]) / per_n(stats.attempts)[0])
+    assert abs(observed[0] - predicted[0]) < 0.06 * predicted[0] + 4 * standard_error
 
 
 @pytest.mark.parametrize("window", [8, 32, 128])

@@ -1,0 +1,192 @@
+"""CSMA worlds: the ways a network departs from Bianchi's (saturated, identical stations in one
+collision domain, no channel errors, every station obeying the chosen window).
+
+A ``World`` is a set of options; ``WORLDS`` names the scenarios the experiments use, and
+``world(name, **options)`` builds one with options changed. ``World.layout`` turns a world into the
+per-station parameters of ``sim.engine`` for a batch of networks: each station's frame airtime and
+exchange, its frame error rate, traffic and window policy, and who hears whom.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+
+from sim import engine
+from sim.timing import Timing
+
+TRAFFIC = ("saturated", "poisson", "onoff")
+LEGACY_WINDOWS = (16, 1024)
+"""The BEB range legacy stations keep whatever window the others are given."""
+
+
+@dataclass(frozen=True)
+class World:
+    """One network scenario; the defaults are Bianchi's world.
+
+    ``traffic``: saturated stations, Poisson arrivals, or Poisson arrivals during exponential on
+    periods (mean ``on_ms``, off ``off_ms``). ``load``: the offered load of all active stations
+    together, as a fraction of the channel's collision-free capacity (payload bits per T_s), shared
+    equally (unsaturated traffic only). ``sensing_range``: stations sit uniformly in a disc of radius
+    ``radius`` around the AP (whose range is 1) and hear each other within this distance; None: all
+    hear all. ``rts_cts``: RTS/CTS before every frame. ``frame_error_rate``: every link's (a float),
+    or each station's drawn uniformly in a (low, high) range. ``rates_mbps`` / ``payloads``: each
+    station's data rate and frame size drawn from these (empty: the timing's). ``legacy_share``: the
+    share of stations that keep BEB 16..1024 whatever window is set. ``queue_limit``: frames a
+    station can hold (unsaturated)."""
+
+    traffic: str = "saturated"
+    load: float = 1.0
+    on_ms: float = 20.0
+    off_ms: float = 20.0
+    sensing_range: float | None = None
+    radius: float = 1.0
+    rts_cts: bool = False
+    frame_error_rate: float | tuple[float, float] = 0.0
+    rates_mbps: tuple[float, ...] = ()
+    payloads: tuple[int, ...] = ()
+    legacy_share: float = 0.0
+    queue_limit: int = 100
+
+    def __post_init__(self) -> None:
+        if self.traffic not in TRAFFIC:
+            raise ValueError(f"world traffic {self.traffic!r} is not allowed; choose one of: {', '.join(TRAFFIC)}")
+        for name in ("load", "legacy_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"world {name} must be in [0, 1], got {getattr(self, name)}")
+        if self.traffic != "saturated" and self.load == 0:
+            raise ValueError("world load must be positive for unsaturated traffic, got 0")
+        for name in ("on_ms", "off_ms"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"world {name} must be positive, got {getattr(self, name)}")
+        if not 0.0 < self.radius <= 1.0:
+            raise ValueError(
+                f"world radius {self.radius} puts stations outside the AP's range 1; give a radius in (0, 1]"
+            )
+        if self.sensing_range is not None and not self.sensing_range > 0:
+            raise ValueError(f"world sensing_range must be positive (or None: all hear all), got {self.sensing_range}")
+        low, high = self.error_range
+        if not 0.0 <= low <= high < 1.0:
+            raise ValueError(
+                f"world frame_error_rate must be in [0, 1) (a range: low <= high), got {self.frame_error_rate}"
+            )
+        if any(not rate > 0 for rate in self.rates_mbps) or any(int(b) < 1 for b in self.payloads):
+            raise ValueError(f"world rates_mbps and payloads must be positive, got {self.rates_mbps}, {self.payloads}")
+        if self.queue_limit < 1:
+            raise ValueError(f"world queue_limit must be >= 1, got {self.queue_limit}")
+
+    @property
+    def error_range(self) -> tuple[float, float]:
+        rate = self.frame_error_rate
+        return (float(rate), float(rate)) if isinstance(rate, (int, float)) else (float(rate[0]), float(rate[1]))
+
+    @property
+    def one_collision_domain(self) -> bool:
+        """Saturated stations that all hear each other: the slotted fast path of ``sim.engine`` runs it."""
+        return self.traffic == "saturated" and self.sensing_range is None
+
+    @property
+    def is_bianchi(self) -> bool:
+        """Whether this is Bianchi's world, which the numpy reference simulator also runs."""
+        return self == World()
+
+    def layout(self, n_configs: int, max_stations: int, timing: Timing, rng: np.random.Generator) -> Layout:
+        """Per-station parameters of ``n_configs`` networks of ``max_stations`` stations (positions,
+        rates, payloads and error rates drawn from ``rng``)."""
+        shape = (n_configs, max_stations)
+        rates = rng.choice(self.rates_mbps, shape) if self.rates_mbps else np.full(shape, timing.data_rate_mbps)
+        payloads = rng.choice(self.payloads, shape) if self.payloads else np.full(shape, timing.payload_bytes)
+        ipar = np.zeros((*shape, engine.N_IPAR), dtype=np.int64)
+        for (rate, payload), where in _groups(rates, payloads):
+            station = replace(timing, data_rate_mbps=float(rate), payload_bytes=int(payload))
+            vulnerable, tail = exchange_us(station, self.rts_cts)
+            ipar[where, engine.DATA_NS] = round(1000 * vulnerable)
+            ipar[where, engine.TAIL_NS] = round(1000 * tail)
+            ipar[where, engine.PAYLOAD_BITS] = station.payload_bits
+        legacy = np.floor((np.arange(max_stations) + 1) * self.legacy_share) > np.floor(
+            np.arange(max_stations) * self.legacy_share
+        )
+        ipar[:, legacy, engine.CW_MIN], ipar[:, legacy, engine.CW_MAX] = LEGACY_WINDOWS
+        fpar = np.zeros((*shape, engine.N_FPAR))
+        fpar[..., engine.FER] = rng.uniform(*self.error_range, shape)
+        fpar[..., engine.RATE] = engine.SATURATED
+        fpar[..., engine.ON_MEAN] = 1e6 * self.on_ms
+        fpar[..., engine.OFF_MEAN] = 1e6 * self.off_ms
+        return Layout(ipar, fpar, self.sensing_graph(n_configs, max_stations, rng), ~legacy)
+
+    def sensing_graph(self, n_configs: int, max_stations: int, rng: np.random.Generator) -> np.ndarray:
+        """hears[c, k, j]: whether station k senses station j's frames."""
+        if self.sensing_range is None:
+            return np.ones((n_configs, max_stations, max_stations), dtype=bool)
+        radius = self.radius * np.sqrt(rng.uniform(size=(n_configs, max_stations)))
+        angle = rng.uniform(0, 2 * math.pi, (n_configs, max_stations))
+        xy = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
+        distance = np.linalg.norm(xy[:, :, None, :] - xy[:, None, :, :], axis=-1)
+        return distance <= self.sensing_range
+
+    def arrival_rate_per_ns(self, timing: Timing, n_active: np.ndarray) -> np.ndarray:
+        """Each active station's frame arrival rate (per ns, while on) giving the world's total load."""
+        capacity = 1.0 / (1000 * timing.success_us)  # frames per ns without collisions or backoff
+        duty = 1.0 if self.traffic != "onoff" else self.on_ms / (self.on_ms + self.off_ms)
+        return self.load * capacity / (np.maximum(n_active, 1) * duty)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Per-station engine parameters of a batch of networks, and which stations follow set windows."""
+
+    ipar: np.ndarray
+    fpar: np.ndarray
+    hears: np.ndarray
+    adjustable: np.ndarray
+
+
+def exchange_us(timing: Timing, rts_cts: bool) -> tuple[float, float]:
+    """(vulnerable phase, rest of a successful exchange) in microseconds: the data frame, then SIFS,
+    ACK and DIFS (Bianchi's T_s = DATA + SIFS + delta + ACK + DIFS + delta); with RTS/CTS the RTS,
+    then CTS, data and ACK, each after SIFS."""
+    delta, sifs = timing.propagation_us, timing.sifs_us
+    ack_and_difs = sifs + delta + timing.ack_us + timing.difs_us + delta
+    if not rts_cts:
+        return timing.data_us, ack_and_difs
+    rts = timing.airtime_us(20, timing.control_rate_mbps)
+    cts = timing.airtime_us(14, timing.control_rate_mbps)
+    return rts, sifs + delta + cts + sifs + delta + timing.data_us + ack_and_difs
+
+
+def _groups(rates: np.ndarray, payloads: np.ndarray) -> list[tuple[tuple[float, int], np.ndarray]]:
+    pairs = np.stack([rates, payloads], axis=-1)
+    return [
+        ((r, int(b)), (pairs[..., 0] == r) & (pairs[..., 1] == b)) for r, b in np.unique(pairs.reshape(-1, 2), axis=0)
+    ]
+
+
+WORLDS: dict[str, World] = {
+    "bianchi": World(),
+    "unsaturated": World(traffic="poisson", load=0.6),
+    "bursty": World(traffic="onoff", load=0.6),
+    "hidden": World(sensing_range=1.4),  # about 13% of the pairs cannot hear each other
+    "hidden_rts": World(sensing_range=1.4, rts_cts=True),
+    "lossy": World(frame_error_rate=(0.0, 0.2)),
+    "mixed_rates": World(rates_mbps=(6.0, 12.0, 24.0, 54.0), payloads=(500, 1500)),
+    "coexistence": World(legacy_share=0.5),
+}
+"""The named worlds of the CSMA experiments (churn is the env's: N changes over time)."""
+
+
+def world(name: str | World = "bianchi", **options: Any) -> World:
+    """A named world, with options changed; an unknown name or option is an error naming the allowed."""
+    if isinstance(name, World):
+        base = name
+    elif name in WORLDS:
+        base = WORLDS[name]
+    else:
+        raise ValueError(f"unknown world {name!r}; choose one of: {', '.join(WORLDS)}")
+    allowed = {f.name for f in fields(World)}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(f"unknown world option {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+    return replace(base, **options)
