@@ -66,6 +66,12 @@ def _uniform(rng: np.ndarray, c: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _survives(rng: np.ndarray, c: int, frame_error_rate: float) -> bool:
+    """Whether a frame that met no other gets through the channel (no draw on a lossless link)."""
+    return frame_error_rate == 0.0 or _uniform(rng, c) >= frame_error_rate
+
+
+@njit(cache=True, nogil=True)
 def _exponential_ns(rng: np.ndarray, c: int, mean_ns: float) -> np.int64:
     return np.int64(1 + -mean_ns * np.log(1.0 - _uniform(rng, c)))
 
@@ -188,7 +194,7 @@ def _end(
         net[c, AP_ACTIVE] -= 1
         state[c, j, TX_END] = -1
         clean = state[c, j, TX_OK] == 1
-        success = clean and _uniform(rng, c) >= fpar[c, j, FER]
+        success = clean and _survives(rng, c, fpar[c, j, FER])
         hold = t + (ipar[c, j, TAIL_NS] if success else gap_ns)
         net[c, AP_UNTIL] = max(net[c, AP_UNTIL], hold)
         for k in range(n):
@@ -331,10 +337,13 @@ def _run_domain(
     """Network c as one collision domain of saturated stations: Bianchi's slotted chain, where every
     station sees the same idle slots and busy periods. A station's counter is kept as the virtual slot
     at which it sends, so a busy period costs two passes over an array of N (the earliest slot, then
-    who sends in it). ``sending`` is scratch space of 2N."""
-    n = state.shape[1]
+    who sends in it), up to the last active station. ``sending`` is scratch space of 2N."""
+    n = 0
+    for k in range(state.shape[1]):
+        if state[c, k, ACTIVE] == 1:
+            n = k + 1
     net[c, BUSY] = 0
-    expiry = sending[n:]
+    expiry = sending[state.shape[1] : state.shape[1] + n]
     for k in range(n):
         expiry[k] = state[c, k, COUNTER] if state[c, k, ACTIVE] == 1 else NEVER
     now, slots, idle_slots, airtime = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
@@ -357,7 +366,7 @@ def _run_domain(
             longest = max(longest, ipar[c, sending[i], DATA_NS])
         j = sending[0]
         clean = senders == 1
-        success = clean and _uniform(rng, c) >= fpar[c, j, FER]
+        success = clean and _survives(rng, c, fpar[c, j, FER])
         airtime += idle * slot_ns + (ipar[c, j, DATA_NS] + ipar[c, j, TAIL_NS] if success else longest + gap_ns)
         net[c, BUSY] += 1
         for i in range(senders):

@@ -19,8 +19,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sim import worlds
 from sim.csma import W_MAX, CsmaSimulator
 from sim.timing import OFDM_54, Timing
+from sim.worlds import World
 
 BACKOFFS = ("fixed", "beb")
 
@@ -61,14 +63,15 @@ class Interval:
 @dataclass(frozen=True)
 class Network:
     """What every backend simulates: the stations' schedule (step -> N from that step on), the most
-    stations there will be, the PHY/MAC timing, BEB's largest window (None: fixed windows) and the
-    episode length (None: unbounded)."""
+    stations there will be, the PHY/MAC timing, BEB's largest window (None: fixed windows), the
+    episode length (None: unbounded) and the world (``sim.worlds``)."""
 
     schedule: Mapping[int, int]
     max_stations: int
     timing: Timing
     cw_max_beb: int | None
     max_steps: int | None
+    world: World = World()
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,12 @@ class _EmbeddedRun:
     def start(self, seed: int) -> None:
         network = self.network
         self.simulator = CsmaSimulator(
-            network.schedule[0], 16, max_stations=network.max_stations, timing=network.timing, seed=seed
+            network.schedule[0],
+            16,
+            max_stations=network.max_stations,
+            timing=network.timing,
+            seed=seed,
+            world=network.world,
         )
 
     def run(self, window: int, n_stations: int) -> Interval:
@@ -140,6 +148,8 @@ class _Ns3Run:
 
     def __init__(self, options: Ns3, network: Network) -> None:
         timing = network.timing
+        if not network.world.is_bianchi:
+            raise ValueError(f"the ns3 backend runs Bianchi's world only so far, got {network.world}")
         if (timing.slot_us, timing.sifs_us, timing.difs_us) != (9.0, 16.0, 34.0) or (
             timing.data_rate_mbps not in NS3_RATES_MBPS
         ):
@@ -187,7 +197,7 @@ BACKENDS = {"embedded": Embedded, "ns3": Ns3}
 
 
 class CsmaEnv(gym.Env):
-    """A saturated 802.11 network with a hidden number of stations N; the agent sets the contention window.
+    """An 802.11 network with a hidden number of stations N; the agent sets the contention window.
 
     ## Action space
     ``Box(1, 65536, (1,), float64)``: the window W, applied to every station for the next interval
@@ -222,7 +232,9 @@ class CsmaEnv(gym.Env):
     ## Arguments
     The network: ``n_stations`` (N at step 0), ``n_schedule`` (step -> N from that step on),
     ``max_stations``, ``backoff`` ("fixed" or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC
-    timing), ``max_steps``, ``observation_error``, ``oracle_observations``. How it is simulated: ``backend``, an
+    timing), ``max_steps``, ``observation_error``, ``oracle_observations``, ``world`` (a
+    ``sim.worlds.World`` or the name of one: traffic, hidden stations, losses, mixed rates, legacy
+    stations; churn is a schedule, ``sim.worlds.churn``). How it is simulated: ``backend``, an
     ``Embedded(interval_slots)`` (``sim.csma``; one step is that many virtual slots) or an
     ``Ns3(step_time_s, run_dir, timeout_s)`` (our scenario on the system's ns-3), or the name of one
     ("embedded", "ns3") for its defaults.
@@ -248,6 +260,7 @@ class CsmaEnv(gym.Env):
         observation_error: float = 0.0,
         oracle_observations: bool = False,
         backend: Embedded | Ns3 | str = "embedded",
+        world: World | str = "bianchi",
     ) -> None:
         if isinstance(backend, str):
             if backend not in BACKENDS:
@@ -285,7 +298,9 @@ class CsmaEnv(gym.Env):
         self.observation_space = spaces.Box(low=np.zeros(len(high)), high=np.array(high), dtype=np.float64)
         beb_max = cw_max_beb if backoff == "beb" else None
         self.backend = backend
-        self._backend = backend.open(Network(self.schedule, max_stations, timing, beb_max, max_steps))
+        self.world = worlds.world(world)
+        network = Network(self.schedule, max_stations, timing, beb_max, max_steps, self.world)
+        self._backend = backend.open(network)
         self._started = False
         self._closed = False
         self._step = 0

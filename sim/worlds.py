@@ -190,3 +190,23 @@ def world(name: str | World = "bianchi", **options: Any) -> World:
     if unknown:
         raise ValueError(f"unknown world option {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
     return replace(base, **options)
+
+
+def churn(
+    n_start: int, n_steps: int, *, n_min: int = 2, n_max: int = 50, changes_per_step: float = 1.0, seed: int = 0
+) -> dict[int, int]:
+    """A schedule (step -> N, for ``CsmaEnv(n_schedule=...)``) of stations joining and leaving: at every
+    step Poisson numbers of arrivals and departures, ``changes_per_step`` / 2 each on average, with N
+    kept in [n_min, n_max]."""
+    if not 1 <= n_min <= n_start <= n_max:
+        raise ValueError(f"churn needs 1 <= n_min <= n_start <= n_max, got {n_min}, {n_start}, {n_max}")
+    if n_steps < 1 or changes_per_step < 0:
+        raise ValueError(f"churn needs n_steps >= 1 and changes_per_step >= 0, got {n_steps}, {changes_per_step}")
+    rng = np.random.default_rng(seed)
+    moves = rng.poisson(changes_per_step / 2, (n_steps, 2))
+    schedule, n = {0: n_start}, n_start
+    for step in range(1, n_steps):
+        n_next = int(np.clip(n + moves[step, 0] - moves[step, 1], n_min, n_max))
+        if n_next != n:
+            schedule[step] = n = n_next
+    return schedule

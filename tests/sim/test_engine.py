@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from sim.csma import CsmaSimulator, simulate
+from sim.env import CsmaEnv, Embedded
 from sim.timing import OFDM_54
-from sim.worlds import WORLDS, World, exchange_us, world
+from sim.worlds import WORLDS, World, churn, exchange_us, world
 from theory import bianchi
 
 STATIONS = np.array([2, 5, 10, 20, 50])
@@ -169,3 +170,28 @@ def test_every_named_world_runs() -> None:
     for name in WORLDS:
         stats = simulate([5, 20], 64, n_slots=2000, seed=0, world=name)
         assert (stats.slots == 2000).all() and (stats.throughput_mbps > 0).all(), name
+
+
+def test_churn_moves_n_within_its_bounds_and_the_env_follows() -> None:
+    schedule = churn(20, 200, n_min=5, n_max=30, changes_per_step=2.0, seed=1)
+    values = list(schedule.values())
+    assert len(schedule) > 50 and min(values) >= 5 and max(values) <= 30 and schedule[0] == 20
+    assert churn(20, 200, n_min=5, n_max=30, changes_per_step=2.0, seed=1) == schedule
+    env = CsmaEnv(20, n_schedule=schedule, max_stations=30, world="lossy", backend=Embedded(500))
+    env.reset(seed=0)
+    seen = [env.step(64)[4]["n_stations"] for _ in range(40)]
+    assert seen == [env.n_stations_at(step) for step in range(40)] and len(set(seen)) > 5
+    with pytest.raises(ValueError, match="churn needs 1 <= n_min <= n_start <= n_max, got 5, 40, 30"):
+        churn(40, 10, n_min=5, n_max=30)
+
+
+def test_the_env_runs_a_world_and_ns3_refuses_one_it_lacks() -> None:
+    """The same seed in two worlds: channel losses show up in the measured collision probability."""
+    readings = {}
+    for name in ("bianchi", "lossy"):
+        env = CsmaEnv(10, world=world(name, frame_error_rate=0.2) if name == "lossy" else name)
+        env.reset(seed=3)
+        readings[name] = np.mean([env.step(128)[0][0] for _ in range(5)])
+    assert readings["lossy"] > readings["bianchi"] + 0.1
+    with pytest.raises(ValueError, match="the ns3 backend runs Bianchi's world only so far"):
+        CsmaEnv(10, world="hidden", backend="ns3")
