@@ -207,10 +207,10 @@ class CsmaSimulator:
             self.world.queue_limit,
             self.world.one_collision_domain,
         )
-        bounds = np.linspace(0, self.n_configs, min(self.workers, self.n_configs) + 1).astype(int)
-        if len(bounds) == 2:
+        if min(self.workers, self.n_configs) == 1:
             engine.run_block(0, self.n_configs, *arguments, *settings)
         else:
+            bounds = np.linspace(0, self.n_configs, min(self.workers, self.n_configs) + 1).astype(int)
             with ThreadPoolExecutor(len(bounds) - 1) as pool:
                 done = [pool.submit(engine.run_block, a, b, *arguments, *settings) for a, b in pairwise(bounds)]
                 for future in done:

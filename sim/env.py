@@ -110,9 +110,11 @@ class _EmbeddedRun:
     def __init__(self, options: Embedded, network: Network) -> None:
         self.options, self.network = options, network
         self.simulator: CsmaSimulator | None = None
+        self.settings = (0, 0)
 
     def start(self, seed: int) -> None:
         network = self.network
+        self.settings = (0, network.schedule[0])  # the first step sets the window
         self.simulator = CsmaSimulator(
             network.schedule[0],
             16,
@@ -123,17 +125,23 @@ class _EmbeddedRun:
         )
 
     def run(self, window: int, n_stations: int) -> Interval:
-        if self.network.cw_max_beb is None:
-            self.simulator.set_window(window)
-        else:
-            self.simulator.set_window(window, max(window, self.network.cw_max_beb))
-        if n_stations != int(self.simulator.n_stations[0]):
+        """One interval; the window and N are set only when they change (a step costs its slots)."""
+        if window != self.settings[0]:
+            beb = self.network.cw_max_beb
+            self.simulator.set_window(window, None if beb is None else max(window, beb))
+        if n_stations != self.settings[1]:
             self.simulator.set_stations(n_stations)
+        self.settings = (window, n_stations)
         stats = self.simulator.run(self.options.interval_slots)
+        attempts, idle, busy = (
+            int(stats.attempts[0]),
+            int(stats.idle_slots[0]),
+            int(stats.slots[0] - stats.idle_slots[0]),
+        )
         return Interval(
-            float(np.nan_to_num(stats.collision_probability[0])),
+            stats.collisions[0] / attempts if attempts else 0.0,
             float(stats.throughput_mbps[0]),
-            float(np.nan_to_num(stats.idle_slots_per_transmission[0], nan=stats.slots[0])),
+            idle / busy if busy else float(stats.slots[0]),
             float(stats.attempts[0] / stats.slots[0]),
             float(stats.airtime_us[0]),
             stats.station_successes[0],
