@@ -8,6 +8,7 @@ experiment runs on the embedded simulator or on ns-3.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from icl.drl import DrlAgent
 from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
 from icl.train import load_model
+from sim.collect import measured_optimum
 from sim.env import CsmaEnv, Embedded
 from sim.timing import PAYLOAD_BYTES
 from tasks.csma import INPUTS, CsmaWindowTask, optimum, throughput_at
@@ -208,18 +210,20 @@ def score_policies(
     observation_error: float = 0.0,
     hold_steps: int = 4,
     make_env: EnvFactory = embedded_env,
+    oracle: Callable[[int], int] = oracle_window,
 ) -> pd.DataFrame:
-    """Each policy's throughput relative to the oracle W*(N) on the same network and seed, with every
-    step counted (probes are charged): the mean and 5th percentile over ``seeds``; beside it the ratio
-    over the last ``hold_steps`` steps only (steady state) and Jain's fairness over the run. The
-    collision readings are wrong with probability ``observation_error``."""
+    """Each policy's throughput relative to the oracle window (Bianchi's W*(N), or a world's measured
+    optimum) on the same network and seed, with every step counted (probes are charged): the mean and
+    5th percentile over ``seeds``; beside it the ratio over the last ``hold_steps`` steps only (steady
+    state) and Jain's fairness over the run. The collision readings are wrong with probability
+    ``observation_error``."""
     rows = []
     for n in n_values:
-        oracle = []
+        reference = []
         for seed in range(seeds):
             with make_env(n) as env:
-                oracle.append(Oracle(oracle_window).run(env, n_steps, seed=seed).throughput_mbps)
-        oracle_all, oracle_held = np.mean(oracle, axis=1), np.mean(np.array(oracle)[:, -hold_steps:], axis=1)
+                reference.append(Oracle(oracle).run(env, n_steps, seed=seed).throughput_mbps)
+        oracle_all, oracle_held = np.mean(reference, axis=1), np.mean(np.array(reference)[:, -hold_steps:], axis=1)
         for name, (policy, env_options) in policies.items():
             traces = []
             for seed in range(seeds):
@@ -240,6 +244,27 @@ def score_policies(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def world_scores(
+    policies: Mapping[str, PolicySpec],
+    world_names: Sequence[str],
+    n_values: Sequence[int],
+    seeds: int,
+    n_steps: int,
+    interval_slots: int = MEASUREMENT_SLOTS,
+) -> pd.DataFrame:
+    """``score_policies`` in each world of ``sim.worlds``, against that world's measured oracle (the
+    best fixed window of a sweep), with a column saying which world and the oracle's window."""
+    frames = []
+    for name in world_names:
+        optimum = {n: measured_optimum(n, name)[0] for n in n_values}
+        make_env = functools.partial(CsmaEnv, backend=Embedded(interval_slots), world=name)
+        frame = score_policies(
+            policies, n_values, seeds, n_steps, make_env=make_env, oracle=lambda n: round(optimum[n])
+        )
+        frames.append(frame.assign(world=name, oracle_window=frame.N.map(optimum)))
+    return pd.concat(frames, ignore_index=True)
 
 
 def recovery_steps(curves: pd.DataFrame, within: float = 0.05) -> pd.Series:

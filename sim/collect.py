@@ -22,8 +22,10 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
+from sim import worlds
 from sim.csma import W_MAX, simulate
 from sim.env import BACKENDS, CsmaEnv, Ns3
+from sim.worlds import World
 
 COLUMNS = ["backend", "n_stations", "window", "seed", "collision_probability", "throughput_mbps", "attempts_per_slot"]
 
@@ -51,11 +53,15 @@ def _ns3_job(n: int, windows: Sequence[int], seed: int, step_time_s: float, run_
         env.close()
 
 
-def _embedded(n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[int], interval_slots: int) -> list[dict]:
+def _embedded(
+    n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[int], interval_slots: int, world: World | str
+) -> list[dict]:
     grid_n, grid_w = (a.ravel() for a in np.meshgrid(n_values, windows, indexing="ij"))
     rows = []
     for seed in seeds:
-        stats = simulate(grid_n, grid_w, n_slots=interval_slots, seed=seed, warmup_slots=interval_slots // 10)
+        stats = simulate(
+            grid_n, grid_w, n_slots=interval_slots, seed=seed, warmup_slots=interval_slots // 10, world=world
+        )
         attempts_per_slot = stats.attempts / stats.slots
         columns = zip(
             grid_n.tolist(), grid_w.tolist(), stats.collision_probability, stats.throughput_mbps, attempts_per_slot
@@ -90,8 +96,10 @@ def measure(
     run_dir: str | None = None,
     done: pd.DataFrame | None = None,
     on_rows: Callable[[list[dict]], None] | None = None,
+    world: World | str = "bianchi",
 ) -> pd.DataFrame:
-    """A table (``COLUMNS``) of every (N, W, seed) on ``backend``, sorted by N, W and seed.
+    """A table (``COLUMNS``) of every (N, W, seed) on ``backend`` in ``world`` (``sim.worlds``; the
+    embedded simulator runs them all), sorted by N, W and seed.
 
     ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
     simulator's; ``workers`` simulations run at once on ns-3; ``run_dir`` keeps their logs.
@@ -111,8 +119,10 @@ def measure(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if backend == "embedded":
-        rows = _embedded(n_values, windows, seeds, interval_slots)
+        rows = _embedded(n_values, windows, seeds, interval_slots, world)
     else:
+        if not worlds.world(world).is_bianchi:
+            raise ValueError(f"the ns3 backend runs Bianchi's world only so far, got world {world!r}")
         rows = _finished_rows(done, n_values, windows, seeds)
         finished = {(row["n_stations"], row["seed"]) for row in rows}
         jobs = [job for job in product(n_values, seeds) if job not in finished]
@@ -160,6 +170,25 @@ def _ns3_jobs(
         raise
     pool.shutdown()
     return rows
+
+
+SWEEP = np.unique(np.round(2 ** np.arange(3, 13.01, 0.25)).astype(int))
+"""The windows of an oracle sweep: 8 to 8192 in quarter octaves."""
+
+
+def measured_optimum(
+    n_stations: int,
+    world: World | str = "bianchi",
+    *,
+    seeds: int = 4,
+    interval_slots: int = 20_000,
+    windows: Sequence[int] = tuple(SWEEP),
+) -> tuple[float, float]:
+    """A world's oracle for N stations: the best fixed window of a sweep on the embedded simulator
+    (refined by ``best_window``) and the mean throughput (Mb/s) of the best window swept."""
+    table = measure("embedded", [n_stations], windows, list(range(seeds)), interval_slots=interval_slots, world=world)
+    curve = table.groupby("window").throughput_mbps.mean()
+    return best_window(curve.index.to_numpy(dtype=float), curve.to_numpy()), float(curve.max())
 
 
 def best_window(windows: np.ndarray, throughput: np.ndarray) -> float:
