@@ -44,7 +44,13 @@ def open_loop(world_names: list[str], n_values: list[int], seeds: int) -> pd.Dat
             model = round(bianchi.optimal_window(n))
             kept = simulate(np.full(seeds, n), model, n_slots=20_000, seed=1, world=name).throughput_mbps.mean()
             rows.append(
-                {"world": name, "N": n, "oracle W": window, "Bianchi W*(N)": model, "W*(N) % of oracle": 100 * kept / best}
+                {
+                    "world": name,
+                    "N": n,
+                    "oracle W": window,
+                    "Bianchi W*(N)": model,
+                    "W*(N) % of oracle": 100 * kept / best,
+                }
             )
     return pd.DataFrame(rows)
 
@@ -71,7 +77,9 @@ def main() -> None:
         table = scores.pivot_table(index="policy", columns=["world", "N"], values="throughput_ratio", sort=False)
         print(f"closed loop, probes charged: mean throughput / measured oracle over {args.seeds} seeds")
         print((100 * table).round(1))
-        p5 = scores.pivot_table(index="policy", columns="world", values="p5_throughput_ratio", aggfunc="min", sort=False)
+        p5 = scores.pivot_table(
+            index="policy", columns="world", values="p5_throughput_ratio", aggfunc="min", sort=False
+        )
         print("5th percentile over seeds, worst N (% of the oracle)")
         print((100 * p5).round(1))
         fairness = scores.pivot_table(index="policy", columns="world", values="fairness", sort=False)

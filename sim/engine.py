@@ -337,13 +337,10 @@ def _run_domain(
     """Network c as one collision domain of saturated stations: Bianchi's slotted chain, where every
     station sees the same idle slots and busy periods. A station's counter is kept as the virtual slot
     at which it sends, so a busy period costs two passes over an array of N (the earliest slot, then
-    who sends in it), up to the last active station. ``sending`` is scratch space of 2N."""
-    n = 0
-    for k in range(state.shape[1]):
-        if state[c, k, ACTIVE] == 1:
-            n = k + 1
+    who sends in it). ``sending`` is scratch space of 2N."""
+    n = state.shape[1]
     net[c, BUSY] = 0
-    expiry = sending[state.shape[1] : state.shape[1] + n]
+    expiry = sending[n : 2 * n]
     for k in range(n):
         expiry[k] = state[c, k, COUNTER] if state[c, k, ACTIVE] == 1 else NEVER
     now, slots, idle_slots, airtime = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
@@ -416,9 +413,17 @@ def run_block(
     saturated networks in one collision domain on the slotted fast path, others event by event."""
     sending = np.empty(2 * state.shape[1], dtype=np.int64)  # the senders of a slot, then the expiries
     for c in range(first, last):
+        m = 1  # stations past the last active one take no part: the loops stop there
+        for k in range(state.shape[1]):
+            if state[c, k, ACTIVE] == 1:
+                m = k + 1
         if one_domain:
-            _run_domain(state, ipar, fpar, net, counts, rng, c, n_slots, slot_ns, gap_ns, retry_limit, sending)
+            _run_domain(
+                state[:, :m], ipar[:, :m], fpar[:, :m], net, counts[:, :m], rng, c, n_slots, slot_ns, gap_ns,
+                retry_limit, sending,
+            )  # fmt: skip
         else:
             _run_network(
-                state, ipar, fpar, hears, net, counts, rng, c, n_slots, slot_ns, gap_ns, retry_limit, queue_cap
-            )
+                state[:, :m], ipar[:, :m], fpar[:, :m], hears[:, :m, :m], net, counts[:, :m], rng, c, n_slots,
+                slot_ns, gap_ns, retry_limit, queue_cap,
+            )  # fmt: skip

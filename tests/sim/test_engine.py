@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from sim.collect import measured_optimum
 from sim.csma import CsmaSimulator, simulate
 from sim.env import CsmaEnv, Embedded
 from sim.timing import OFDM_54
@@ -195,3 +196,13 @@ def test_the_env_runs_a_world_and_ns3_refuses_one_it_lacks() -> None:
     assert readings["lossy"] > readings["bianchi"] + 0.1
     with pytest.raises(ValueError, match="the ns3 backend runs Bianchi's world only so far"):
         CsmaEnv(10, world="hidden", backend="ns3")
+
+
+def test_the_measured_oracle_finds_bianchis_optimum_and_moves_with_hidden_stations() -> None:
+    """In Bianchi's world the best window of a sweep is W*(N) within a quarter octave; with hidden
+    stations colliding more, it is at least twice as large."""
+    window, best = measured_optimum(20, "bianchi", seeds=4, interval_slots=20_000)
+    assert abs(np.log2(window / bianchi.optimal_window(20))) < 0.25
+    assert best == pytest.approx(float(bianchi.throughput(20, bianchi.optimal_window(20))), rel=0.02)
+    hidden, _ = measured_optimum(20, "hidden", seeds=2, interval_slots=10_000)
+    assert hidden > 2 * window
