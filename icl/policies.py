@@ -167,6 +167,7 @@ PolicySpec = tuple[Policy, Mapping[str, Any]]
 
 ESTIMATORS = {
     "median of offsets": "median_offset",
+    "shortest half": "shorth_offset",
     "Huber M-estimate": "huber_offset",
     "binomial likelihood": f"mle_offset:measurement_slots={MEASUREMENT_SLOTS}",
     "least squares on z": "least_squares_z",

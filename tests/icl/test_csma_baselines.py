@@ -13,12 +13,14 @@ from icl.baselines.csma import HuberOffset, MleOffset, OffsetEstimator
 from theory import bianchi
 from theory.in_context import in_context_deviation_bound
 
-ESTIMATORS = ["median_offset", "huber_offset", "mle_offset:measurement_slots=5000", "least_squares_z"]
+ESTIMATORS = ["median_offset", "shorth_offset", "huber_offset", "mle_offset:measurement_slots=5000", "least_squares_z"]
 
 
-def prompts(n: int, measurement_slots: int = 0, error_fraction: float = 0.0, count: int = 500):
+def prompts(
+    n: int, measurement_slots: int = 0, error_fraction: float = 0.0, count: int = 500, error_mode: str = "random"
+):
     task = tasks.get("csma_window", 2, n_min=n, n_max=n, measurement_slots=measurement_slots,
-                     error_fraction=error_fraction)  # fmt: skip
+                     error_fraction=error_fraction, error_mode=error_mode)  # fmt: skip
     return task.sample(count, 11, torch.Generator().manual_seed(n))
 
 
@@ -27,7 +29,10 @@ def octave_errors(spec: str, prompt) -> np.ndarray:  # type: ignore[no-untyped-d
     return (predicted - prompt.info["w_star"].log2()).abs().numpy()
 
 
-@pytest.mark.parametrize("spec", [*ESTIMATORS[:2], "mle_offset:measurement_slots=10000000", ESTIMATORS[3]])
+@pytest.mark.parametrize(
+    "spec",
+    ["median_offset", "shorth_offset", "huber_offset", "mle_offset:measurement_slots=10000000", "least_squares_z"],
+)
 @pytest.mark.parametrize("n", [3, 20, 60])
 def test_exact_readings_give_the_oracle_window(spec: str, n: int) -> None:
     """Bianchi's readings without measurement noise (the likelihood: with a measurement window so long that
@@ -49,6 +54,12 @@ def test_the_median_misses_by_more_than_its_bound_in_at_most_5_percent_of_prompt
 def test_the_huber_estimate_is_bounded_under_wrong_readings() -> None:
     wrong = prompts(20, measurement_slots=5000, error_fraction=0.3)
     assert np.median(octave_errors("huber_offset", wrong)) < 0.1
+
+
+def test_the_shortest_half_is_not_pulled_by_one_sided_errors() -> None:
+    """Interference bursts raise every reading they hit: the median moves with them, the shorth less."""
+    burst = prompts(20, measurement_slots=5000, error_fraction=0.3, count=1000, error_mode="burst")
+    assert np.median(octave_errors("shorth_offset", burst)) < 0.8 * np.median(octave_errors("median_offset", burst))
 
 
 def test_the_likelihood_wins_on_clean_readings_and_loses_to_wrong_ones() -> None:

@@ -59,7 +59,7 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         + ["policy", "held_ratio", "fairness", "throughput_mbps"],
         {
             "panel": {"vs N", "vs eps", "closed loop"},
-            "learner": {"transformer", "median of offsets", "Huber M-estimate", "binomial likelihood"}
+            "learner": {"transformer", "median of offsets", "shortest half", "Huber M-estimate", "binomial likelihood"}
             | {"least squares on z", ""},
             "policy": {f"ICL, {name}" for name in ESTIMATORS}
             | {"ICL, transformer", "p* tracker", "Idle Sense"}
