@@ -20,7 +20,7 @@ import torch
 import tasks
 from icl import baselines
 from icl.adaptive import CollisionTracker, IdleSense, KalmanN
-from icl.csma import FixedWindow, IclController, Oracle, Policy, run_fixed
+from icl.csma import FixedWindow, IclController, Oracle, Policy, Trace, run_fixed
 from icl.drl import DrlAgent
 from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
@@ -175,17 +175,31 @@ ESTIMATORS = {
 """The hand-made in-context estimators (baseline specs) the transformer is compared with."""
 
 
+SCHEMES = {"p* tracker": CollisionTracker, "Idle Sense": IdleSense, "Kalman N estimate + W*(N)": KalmanN}
+"""The classic adaptive schemes, which need no training and no probes."""
+
+
+def estimator_controller(controller: IclController, spec: str) -> IclController:
+    """The same closed-loop controller with a hand-made estimator (a baseline spec) reading its prompts."""
+    return IclController(baselines.from_spec(spec), controller.task, n_probes=len(controller.probe_windows))
+
+
+def hand_made_policies(controller: IclController) -> dict[str, PolicySpec]:
+    """The hand-made policies every CSMA figure shows beside the transformer: the controller reading
+    its prompts with the median of offsets, and the classic schemes."""
+    table: dict[str, PolicySpec] = {"ICL, median of offsets": (estimator_controller(controller, "median_offset"), {})}
+    table.update({name: (scheme(), {}) for name, scheme in SCHEMES.items()})
+    return table
+
+
 def fair_test_policies(controller: IclController, dqn: DrlAgent, td3: DrlAgent) -> dict[str, PolicySpec]:
     """Every policy of the fair test: the ICL controller with the transformer and with each hand-made
     estimator reading the same prompts, the classic adaptive schemes, the DQN and TD3 agents, BEB and
     the model-based windows (knowing N, and assuming N_ASSUMED)."""
-    n_probes = len(controller.probe_windows)
     table: dict[str, PolicySpec] = {"ICL, transformer": (controller, {})}
     for name, spec in ESTIMATORS.items():
-        table[f"ICL, {name}"] = (IclController(baselines.from_spec(spec), controller.task, n_probes=n_probes), {})
-    table["p* tracker"] = (CollisionTracker(), {})
-    table["Idle Sense"] = (IdleSense(), {})
-    table["Kalman N estimate + W*(N)"] = (KalmanN(), {})
+        table[f"ICL, {name}"] = (estimator_controller(controller, spec), {})
+    table.update({name: (scheme(), {}) for name, scheme in SCHEMES.items()})
     table["DQN (CCOD-style)"] = (dqn, {})
     table["TD3 (CCOD-style)"] = (td3, {})
     table["BEB 16..1024"] = (FixedWindow(16), {"backoff": "beb"})
@@ -195,12 +209,22 @@ def fair_test_policies(controller: IclController, dqn: DrlAgent, td3: DrlAgent) 
 
 
 def adaptive_policies(controller: IclController, dqn: DrlAgent) -> dict[str, PolicySpec]:
-    """The policies that follow a change of N: the ICL controller, the CCOD-style DQN and 802.11 BEB."""
+    """The policies that follow a change of N: the ICL controller, the hand-made policies, the
+    CCOD-style DQN and 802.11 BEB."""
     return {
         "ICL (transformer)": (controller, {}),
+        **hand_made_policies(controller),
         "DQN (CCOD-style)": (dqn, {}),
         "BEB 16..1024": (FixedWindow(16), {"backoff": "beb"}),
     }
+
+
+def held_throughput(policy: Policy, trace: Trace, hold_steps: int) -> float:
+    """Mean throughput once a policy holds its window: an in-context controller's steps after its
+    probes, any other policy's last ``hold_steps``."""
+    if isinstance(policy, IclController):
+        return float(np.mean([s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]))
+    return float(np.mean(trace.throughput_mbps[-hold_steps:]))
 
 
 def score_policies(
@@ -287,8 +311,11 @@ def closed_loop(
     hold_steps: int,
     make_env: EnvFactory = embedded_env,
 ) -> pd.DataFrame:
-    """Steady-state throughput per policy and N in ``make_env``'s simulator (ICL after its probes)."""
+    """Steady-state throughput per policy and N in ``make_env``'s simulator (``held_throughput``): the
+    ICL controller, the hand-made policies, the DQN, and fixed windows (the oracle, BEB, the models)."""
     n_steps = len(controller.probe_windows) + hold_steps
+    learned = {"ICL (transformer)": controller, **{k: p for k, (p, _) in hand_made_policies(controller).items()}}
+    learned["DQN (CCOD-style)"] = dqn
     rows = []
     for n in n_grid:
         fixed_policies = (
@@ -298,21 +325,16 @@ def closed_loop(
             ("non-persistent model, knows N", round(model_based.non_persistent_window(n)), "fixed"),
             (f"model-based, assumes N={N_ASSUMED}", oracle_window(N_ASSUMED), "fixed"),
         )
-        results: dict[str, list[float]] = {"ICL (transformer)": [], "DQN (CCOD-style)": []}
+        results: dict[str, list[float]] = {policy: [] for policy in learned}
         results.update({policy: [] for policy, _, _ in fixed_policies})
         for seed in range(seeds):
-            with make_env(n) as env:
-                trace = controller.run(env, n_steps, seed=seed)
-            held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
-            results["ICL (transformer)"].append(float(np.mean(held)))
-            # the DQN settles within its history length; score it over the same held steps
-            with make_env(n) as env:
-                dqn_trace = dqn.run(env, n_steps, seed=seed)
-            results["DQN (CCOD-style)"].append(float(np.mean(dqn_trace.throughput_mbps[-hold_steps:])))
-            for policy, window, backoff in fixed_policies:
+            for name, policy in learned.items():
+                with make_env(n) as env:
+                    results[name].append(held_throughput(policy, policy.run(env, n_steps, seed=seed), hold_steps))
+            for name, window, backoff in fixed_policies:
                 with make_env(n, backoff=backoff) as env:
                     fixed = run_fixed(env, window, hold_steps, seed=seed)
-                results[policy].append(float(np.mean(fixed.throughput_mbps)))
+                results[name].append(float(np.mean(fixed.throughput_mbps)))
         rows += [summary_row("throughput", policy, n, np.array(values), seed) for policy, values in results.items()]
         theory = float(bianchi.throughput(n, optimum(n, PAYLOAD_BYTES)[0]))
         rows.append(
@@ -329,26 +351,28 @@ def closed_loop(
 
 
 def error_sweep(
-    controller: IclController,
+    policies: Mapping[str, PolicySpec],
     eps_grid: Sequence[float],
     seeds: int,
     hold_steps: int,
+    n_steps: int,
     make_env: EnvFactory = embedded_env,
 ) -> pd.DataFrame:
-    """Mean held throughput / oracle throughput over N in {5, 20, 50} and seeds, per eps."""
-    n_steps = len(controller.probe_windows) + hold_steps
+    """Per policy and eps, the mean over N in {5, 20, 50} and seeds of its held throughput
+    (``held_throughput`` over ``n_steps``) / the oracle's, with a fraction eps of the collision
+    readings wrong."""
     rows = []
-    for eps in eps_grid:
-        ratios = []
-        for n in (5, 20, 50):
-            for seed in range(seeds):
-                with make_env(n, observation_error=eps) as env:
-                    trace = controller.run(env, n_steps, seed=seed)
-                held = [s for s, probing in zip(trace.throughput_mbps, trace.probing) if not probing]
-                with make_env(n) as env:
-                    oracle = run_fixed(env, oracle_window(n), hold_steps, seed=seed)
-                ratios.append(np.mean(held) / np.mean(oracle.throughput_mbps))
-        rows.append(summary_row("errors", "ICL (trained with eps = 0.2)", eps, np.array(ratios), 0))
+    for name, (policy, env_options) in policies.items():
+        for eps in eps_grid:
+            ratios = []
+            for n in (5, 20, 50):
+                for seed in range(seeds):
+                    with make_env(n, observation_error=eps, **env_options) as env:
+                        held = held_throughput(policy, policy.run(env, n_steps, seed=seed), hold_steps)
+                    with make_env(n) as env:
+                        oracle = run_fixed(env, oracle_window(n), hold_steps, seed=seed)
+                    ratios.append(held / np.mean(oracle.throughput_mbps))
+            rows.append(summary_row("errors", name, eps, np.array(ratios), 0))
     return pd.DataFrame(rows)
 
 

@@ -74,10 +74,15 @@ def experiment_env(size: str) -> EnvFactory:
     return functools.partial(CsmaEnv, backend=Embedded(slots))
 
 
+def policy_palette(policies: Sequence[str]) -> dict[str, Any]:
+    """A distinct colour per policy: the colour-blind palette while it lasts (10), then husl."""
+    return dict(zip(policies, sns.color_palette("colorblind" if len(policies) <= 10 else "husl", len(policies))))
+
+
 def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, Any]:
     """Throughput vs N per policy with bands (Bianchi's oracle dashed); returns the policy colours."""
     policies = list(loop.policy.unique())
-    palette = dict(zip(policies, sns.color_palette("colorblind", len(policies))))
+    palette = policy_palette(policies)
     for policy in policies:
         rows = loop[loop.policy == policy]
         dashed = policy == "oracle (Bianchi)"
@@ -102,9 +107,10 @@ def plot_convergence(
     ax: Axes, curves: pd.DataFrame, change_step: int, step_label: str, title: str, palette: dict[str, Any] | None = None
 ) -> None:
     """Throughput per step per policy with bands, the change of N marked."""
-    for i, policy in enumerate(curves.policy.unique()):
+    palette = palette or policy_palette(list(curves.policy.unique()))
+    for policy in curves.policy.unique():
         rows = curves[curves.policy == policy]
-        color = palette[policy] if palette else sns.color_palette("colorblind")[i]
+        color = palette[policy]
         plot_band(ax, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=color, label=policy)
     ax.axvline(change_step, color="grey", ls=":", lw=1)
     ax.set_xlabel(step_label)

@@ -26,7 +26,7 @@ from icl.policies import (
 )
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import drl_for, experiment_env, plot_convergence, run_config
+from paper_figs._csma import drl_for, experiment_env, plot_convergence, policy_palette, run_config
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
@@ -41,36 +41,32 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     controller = controller_for(train(config, out_dir / "runs"))
     make_env = experiment_env(size)
     seeds, hold_steps = by_size(size, 2, 3, 10), by_size(size, 1, 4, 20)
-    sweep = error_sweep(controller, [0.0, 0.1, 0.2, 0.3], seeds, hold_steps, make_env=make_env)
     dqn = drl_for(out_dir / "runs", size, seed)
+    policies = adaptive_policies(controller, dqn)
+    n_steps = len(controller.probe_windows) + hold_steps
+    sweep = error_sweep(policies, [0.0, 0.1, 0.2, 0.3], seeds, hold_steps, n_steps, make_env=make_env)
     n_steps = by_size(size, CHANGE_STEP + 2, 45, 80)
-    curves = convergence(adaptive_policies(controller, dqn), by_size(size, 2, 4, 20), n_steps, make_env=make_env)
+    curves = convergence(policies, by_size(size, 2, 4, 20), n_steps, make_env=make_env)
     data = pd.concat([sweep, curves], ignore_index=True)
+    palette = policy_palette([*policies, "oracle W*(N)"])
 
     fig, (left, right) = new_figure(2, width_in=5.2)
-    plot_band(
-        left,
-        sweep.x,
-        sweep["mean"],
-        sweep.ci_low,
-        sweep.ci_high,
-        color="#0072B2",
-        label=sweep.policy.iloc[0],
-        style="-o",
-        scale=100,
-    )
+    for policy, rows in sweep.groupby("policy", sort=False):
+        plot_band(left, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=palette[policy], label=policy,
+                  style="-o", scale=100)  # fmt: skip
     left.axhline(100, color="black", ls="--", lw=1, label="oracle W*(N)")
     left.axhline(95, color="grey", ls=":", lw=1, label="5% below the oracle")
     left.set_xlabel("fraction of erroneous collision measurements eps")
     left.set_ylabel("throughput (% of oracle)")
-    left.set_title("erroneous examples (N in {5, 20, 50})")
-    left.legend(fontsize=8)
+    left.set_title("erroneous examples (N in {5, 20, 50}; ICL trained at eps = 0.2)")
+    left.legend(fontsize=7)
     plot_convergence(
         right,
         curves,
         CHANGE_STEP,
         f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
         "convergence after a change of N",
+        palette,
     )
     return save_figure(fig, data, output_stem(out_dir, NAME, size))
 

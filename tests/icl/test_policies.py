@@ -18,6 +18,7 @@ from sim.env import CsmaEnv, Embedded
 pytestmark = pytest.mark.pipeline  # trains a toy model and runs closed-loop experiments
 
 COLUMNS = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
+HAND_MADE = {"ICL, median of offsets", "p* tracker", "Idle Sense", "Kalman N estimate + W*(N)"}
 
 
 def short_env(n_stations: int, **options: object) -> CsmaEnv:
@@ -71,6 +72,7 @@ def test_closed_loop_scores_every_policy(trained: tuple[Path, DrlAgent]) -> None
         "non-persistent model, knows N",
         f"model-based, assumes N={policies.N_ASSUMED}",
         "oracle (Bianchi)",
+        *HAND_MADE,
     }
     assert set(frame.policy) == expected and len(frame) == 2 * len(expected)
     oracle = frame[frame.policy == "oracle W*(N)"].set_index("x")["mean"]
@@ -84,19 +86,17 @@ def test_convergence_traces_every_step(trained: tuple[Path, DrlAgent]) -> None:
     adaptive = policies.adaptive_policies(policies.controller_for(run_dir), dqn)
     frame = policies.convergence(adaptive, seeds=1, n_steps=n_steps, make_env=short_env)
     assert_summary(frame, "convergence")
-    assert frame.groupby("policy").size().to_dict() == {
-        "ICL (transformer)": n_steps,
-        "DQN (CCOD-style)": n_steps,
-        "BEB 16..1024": n_steps,
-        "oracle W*(N)": n_steps,
-    }
+    assert frame.groupby("policy").size().to_dict() == {name: n_steps for name in [*adaptive, "oracle W*(N)"]}
+    assert set(adaptive) == {"ICL (transformer)", "DQN (CCOD-style)", "BEB 16..1024", *HAND_MADE}
 
 
 def test_error_sweep_and_training_curve(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, _ = trained
-    sweep = policies.error_sweep(policies.controller_for(run_dir), [0.0, 0.3], seeds=1, hold_steps=1)
+    controller = policies.controller_for(run_dir)
+    table = {"ICL": (controller, {}), "Idle Sense": policies.hand_made_policies(controller)["Idle Sense"]}
+    sweep = policies.error_sweep(table, [0.0, 0.3], seeds=1, hold_steps=1, n_steps=11, make_env=short_env)
     assert_summary(sweep, "errors")
-    assert list(sweep.x) == [0.0, 0.3]
+    assert list(sweep.x) == [0.0, 0.3, 0.0, 0.3] and list(sweep.policy) == ["ICL", "ICL", "Idle Sense", "Idle Sense"]
     curve = policies.training_curve(run_dir, [10, 30])
     assert_summary(curve, "training")
     assert list(curve.x) == [10, 30] and (curve["mean"] <= 1 + 1e-6).all()

@@ -17,6 +17,7 @@ from icl.policies import ESTIMATORS
 BOOLEAN = ["task", "learner", "k", "metric", "mean", "ci_low", "ci_high", "n_prompts"]
 REGRESSION = ["panel", *BOOLEAN]
 POLICY = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
+HAND_MADE = {"ICL, median of offsets", "p* tracker", "Idle Sense", "Kalman N estimate + W*(N)"}
 CSMA_POLICIES = {
     "ICL (transformer)",
     "DQN (CCOD-style)",
@@ -26,6 +27,7 @@ CSMA_POLICIES = {
     "non-persistent model, knows N",
     "model-based, assumes N=20",
     "oracle (Bianchi)",
+    *HAND_MADE,
 }
 SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
     "bhattamishra_table": (
@@ -74,8 +76,7 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         POLICY,
         {
             "panel": {"errors", "convergence"},
-            "policy": {"ICL (trained with eps = 0.2)", "ICL (transformer)", "DQN (CCOD-style)", "BEB 16..1024"}
-            | {"oracle W*(N)"},
+            "policy": {"ICL (transformer)", "DQN (CCOD-style)", "BEB 16..1024", "oracle W*(N)", *HAND_MADE},
         },
     ),
     "garg_fig2": (
