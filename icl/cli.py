@@ -180,7 +180,10 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
 
     windows = args.windows or [round(2 ** (4 + k / 2)) for k in range(13)]
     resumed = f", {len(kept)} rows kept from an interrupted run" if kept else ""
-    status = f"measuring {len(args.n)} N x {len(windows)} windows x {args.seeds} seeds on {args.backend}{resumed}"
+    status = (
+        f"measuring {len(args.n)} N x {len(windows)} windows x {args.seeds} seeds on {args.backend}, "
+        f"world {args.world}{resumed}"
+    )
     with console.status(status):
         started = time.perf_counter()
         try:
@@ -194,6 +197,7 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
                 run_dir=args.log_dir,
                 done=done,
                 on_rows=keep if args.backend == "ns3" else None,
+                world=args.world,
             )
         except KeyboardInterrupt:
             if kept:
@@ -255,7 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--windows", type=int, nargs="+", help="contention windows (default: 16 to 1024, half-octave steps)"
     )
     collect.add_argument("--seeds", type=int, default=2, help="independent runs per (N, W)")
-    collect.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="ns-3 simulations at once")
+    collect.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="ns-3 simulations (embedded threads) at once"
+    )
+    collect.add_argument("--world", default="bianchi", help="the network: a world of sim.worlds (embedded only)")
     collect.add_argument("--step-time", type=float, default=0.1, help="ns-3: simulated seconds measured per window")
     collect.add_argument("--log-dir", help="ns-3: keep each simulation's log here")
     collect.add_argument("--out", default="data/csma_measurements.csv", help="CSV table to write")

@@ -54,13 +54,24 @@ def _ns3_job(n: int, windows: Sequence[int], seed: int, step_time_s: float, run_
 
 
 def _embedded(
-    n_values: Sequence[int], windows: Sequence[int], seeds: Sequence[int], interval_slots: int, world: World | str
+    n_values: Sequence[int],
+    windows: Sequence[int],
+    seeds: Sequence[int],
+    interval_slots: int,
+    world: World | str,
+    workers: int,
 ) -> list[dict]:
     grid_n, grid_w = (a.ravel() for a in np.meshgrid(n_values, windows, indexing="ij"))
     rows = []
     for seed in seeds:
         stats = simulate(
-            grid_n, grid_w, n_slots=interval_slots, seed=seed, warmup_slots=interval_slots // 10, world=world
+            grid_n,
+            grid_w,
+            n_slots=interval_slots,
+            seed=seed,
+            warmup_slots=interval_slots // 10,
+            world=world,
+            workers=workers,
         )
         attempts_per_slot = stats.attempts / stats.slots
         columns = zip(
@@ -102,7 +113,8 @@ def measure(
     embedded simulator runs them all), sorted by N, W and seed.
 
     ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
-    simulator's; ``workers`` simulations run at once on ns-3; ``run_dir`` keeps their logs.
+    simulator's; ``workers`` simulations run at once on ns-3 (threads of the embedded simulator);
+    ``run_dir`` keeps their logs.
     ns-3 only: ``done`` holds rows measured before (their (N, seed) simulations are not run
     again), and ``on_rows`` receives each simulation's rows as soon as it ends, so an interrupted
     collection can keep what it measured. Interrupted (Ctrl-C, or an error), it stops the running
@@ -119,7 +131,7 @@ def measure(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if backend == "embedded":
-        rows = _embedded(n_values, windows, seeds, interval_slots, world)
+        rows = _embedded(n_values, windows, seeds, interval_slots, world, workers)
     else:
         if not worlds.world(world).is_bianchi:
             raise ValueError(f"the ns3 backend runs Bianchi's world only so far, got world {world!r}")

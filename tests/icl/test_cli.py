@@ -84,3 +84,21 @@ def test_csma_collect_writes_a_table_the_task_reads(tmp_path: Path) -> None:
     result = run_cli("csma", "collect", "--n", "0", "--out", str(tmp_path / "bad.csv"))
     assert result.returncode == 2 and "numbers of stations must be >= 1" in result.stderr
     assert not (tmp_path / "bad.csv").exists()
+    result = run_cli("csma", "collect", "--world", "mesh", "--out", str(tmp_path / "bad.csv"))
+    assert result.returncode == 2 and "unknown world 'mesh'; choose one of: bianchi" in result.stderr
+    assert not (tmp_path / "bad.csv").exists()
+
+
+def test_csma_collect_in_a_world(tmp_path: Path) -> None:
+    """Hidden stations collide more than Bianchi's at the same N and W."""
+    tables = {}
+    for world in ("bianchi", "hidden"):
+        out = tmp_path / f"{world}.csv"
+        assert (
+            main(
+                ["csma", "collect", "--world", world, "--n", "20", "--windows", "64", "--seeds", "2", "--out", str(out)]
+            )
+            == 0
+        )
+        tables[world] = pd.read_csv(out).collision_probability.mean()
+    assert tables["hidden"] > 1.3 * tables["bianchi"]
