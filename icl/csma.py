@@ -10,18 +10,15 @@ All run through ``sim.CsmaEnv``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from icl.learner import Learner
 from sim.env import CsmaEnv
-from sim.timing import PAYLOAD_BYTES
-from tasks.csma import CsmaWindowTask
+from tasks.csma import CsmaPeakTask, CsmaWindowTask
 
 
 @dataclass
@@ -64,20 +61,23 @@ class Policy(Protocol):
 
 
 class IclController:
-    """Probe, prompt, predict, hold; re-probe once the collision level has been outside
-    p* +- tolerance for ``patience`` consecutive steps (one odd measurement does not trigger it).
+    """Probe, prompt, predict, hold; re-probe once the collision level has been outside its
+    reference +- tolerance for ``patience`` consecutive steps (one odd measurement does not trigger it).
 
-    The first prompt probes a grid over [w_min, w_max]; a re-probe uses ``n_local_probes``
-    windows around the current one (the model was trained on every prefix, so a shorter prompt
-    is in distribution), which keeps the throughput cost of probing small.
+    The task says how probes become a prompt (``prompt_of``) and what a prediction means
+    (``log2_window_of``): ``csma_window`` asks for the window reaching its query level p*, which is
+    then the reference; ``csma_peak`` asks for the throughput peak, and the reference is the
+    collision level first measured at the window chosen. The first prompt probes a grid over the
+    task's window range; a re-probe uses ``n_local_probes`` windows around the current one (the model
+    was trained on every prefix, so a shorter prompt is in distribution), which keeps the throughput
+    cost of probing small.
     """
 
     def __init__(
         self,
         model: Learner,
-        task: CsmaWindowTask,
+        task: CsmaWindowTask | CsmaPeakTask,
         n_probes: int,
-        payload_bytes: int = PAYLOAD_BYTES,
         tolerance: float = 0.06,
         patience: int = 2,
         n_local_probes: int = 5,
@@ -86,29 +86,28 @@ class IclController:
             raise ValueError(f"n_probes must be positive, got {n_probes}")
         self.model = model
         self.task = task
-        self.probe_windows = np.unique(np.geomspace(task.w_min, task.w_max, n_probes).round().astype(int)).tolist()
-        self.p_star = task.target_collision(payload_bytes)
+        self.w_min, self.w_max = task.probe_range
+        self.probe_windows = np.unique(np.geomspace(self.w_min, self.w_max, n_probes).round().astype(int)).tolist()
+        self.query_collision = task.query_collision
         self.tolerance = tolerance
         self.patience = patience
         self.n_local_probes = n_local_probes
 
-    def predict_window(self, probe_windows: list[int], probe_collisions: list[float]) -> int:
-        """The threshold the model predicts for the query collision case p*."""
-        p = torch.tensor(probe_collisions + [self.p_star], dtype=torch.float64)
-        xs = self.task.inputs_of(p).float()[None]
-        ys = self.task.labels_of(torch.tensor([math.log2(w) for w in probe_windows] + [0.0], dtype=torch.float64))
-        prediction = self.model.predict(xs, ys.float()[None])[0, -1]
+    def predict_window(self, probe_windows: list[int], observations: list[np.ndarray]) -> int:
+        """The window the model answers from the probes' observations ([p, throughput, ...] each)."""
+        xs, ys = self.task.prompt_of(probe_windows, observations)
+        prediction = self.model.predict(xs, ys)[0, -1]
         log2_window = float(self.task.log2_window_of(prediction.double()))
         return int(round(min(max(2**log2_window, 1), 2**16)))
 
-    def local_probes(self, window: int, collision: float) -> list[int]:
+    def local_probes(self, window: int, collision: float, reference: float) -> list[int]:
         """Re-probe windows around the current one, on the side the drift points to.
 
-        A collision level above p* means more stations: the optimum moved to larger windows.
+        A collision level above the reference means more stations: the optimum moved to larger windows.
         """
-        low, high = (1.0, 8.0) if collision > self.p_star else (0.125, 1.0)
+        low, high = (1.0, 8.0) if collision > reference else (0.125, 1.0)
         grid = np.geomspace(window * low, window * high, self.n_local_probes)
-        return np.unique(grid.clip(self.task.w_min, self.task.w_max).round().astype(int)).tolist()
+        return np.unique(grid.clip(self.w_min, self.w_max).round().astype(int)).tolist()
 
     def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
         """Control ``env`` for ``n_steps`` steps (probes included)."""
@@ -116,8 +115,9 @@ class IclController:
         env.reset(seed=seed)
         queue = list(self.probe_windows)
         probes: list[int] = []
-        measured: list[float] = []
+        measured: list[np.ndarray] = []
         window = self.probe_windows[0]
+        reference = self.query_collision
         drifted = 0
         for _ in range(n_steps):
             probing = bool(queue)
@@ -127,18 +127,20 @@ class IclController:
             trace.record(window, observation, info, probing)
             if probing:
                 probes.append(window)
-                measured.append(float(observation[0]))
+                measured.append(observation)
                 if not queue:
                     window = self.predict_window(probes, measured)
                     probes, measured = [], []
+                    reference = self.query_collision
             else:
-                drifted = drifted + 1 if abs(observation[0] - self.p_star) > self.tolerance else 0
+                collision = float(observation[0])
+                reference = collision if reference is None else reference
+                drifted = drifted + 1 if abs(collision - reference) > self.tolerance else 0
                 if drifted >= self.patience:
-                    queue, drifted = self.local_probes(window, float(observation[0])), 0
+                    queue, drifted = self.local_probes(window, collision, reference), 0
         return trace
 
 
-@dataclass(frozen=True)
 class FixedWindow:
     """One window for the whole run (with a ``backoff="beb"`` env: 802.11 BEB from that CWmin)."""
 

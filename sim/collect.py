@@ -250,8 +250,28 @@ class MeasurementTable:
     @property
     def collision(self) -> np.ndarray:
         """Collision probabilities as an array [N, W, run]."""
-        values = self.frame.collision_probability.to_numpy(dtype=float)
+        return self._grid("collision_probability")
+
+    @property
+    def throughput(self) -> np.ndarray:
+        """Throughputs (Mb/s) as an array [N, W, run]."""
+        return self._grid("throughput_mbps")
+
+    def _grid(self, column: str) -> np.ndarray:
+        values = self.frame[column].to_numpy(dtype=float)
         return values.reshape(len(self.n_values), len(self.windows), -1)
+
+    def restricted(self, n_min: int, n_max: int, w_min: int, w_max: int, path: str = "the table") -> MeasurementTable:
+        """The part of the table with N in [n_min, n_max] and W in [w_min, w_max]; an error if that
+        leaves no N or fewer than two windows."""
+        frame = self.frame
+        kept = frame[frame.n_stations.between(n_min, n_max) & frame.window.between(w_min, w_max)]
+        if kept.n_stations.nunique() < 1 or kept.window.nunique() < 2:
+            raise ValueError(
+                f"{path} has N in {self.n_values.tolist()} and W in {self.windows.tolist()}: need at least one N "
+                f"in [{n_min}, {n_max}] and two windows in [{w_min}, {w_max}]"
+            )
+        return MeasurementTable(kept.reset_index(drop=True))
 
     @cached_property
     def _curves(self) -> dict[str, dict[int, np.ndarray]]:

@@ -233,6 +233,7 @@ SHIPPED: dict[str, str] = {
     ),
     **dict.fromkeys(BOOLEAN_TASKS, "tasks.boolean"),
     "csma_window": "tasks.csma",
+    "csma_peak": "tasks.csma",
 }
 """Every shipped task name and the module whose ``@register`` defines it."""
 

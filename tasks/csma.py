@@ -58,6 +58,13 @@ def features(p: Tensor) -> Tensor:
     return torch.stack([p, torch.log(-torch.log1p(-p))], dim=-1)
 
 
+def load_table(path: str, n_min: int, n_max: int, w_min: int, w_max: int) -> MeasurementTable:
+    """A measurement table (``icl csma collect``) cut to N in [n_min, n_max] and W in [w_min, w_max]."""
+    if not Path(path).is_file():
+        raise ValueError(f"measurements table {path} does not exist; write one with `icl csma collect --out {path}`")
+    return MeasurementTable.load(path).restricted(n_min, n_max, w_min, w_max, path)
+
+
 class BianchiSource:
     """Examples from Bianchi's model: N uniform in [n_min, n_max], probe windows log-uniform in
     [w_min, w_max], exact collision probabilities; the optimum and p* are the model's."""
@@ -198,7 +205,7 @@ class CsmaWindowTask(Task):
             raise ValueError(f"measurement_slots must be >= 0 (0 = exact), got {measurement_slots}")
         if not payload_bytes or any(int(b) < 1 for b in payload_bytes):
             raise ValueError(f"payload_bytes must be a non-empty list of positive sizes, got {payload_bytes!r}")
-        self.table = None if measurements is None else self._load_table(measurements, n_min, n_max, w_min, w_max)
+        self.table = None if measurements is None else load_table(measurements, n_min, n_max, w_min, w_max)
         if self.table is not None and (measurement_slots or len(payload_bytes) != 1):
             raise ValueError(
                 "a measurement table already holds measured collisions of one payload size: "
@@ -214,22 +221,6 @@ class CsmaWindowTask(Task):
         self.error_mode = error_mode
         self.payload_bytes = tuple(int(b) for b in payload_bytes)
         super().__init__(n_dims, **kwargs)
-
-    @staticmethod
-    def _load_table(path: str, n_min: int, n_max: int, w_min: int, w_max: int) -> MeasurementTable:
-        if not Path(path).is_file():
-            raise ValueError(
-                f"measurements table {path} does not exist; write one with `icl csma collect --out {path}`"
-            )
-        table = MeasurementTable.load(path)
-        frame = table.frame
-        kept = frame[frame.n_stations.between(n_min, n_max) & frame.window.between(w_min, w_max)]
-        if kept.n_stations.nunique() < 1 or kept.window.nunique() < 2:
-            raise ValueError(
-                f"{path} has N in {table.n_values.tolist()} and W in {table.windows.tolist()}: need at least one N in "
-                f"[{n_min}, {n_max}] and two windows in [{w_min}, {w_max}]"
-            )
-        return MeasurementTable(kept.reset_index(drop=True))
 
     def draw_functions(self, batch_size: int, generator: torch.Generator, n_dims_active: int) -> Functions:
         n = self.source.draw_n((batch_size,), generator)
@@ -252,6 +243,23 @@ class CsmaWindowTask(Task):
         xs = self.inputs_of(torch.cat([p, self._p_star(functions)[:, None]], dim=1)).float()
         ys = torch.cat([self.labels_of(windows.log2()).float(), self.apply(functions, xs[:, -1:])], dim=1)
         return functions, xs, ys
+
+    @property
+    def probe_range(self) -> tuple[int, int]:
+        """The windows a controller probes: the task's."""
+        return self.w_min, self.w_max
+
+    @property
+    def query_collision(self) -> float:
+        """The query collision case p* of the task's (first) frame size."""
+        return self.target_collision(self.payload_bytes[0])
+
+    def prompt_of(self, windows: Sequence[int], observations: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
+        """One prompt [1, K + 1] from K probes in an env (observation = [p, throughput, ...]) and the
+        query p*, in this task's encoding."""
+        p = torch.tensor([float(o[0]) for o in observations] + [self.query_collision], dtype=torch.float64)
+        labels = self.labels_of(torch.tensor([math.log2(w) for w in windows] + [0.0], dtype=torch.float64))
+        return self.inputs_of(p).float()[None], labels.float()[None]
 
     def inputs_of(self, p: Tensor) -> Tensor:
         """The model's input vectors for collision readings p, in this task's ``inputs`` encoding."""
@@ -343,6 +351,119 @@ class CsmaWindowTask(Task):
         ratio = self.w_min / self.w_max
         mean = (1 - ratio) / span
         return (1 - ratio**2) / (2 * span) - mean**2
+
+
+@register
+class CsmaPeakTask(Task):
+    """Throughput-peak prompts across worlds: the window that maximises this network's throughput.
+
+    Each prompt is one network of one measured world (a table of ``measurements``, drawn uniformly
+    when there are several: domain randomisation) with a hidden N. Its examples are probes: the
+    collision probability p_i and the throughput S_i / ``throughput_scale`` measured at window W_i
+    (x = (p_i, s_i, 0)), labelled log2 W_i. The query x = (0, 0, 1) asks for the network's measured
+    optimum, labelled log2 W*. Unlike ``csma_window`` it needs no collision level p*, which Bianchi's
+    model supplies and other worlds move: where the throughput peaks is read off the probes.
+    """
+
+    name = "csma_peak"
+    min_points = 2  # probes and the query
+    dimension_curriculum = False
+
+    def __init__(
+        self,
+        n_dims: int = 3,
+        *,
+        measurements: str | Sequence[str] = (),
+        n_min: int = 2,
+        n_max: int = 1000,
+        w_min: int = 1,
+        w_max: int = W_MAX,
+        throughput_scale: float = 50.0,
+        **kwargs: Any,
+    ) -> None:
+        if n_dims != 3:
+            raise ValueError(f"csma_peak has n_dims = 3 (p, throughput, query flag), got {n_dims}")
+        paths = [measurements] if isinstance(measurements, str) else list(measurements)
+        if not paths:
+            raise ValueError("csma_peak needs measurements: one or more tables written by `icl csma collect`")
+        if not throughput_scale > 0:
+            raise ValueError(f"throughput_scale must be positive (Mb/s), got {throughput_scale}")
+        self.tables = [load_table(path, n_min, n_max, w_min, w_max) for path in paths]
+        self.throughput_scale = float(throughput_scale)
+        self.grids = [
+            (torch.tensor(t.collision), torch.tensor(t.throughput), torch.from_numpy(t.n_values), t.windows)
+            for t in self.tables
+        ]
+        log2_windows = np.log2(np.concatenate([t.windows for t in self.tables]))
+        self.log2_range = (float(log2_windows.min()), float(log2_windows.max()))
+        super().__init__(n_dims, **kwargs)
+
+    def draw_functions(self, batch_size: int, generator: torch.Generator, n_dims_active: int) -> Functions:
+        table = torch.randint(len(self.tables), (batch_size,), generator=generator)
+        pick = torch.rand(batch_size, generator=generator, dtype=torch.float64)
+        n = torch.stack([self.grids[t][2][int(u * len(self.grids[t][2]))] for t, u in zip(table.tolist(), pick)])
+        return {"table": table, "n_stations": n}
+
+    def examples(
+        self, batch_size: int, n_points: int, generator: torch.Generator, n_dims_active: int
+    ) -> tuple[Functions, Tensor, Tensor]:
+        """n_points - 1 probes of the prompt's network (a window of its table's grid, one measured run
+        each) and the query, labelled with the measured optimum."""
+        functions = self.functions_for(batch_size, generator, n_dims_active)
+        picks = torch.rand((batch_size, n_points - 1, 2), generator=generator, dtype=torch.float64)
+        xs = torch.zeros(batch_size, n_points, 3)
+        ys = torch.zeros(batch_size, n_points)
+        for b, (t, n) in enumerate(zip(functions["table"].tolist(), functions["n_stations"].tolist())):
+            collision, throughput, n_values, windows = self.grids[t]
+            i = int(np.searchsorted(n_values.numpy(), n))
+            w = (picks[b, :, 0] * len(windows)).long()
+            run = (picks[b, :, 1] * collision.shape[-1]).long()
+            xs[b, :-1, 0] = collision[i, w, run].float()
+            xs[b, :-1, 1] = (throughput[i, w, run] / self.throughput_scale).float()
+            ys[b, :-1] = torch.from_numpy(np.log2(windows[w.numpy()])).float()
+        xs[:, -1, 2] = 1.0
+        ys[:, -1] = self.apply(functions, xs[:, -1:])[:, 0]
+        return functions, xs, ys
+
+    def prompt_info(self, functions: Functions) -> dict[str, Any]:
+        """The hidden N, the table (world) of each prompt and its measured optimum W*."""
+        return {"n_stations": functions["n_stations"], "table": functions["table"], "w_star": self._optima(functions)}
+
+    def _optima(self, functions: Functions) -> Tensor:
+        pairs = zip(functions["table"].tolist(), functions["n_stations"].tolist())
+        return torch.tensor([self.tables[t].optimal_window(int(n)) for t, n in pairs], dtype=torch.float64)
+
+    def apply(self, functions: Functions, xs: Tensor) -> Tensor:
+        """log2 of each network's measured optimum, the answer to the query whatever its x."""
+        return self._optima(functions).log2().float()[:, None].expand(xs.shape[:-1])
+
+    @property
+    def probe_range(self) -> tuple[int, int]:
+        """The windows a controller probes: the tables' range."""
+        return round(2 ** self.log2_range[0]), round(2 ** self.log2_range[1])
+
+    @property
+    def query_collision(self) -> None:
+        """No query collision level: a controller takes the one it measures at the window chosen."""
+        return None
+
+    def prompt_of(self, windows: Sequence[int], observations: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
+        """One prompt [1, K + 1] from K probes in an env (observation = [p, throughput, ...]) and the query."""
+        xs = torch.zeros(1, len(windows) + 1, 3)
+        for k, observation in enumerate(observations):
+            xs[0, k, 0], xs[0, k, 1] = float(observation[0]), float(observation[1]) / self.throughput_scale
+        xs[0, -1, 2] = 1.0
+        ys = torch.tensor([[math.log2(w) for w in windows] + [0.0]])
+        return xs, ys
+
+    def log2_window_of(self, labels: Tensor) -> Tensor:
+        """The log2 window a prediction stands for (labels are log2 W)."""
+        return labels
+
+    def error_scale(self, n_dims_active: int) -> float:
+        """Variance of log2 W uniform over the tables' window range."""
+        low, high = self.log2_range
+        return (high - low) ** 2 / 12
 
 
 def throughput_at(n_stations: Tensor, log2_window: Tensor, payload_bytes: Tensor) -> np.ndarray:

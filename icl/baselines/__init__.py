@@ -12,7 +12,7 @@ from typing import Any
 
 from icl.baselines.base import PrefixLearner
 from icl.baselines.boolean import Elimination, Gf2Parity, MajorityLabel, Perceptron
-from icl.baselines.csma import HuberOffset, LeastSquaresZ, MedianOffset, MleOffset, ShorthOffset
+from icl.baselines.csma import HuberOffset, LeastSquaresZ, MedianOffset, MleOffset, PeakFit, ShorthOffset
 from icl.baselines.linear import Averaging, Lasso, LeastSquares, Ridge
 from icl.baselines.neighbours import NearestNeighbours
 from icl.baselines.nets import GradientDescentNet
@@ -34,6 +34,7 @@ BASELINES: dict[str, type[Learner]] = {
     "perceptron": Perceptron,
     "median_offset": MedianOffset,
     "shorth_offset": ShorthOffset,
+    "peak_fit": PeakFit,
     "huber_offset": HuberOffset,
     "mle_offset": MleOffset,
     "least_squares_z": LeastSquaresZ,

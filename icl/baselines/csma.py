@@ -185,3 +185,38 @@ class LeastSquaresZ(OffsetEstimator):
         slope = np.divide(covariance, spread, out=np.ones_like(spread), where=spread > 1e-9)
         slope = np.where(slope > 0, slope, 1.0)
         return z_mean - slope * u_mean, slope
+
+
+class PeakFit:
+    """The throughput peak read off a ``csma_peak`` prompt's probes: the best probe's window, moved to
+    the vertex of the parabola in log2 W through it and its nearest probed windows on either side (as
+    ``sim.collect.best_window`` does on a sweep); at the edge of the probed range, the edge."""
+
+    def predict(self, xs: Tensor, ys: Tensor) -> Tensor:
+        check_prompt(xs, ys)
+        throughput = xs[..., 1].detach().cpu().double().numpy()
+        log2_w = ys.detach().cpu().double().numpy()
+        out = np.full(log2_w.shape, np.nan)
+        for k in range(1, log2_w.shape[1] + 1):
+            out[:, k - 1] = _peak(log2_w[:, : k - 1], throughput[:, : k - 1]) if k > 1 else 0.0
+        return torch.from_numpy(out).float()
+
+    def __repr__(self) -> str:
+        return "PeakFit()"
+
+
+def _peak(log2_w: np.ndarray, throughput: np.ndarray) -> np.ndarray:
+    """Per row, the vertex of the parabola through the best reading and its neighbours in log2 W (the
+    mean reading of each window probed more than once)."""
+    out = np.empty(len(log2_w))
+    for b in range(len(log2_w)):
+        windows, inverse = np.unique(log2_w[b], return_inverse=True)
+        means = np.bincount(inverse, throughput[b]) / np.bincount(inverse)
+        i = int(np.argmax(means))
+        out[b] = windows[i]
+        if 0 < i < len(windows) - 1:
+            x, y = windows[i - 1 : i + 2], means[i - 1 : i + 2]
+            a, slope, _ = np.polyfit(x, y, 2)
+            if a < 0:
+                out[b] = float(np.clip(-slope / (2 * a), x[0], x[-1]))
+    return out

@@ -98,7 +98,7 @@ def test_curriculum_schedule() -> None:
     [
         (
             lambda: tasks.get("linear_regresion", 5),
-            "unknown task 'linear_regresion'; allowed: cnf, conjunction, csma_window",
+            "unknown task 'linear_regresion'; allowed: cnf, conjunction, csma_peak, csma_window",
         ),
         (lambda: tasks.get("linear_regression", 0), "n_dims must be a positive integer"),
         (lambda: tasks.get("linear_regression", 5, sparsity=2), "has no parameter 'sparsity'; allowed: pool_seed"),
