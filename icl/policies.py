@@ -25,10 +25,10 @@ from icl.drl import DrlAgent
 from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
 from icl.train import load_model
-from sim.collect import measured_optimum
+from sim.collect import MeasurementTable, measured_optimum
 from sim.env import CsmaEnv, Embedded
 from sim.timing import PAYLOAD_BYTES
-from tasks.csma import INPUTS, CsmaWindowTask, optimum, throughput_at
+from tasks.csma import INPUTS, CsmaPeakTask, CsmaWindowTask, optimum, throughput_at
 from theory import bianchi, model_based
 
 N_ASSUMED = 20
@@ -48,11 +48,14 @@ def embedded_env(n_stations: int, **options: Any) -> CsmaEnv:
 
 
 def controller_for(run_dir: Path) -> IclController:
-    """The closed-loop ICL controller of a trained csma_window run (probes: its prompt's examples)."""
+    """The closed-loop ICL controller of a trained csma_window or csma_peak run (probes: its prompt's
+    examples)."""
     config, model = load_model(run_dir)
     task = config.task.build()
-    if not isinstance(task, CsmaWindowTask):
-        raise ValueError(f"{run_dir}: closed-loop control needs a csma_window run, got task {config.task.name!r}")
+    if not isinstance(task, (CsmaWindowTask, CsmaPeakTask)):
+        raise ValueError(
+            f"{run_dir}: closed-loop control needs a csma_window or csma_peak run, got task {config.task.name!r}"
+        )
     return IclController(model, task, n_probes=config.task.n_points - 1)
 
 
@@ -154,6 +157,36 @@ def window_accuracy(
                         "error_mode": error_mode,
                         "median_octaves": float(np.median(octaves)),
                         "p90_octaves": float(np.quantile(octaves, 0.9)),
+                        "throughput_ratio": float(ratio.mean()),
+                        "p5_throughput_ratio": float(np.quantile(ratio, 0.05)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def peak_accuracy(
+    learners: Mapping[str, Learner], tables: Mapping[str, str], n_prompts: int, seed: int = 0, n_points: int = 13
+) -> pd.DataFrame:
+    """How close each learner's answer to ``csma_peak`` prompts comes to the measured optimum, open loop,
+    per world (``tables``: name -> measurement table) and N of its table: the median octave error and
+    the mean and 5th percentile of S(W) / S(W*) on the table's mean throughput curve."""
+    rows = []
+    for world, path in tables.items():
+        table = MeasurementTable.load(path)
+        for n in table.n_values.tolist():
+            task = tasks.get("csma_peak", 3, measurements=path, n_min=n, n_max=n)
+            prompt = task.sample(n_prompts, n_points, torch.Generator().manual_seed(seed + 1000 * n))
+            truth = prompt.ys[:, -1].double().numpy()
+            best = table.throughput_at(n, truth)
+            for name, learner in learners.items():
+                predicted = learner.predict(prompt.xs, prompt.ys)[:, -1].double().numpy()
+                ratio = table.throughput_at(n, predicted) / best
+                rows.append(
+                    {
+                        "learner": name,
+                        "world": world,
+                        "N": n,
+                        "median_octaves": float(np.median(np.abs(predicted - truth))),
                         "throughput_ratio": float(ratio.mean()),
                         "p5_throughput_ratio": float(np.quantile(ratio, 0.05)),
                     }

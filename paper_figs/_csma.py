@@ -51,6 +51,31 @@ def run_config(
     return cfg.from_dict(cfg.set_values({}, values))
 
 
+PEAK_PROBES = 12
+"""Probes of a csma_peak prompt (then the query): 8 to 4096 in ~0.8-octave steps in closed loop."""
+
+
+def peak_run_config(name: str, size: str, seed: int, tables: Sequence[str]) -> cfg.RunConfig:
+    """A csma_peak run on measured world tables (domain randomisation over them), tiny model."""
+    values = {
+        "name": f"{name}-{size}-seed{seed}",
+        "task.name": "csma_peak",
+        "task.n_dims": 3,
+        "task.n_points": PEAK_PROBES + 1,
+        "task.params": {"measurements": [str(t) for t in tables]},
+        "model.size": "tiny",
+        "train.steps": by_size(size, 20, 4000, 20_000),
+        "train.lr": 1e-3,
+        "train.lr_schedule": "cosine",
+        "train.seed": seed,
+        "train.log_every": 100,
+        "train.checkpoint_every": 500,
+        "eval.n_prompts": 512,
+        **by_size(size, SMOKE_RUN, {}, {}),
+    }
+    return cfg.from_dict(cfg.set_values({}, values))
+
+
 def training_stages(size: str) -> list[int]:
     """The checkpoints the training curve is drawn from."""
     return by_size(size, [10, 20], [100, 250, 500, 1000, 1500, 2000], [500, 1000, 2000, 5000, 10_000, 20_000])

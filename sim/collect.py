@@ -60,6 +60,7 @@ def _embedded(
     interval_slots: int,
     world: World | str,
     workers: int,
+    engine: str,
 ) -> list[dict]:
     grid_n, grid_w = (a.ravel() for a in np.meshgrid(n_values, windows, indexing="ij"))
     rows = []
@@ -72,6 +73,7 @@ def _embedded(
             warmup_slots=interval_slots // 10,
             world=world,
             workers=workers,
+            engine=engine,
         )
         attempts_per_slot = stats.attempts / stats.slots
         columns = zip(
@@ -108,9 +110,11 @@ def measure(
     done: pd.DataFrame | None = None,
     on_rows: Callable[[list[dict]], None] | None = None,
     world: World | str = "bianchi",
+    engine: str = "compiled",
 ) -> pd.DataFrame:
     """A table (``COLUMNS``) of every (N, W, seed) on ``backend`` in ``world`` (``sim.worlds``; the
-    embedded simulator runs them all), sorted by N, W and seed.
+    embedded simulator runs them all, on ``engine``: compiled, or the numpy reference), sorted by N,
+    W and seed.
 
     ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
     simulator's; ``workers`` simulations run at once on ns-3 (threads of the embedded simulator);
@@ -131,7 +135,7 @@ def measure(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if backend == "embedded":
-        rows = _embedded(n_values, windows, seeds, interval_slots, world, workers)
+        rows = _embedded(n_values, windows, seeds, interval_slots, world, workers, engine)
     else:
         if not worlds.world(world).is_bianchi:
             raise ValueError(f"the ns3 backend runs Bianchi's world only so far, got world {world!r}")
@@ -297,6 +301,11 @@ class MeasurementTable:
         """The measured throughput-optimal window of N stations."""
         self._means("throughput_mbps", n)
         return self._optima[n]
+
+    def throughput_at(self, n: int, log2_window: np.ndarray) -> np.ndarray:
+        """The mean measured throughput (Mb/s) of N stations at windows 2^log2_window, interpolated in
+        log2 W (held at the grid's ends)."""
+        return np.interp(log2_window, np.log2(self.windows), self._means("throughput_mbps", n))
 
     @cached_property
     def target_collision(self) -> float:

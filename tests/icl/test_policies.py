@@ -104,7 +104,9 @@ def test_error_sweep_and_training_curve(trained: tuple[Path, DrlAgent]) -> None:
 
 def test_controller_needs_a_csma_run(tmp_path: Path, tiny_config: cfg.RunConfig) -> None:
     run_dir = train(tiny_config, tmp_path)
-    with pytest.raises(ValueError, match="closed-loop control needs a csma_window run, got task 'linear_regression'"):
+    with pytest.raises(
+        ValueError, match="closed-loop control needs a csma_window or csma_peak run, got task 'linear_regression'"
+    ):
         policies.controller_for(run_dir)
 
 

@@ -1,0 +1,144 @@
+"""An in-context optimizer trained across CSMA worlds, tested on worlds it never saw.
+
+1. Tables: every world of ``sim.worlds`` measured on an (N, W) grid by the compiled simulator
+   (N in 2..50, W = 8..4096 in half octaves, ``--seeds`` runs of 5,000 slots each); the wall time of
+   each, and for Bianchi's world the numpy reference's on the same grid (what a table cost before).
+   Prompts per second drawn from the tables.
+2. Training: ``csma_peak`` (probes (p, S) at 12 windows, query: where this network's throughput
+   peaks; no p*) on the training worlds' tables, and on Bianchi's world alone; wall time each.
+3. Open loop, fresh prompts per world and N: the transformers' octave error and S(W)/S(W*) against
+   the parabola fit to the same probes (the hand-made reading of the same prompt).
+4. Closed loop, probes charged, against each world's measured oracle: the peak controllers with the
+   transformers and with the parabola fit, and every policy of the fair test.
+
+Held-out worlds are never in a training table.
+
+    python benchmarks/csma_across_worlds.py --seeds 6 --closed-loop-seeds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+import tasks  # noqa: E402
+from icl.baselines import from_spec  # noqa: E402
+from icl.policies import controller_for, estimator_controller, fair_test_policies, peak_accuracy, world_scores  # noqa: E402
+from icl.train import load_model, train  # noqa: E402
+from paper_figs._csma import PEAK_PROBES, drl_for, icl_run_config, peak_run_config  # noqa: E402
+from sim.collect import measure  # noqa: E402
+from sim.worlds import WORLDS  # noqa: E402
+
+N_GRID = [2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50]
+WINDOWS = [round(2 ** (3 + k / 2)) for k in range(19)]  # 8 .. 4096
+TRAIN_WORLDS = ["bianchi", "unsaturated", "hidden", "lossy", "coexistence"]
+HELD_OUT = ["bursty", "hidden_rts", "mixed_rates"]
+DISPLAY = ("display.width", 250, "display.max_columns", 40, "display.float_format", "{:.3f}".format)
+
+
+def collect(data: Path, seeds: int, workers: int) -> dict[str, str]:
+    """One table per world (reused from ``data``), timed; Bianchi's also on the numpy reference."""
+    data.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for world in WORLDS:
+        path = data / f"{world}.csv"
+        if not path.exists():
+            started = time.perf_counter()
+            table = measure(
+                "embedded", N_GRID, WINDOWS, list(range(seeds)), interval_slots=5000, world=world, workers=workers
+            )
+            print(
+                f"  table {world:12s}: {len(table)} runs in {time.perf_counter() - started:6.1f} s (compiled, {workers} workers)"
+            )
+            table.to_csv(path, index=False)
+        paths[world] = str(path)
+    return paths
+
+
+def time_numpy_table(seeds: int) -> None:
+    """Bianchi's table on the compiled simulator and on the numpy reference, same grid, one core each."""
+    timings = {}
+    for engine in ("compiled", "numpy"):
+        started = time.perf_counter()
+        measure("embedded", N_GRID, WINDOWS, list(range(seeds)), interval_slots=5000, engine=engine)
+        timings[engine] = time.perf_counter() - started
+    ratio = timings["numpy"] / timings["compiled"]
+    print(
+        f"  Bianchi's table, one core: numpy {timings['numpy']:.2f} s, compiled {timings['compiled']:.2f} s ({ratio:.1f}x)"
+    )
+
+
+def prompts_per_second(paths: list[str]) -> float:
+    task = tasks.get("csma_peak", 3, measurements=paths)
+    task.sample(64, PEAK_PROBES + 1, torch.Generator().manual_seed(0))
+    started, count = time.perf_counter(), 0
+    while time.perf_counter() - started < 2.0:
+        task.sample(64, PEAK_PROBES + 1, torch.Generator().manual_seed(count))
+        count += 64
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=6, help="runs per (N, W) in each table")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--data", default="figures/worlds", help="where the tables are (or go)")
+    parser.add_argument("--runs", default="figures/runs", help="where the trained runs are (or go)")
+    parser.add_argument("--size", default="quick", choices=["smoke", "quick", "full"])
+    parser.add_argument("--prompts", type=int, default=500, help="open-loop prompts per world and N")
+    parser.add_argument("--closed-loop-seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=40, help="closed-loop steps (5,000 slots each)")
+    parser.add_argument("--n", type=int, nargs="+", default=[5, 20, 50], help="closed-loop N")
+    args = parser.parse_args()
+    runs = Path(args.runs)
+    print("1. tables")
+    paths = collect(Path(args.data), args.seeds, args.workers)
+    time_numpy_table(args.seeds)
+    print(f"  prompts from the training tables: {prompts_per_second([paths[w] for w in TRAIN_WORLDS]):.0f} per second")
+    print("2. training")
+    trained = {}
+    for label, worlds in (("across worlds", TRAIN_WORLDS), ("Bianchi only", ["bianchi"])):
+        name = "peak-" + ("worlds" if len(worlds) > 1 else "bianchi")
+        started = time.perf_counter()
+        trained[label] = train(peak_run_config(name, args.size, 0, [paths[w] for w in worlds]), runs)
+        print(f"  {label}: {time.perf_counter() - started:.0f} s")
+    learners = {f"transformer, {label}": load_model(run)[1] for label, run in trained.items()}
+    learners["parabola fit"] = from_spec("peak_fit")
+    with pd.option_context(*DISPLAY):
+        print("3. open loop: median octave error and mean S(W)/S(W*) per world (mean over N)")
+        table = peak_accuracy(learners, paths, args.prompts, seed=1, n_points=PEAK_PROBES + 1)
+        table["held out"] = table.world.isin(HELD_OUT)
+        summary = table.pivot_table(
+            index=["held out", "world"], columns="learner", values=["median_octaves", "throughput_ratio"]
+        )
+        print(summary)
+        print("4. closed loop, probes charged: mean throughput / measured oracle (%)")
+        across = controller_for(trained["across worlds"])
+        policies = {
+            "ICL peak, transformer across worlds": (across, {}),
+            "ICL peak, transformer Bianchi only": (controller_for(trained["Bianchi only"]), {}),
+            "ICL peak, parabola fit": (estimator_controller(across, "peak_fit"), {}),
+        }
+        p_star = controller_for(train(icl_run_config("quick", 0), runs))
+        policies.update(fair_test_policies(p_star, drl_for(runs, "quick", 0), drl_for(runs, "quick", 0, "td3")))
+        scores = world_scores(policies, list(WORLDS), args.n, args.closed_loop_seeds, args.steps)
+        scores["held out"] = scores.world.isin(HELD_OUT)
+        mean = scores.pivot_table(index="policy", columns=["held out", "world"], values="throughput_ratio", sort=False)
+        print((100 * mean).round(1))
+        p5 = scores.pivot_table(
+            index="policy", columns="world", values="p5_throughput_ratio", aggfunc="min", sort=False
+        )
+        print("5th percentile over seeds, worst N (%)")
+        print((100 * p5).round(1))
+        scores.to_csv(Path(args.data) / "closed_loop.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()
