@@ -141,6 +141,7 @@ class IclController:
         return trace
 
 
+@dataclass(frozen=True)
 class FixedWindow:
     """One window for the whole run (with a ``backoff="beb"`` env: 802.11 BEB from that CWmin)."""
 
