@@ -41,6 +41,7 @@ INPUTS = {"p_z": 2, "p": 1}
 """Input encodings and their n_dims: (p, log(-log(1 - p))), or the raw collision probability alone."""
 WINDOW_SCALES = ("log2", "linear")
 """Label scales: log2 W, or W / w_max."""
+THROUGHPUT_NORMS = ("scale", "running_max")
 P_FLOOR = 1e-4
 
 
@@ -359,8 +360,9 @@ class CsmaPeakTask(Task):
 
     Each prompt is one network of one measured world (a table of ``measurements``, drawn uniformly
     when there are several: domain randomisation) with a hidden N. Its examples are probes: the
-    collision probability p_i and the throughput S_i / ``throughput_scale`` measured at window W_i
-    (x = (p_i, s_i, 0)), labelled log2 W_i. The query x = (0, 0, 1) asks for the network's measured
+    collision probability p_i and the throughput s_i measured at window W_i (x = (p_i, s_i, 0)),
+    labelled log2 W_i; s_i is S_i / ``throughput_scale`` Mb/s, or with ``throughput_norm="running_max"``
+    S_i over the largest throughput of the probes so far (causal, and blind to the network's rate). The query x = (0, 0, 1) asks for the network's measured
     optimum, labelled log2 W*. Unlike ``csma_window`` it needs no collision level p*, which Bianchi's
     model supplies and other worlds move: where the throughput peaks is read off the probes.
     """
@@ -379,8 +381,13 @@ class CsmaPeakTask(Task):
         w_min: int = 1,
         w_max: int = W_MAX,
         throughput_scale: float = 50.0,
+        throughput_norm: str = "scale",
         **kwargs: Any,
     ) -> None:
+        if throughput_norm not in THROUGHPUT_NORMS:
+            raise ValueError(
+                f"throughput_norm {throughput_norm!r} is not allowed; choose one of: {', '.join(THROUGHPUT_NORMS)}"
+            )
         if n_dims != 3:
             raise ValueError(f"csma_peak has n_dims = 3 (p, throughput, query flag), got {n_dims}")
         paths = [measurements] if isinstance(measurements, str) else list(measurements)
@@ -390,6 +397,7 @@ class CsmaPeakTask(Task):
             raise ValueError(f"throughput_scale must be positive (Mb/s), got {throughput_scale}")
         self.tables = [load_table(path, n_min, n_max, w_min, w_max) for path in paths]
         self.throughput_scale = float(throughput_scale)
+        self.throughput_norm = throughput_norm
         self.grids = [
             (torch.tensor(t.collision), torch.tensor(t.throughput), torch.from_numpy(t.n_values), t.windows)
             for t in self.tables
@@ -419,7 +427,7 @@ class CsmaPeakTask(Task):
             w = (picks[b, :, 0] * len(windows)).long()
             run = (picks[b, :, 1] * collision.shape[-1]).long()
             xs[b, :-1, 0] = collision[i, w, run].float()
-            xs[b, :-1, 1] = (throughput[i, w, run] / self.throughput_scale).float()
+            xs[b, :-1, 1] = self.throughput_inputs(throughput[i, w, run]).float()
             ys[b, :-1] = torch.from_numpy(np.log2(windows[w.numpy()])).float()
         xs[:, -1, 2] = 1.0
         ys[:, -1] = self.apply(functions, xs[:, -1:])[:, 0]
@@ -450,11 +458,17 @@ class CsmaPeakTask(Task):
     def prompt_of(self, windows: Sequence[int], observations: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
         """One prompt [1, K + 1] from K probes in an env (observation = [p, throughput, ...]) and the query."""
         xs = torch.zeros(1, len(windows) + 1, 3)
-        for k, observation in enumerate(observations):
-            xs[0, k, 0], xs[0, k, 1] = float(observation[0]), float(observation[1]) / self.throughput_scale
+        xs[0, :-1, 0] = torch.tensor([float(o[0]) for o in observations])
+        xs[0, :-1, 1] = self.throughput_inputs(torch.tensor([float(o[1]) for o in observations], dtype=torch.float64))
         xs[0, -1, 2] = 1.0
         ys = torch.tensor([[math.log2(w) for w in windows] + [0.0]])
         return xs, ys
+
+    def throughput_inputs(self, throughput: Tensor) -> Tensor:
+        """The s inputs of a prompt's probe throughputs (Mb/s, in probe order)."""
+        if self.throughput_norm == "scale":
+            return throughput / self.throughput_scale
+        return throughput / torch.cummax(throughput, dim=-1).values.clamp(min=1e-9)
 
     def log2_window_of(self, labels: Tensor) -> Tensor:
         """The log2 window a prediction stands for (labels are log2 W)."""

@@ -88,3 +88,15 @@ def test_bad_parameters(kwargs: dict, message: str) -> None:
         tasks.get("csma_peak", 3, **kwargs)
     with pytest.raises(ValueError, match="csma_peak has n_dims = 3"):
         tasks.get("csma_peak", 2, measurements="x.csv")
+
+
+def test_running_max_throughputs_are_causal_and_rate_free(tables: dict[str, str]) -> None:
+    scaled = tasks.get("csma_peak", 3, measurements=tables["bianchi"]).sample(50, 9, gen(5))
+    task = tasks.get("csma_peak", 3, measurements=tables["bianchi"], throughput_norm="running_max")
+    relative = task.sample(50, 9, gen(5))
+    s = scaled.xs[:, :-1, 1].double()
+    expected = s / torch.cummax(s, dim=-1).values
+    torch.testing.assert_close(relative.xs[:, :-1, 1].double(), expected, atol=1e-6, rtol=0)
+    assert (relative.xs[:, :-1, 1] <= 1).all() and (relative.xs[:, 0, 1] == 1).all()
+    with pytest.raises(ValueError, match="throughput_norm 'max' is not allowed; choose one of: scale, running_max"):
+        tasks.get("csma_peak", 3, measurements=tables["bianchi"], throughput_norm="max")
