@@ -20,6 +20,20 @@ from sim.env import CsmaEnv, Embedded
 from tasks.csma import INPUTS
 
 
+def _training(size: str, seed: int, steps: int) -> dict[str, Any]:
+    """The training settings of every CSMA run: AdamW at 1e-3 on a cosine schedule (smoke: shrunk)."""
+    return {
+        "train.steps": steps,
+        "train.lr": 1e-3,
+        "train.lr_schedule": "cosine",
+        "train.seed": seed,
+        "train.log_every": 100,
+        "train.checkpoint_every": 500,
+        "eval.n_prompts": 512,
+        **by_size(size, SMOKE_RUN, {}, {}),
+    }
+
+
 def run_config(
     name: str,
     size: str,
@@ -38,14 +52,7 @@ def run_config(
         "task.n_points": 11,
         "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": error_fraction, **task_params},
         "model.size": model_size,
-        "train.steps": 20_000 if size == "full" else 2000,
-        "train.lr": 1e-3,
-        "train.lr_schedule": "cosine",
-        "train.seed": seed,
-        "train.log_every": 100,
-        "train.checkpoint_every": 500,
-        "eval.n_prompts": 512,
-        **by_size(size, SMOKE_RUN, {}, {}),
+        **_training(size, seed, 20_000 if size == "full" else 2000),
         "train.keep_checkpoints": list(keep_checkpoints),
     }
     return cfg.from_dict(cfg.set_values({}, values))
@@ -64,14 +71,7 @@ def peak_run_config(name: str, size: str, seed: int, tables: Sequence[str]) -> c
         "task.n_points": PEAK_PROBES + 1,
         "task.params": {"measurements": [str(t) for t in tables]},
         "model.size": "tiny",
-        "train.steps": by_size(size, 20, 4000, 20_000),
-        "train.lr": 1e-3,
-        "train.lr_schedule": "cosine",
-        "train.seed": seed,
-        "train.log_every": 100,
-        "train.checkpoint_every": 500,
-        "eval.n_prompts": 512,
-        **by_size(size, SMOKE_RUN, {}, {}),
+        **_training(size, seed, by_size(size, 20, 4000, 20_000)),
     }
     return cfg.from_dict(cfg.set_values({}, values))
 
