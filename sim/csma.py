@@ -99,9 +99,13 @@ def _batch_shape(
     return n_configs, max_stations
 
 
+MAX_RUN_SLOTS = 2**30
+"""The longest run of one call (the slotted path keeps send slots in 32 bits); longer runs take several."""
+
+
 def _check_slots(n_slots: int) -> None:
-    if not isinstance(n_slots, (int, np.integer)) or n_slots < 1:
-        raise ValueError(f"n_slots must be a positive integer, got {n_slots!r}")
+    if not isinstance(n_slots, (int, np.integer)) or not 1 <= n_slots <= MAX_RUN_SLOTS:
+        raise ValueError(f"n_slots must be a positive integer up to 2^30 (split longer runs), got {n_slots!r}")
 
 
 def _as_int_array(name: str, values: ArrayLike, size: int, low: int, high: int) -> np.ndarray:

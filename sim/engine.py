@@ -45,6 +45,8 @@ N_NET = 9
 
 NEVER = np.int64(2**62)
 """A time no event reaches."""
+NEVER_SLOT = np.int32(2**31 - 1)
+"""The send slot of an inactive station on the slotted path."""
 SATURATED = -1.0
 """The arrival rate of a saturated station (it always has a frame)."""
 FULL_QUEUE = np.int64(2**40)
@@ -333,16 +335,18 @@ def _run_domain(
     gap_ns: np.int64,
     retry_limit: int,
     sending: np.ndarray,
+    expiry: np.ndarray,
 ) -> None:
     """Network c as one collision domain of saturated stations: Bianchi's slotted chain, where every
     station sees the same idle slots and busy periods. A station's counter is kept as the virtual slot
-    at which it sends, so a busy period costs two passes over an array of N (the earliest slot, then
-    who sends in it). ``sending`` is scratch space of 2N."""
+    at which it sends, so a busy period costs two passes over an array of N 32-bit slots (the
+    earliest slot, then who sends in it); slots count from the run's start (a run is far shorter than
+    2^31 slots). ``sending`` and ``expiry`` are scratch space of N."""
     n = state.shape[1]
     net[c, BUSY] = 0
-    expiry = sending[n : 2 * n]
+    expiry = expiry[:n]
     for k in range(n):
-        expiry[k] = state[c, k, COUNTER] if state[c, k, ACTIVE] == 1 else NEVER
+        expiry[k] = state[c, k, COUNTER] if state[c, k, ACTIVE] == 1 else NEVER_SLOT
     now, slots, idle_slots, airtime = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
     while slots < n_slots:
         first = expiry.min()
@@ -411,7 +415,8 @@ def run_block(
 ) -> None:
     """Advance networks first..last - 1 by n_slots virtual slots each (the GIL is released):
     saturated networks in one collision domain on the slotted fast path, others event by event."""
-    sending = np.empty(2 * state.shape[1], dtype=np.int64)  # the senders of a slot, then the expiries
+    sending = np.empty(state.shape[1], dtype=np.int64)  # the senders of a slot
+    expiry = np.empty(state.shape[1], dtype=np.int32)  # the slot at which each station sends
     for c in range(first, last):
         m = 1  # stations past the last active one take no part: the loops stop there
         for k in range(state.shape[1]):
@@ -420,7 +425,7 @@ def run_block(
         if one_domain:
             _run_domain(
                 state[:, :m], ipar[:, :m], fpar[:, :m], net, counts[:, :m], rng, c, n_slots, slot_ns, gap_ns,
-                retry_limit, sending,
+                retry_limit, sending, expiry,
             )  # fmt: skip
         else:
             _run_network(

@@ -122,6 +122,10 @@ def test_retry_limit_drops_frames() -> None:
         (lambda: simulate([5], 2**17), r"must be in \[1, 65536\], got 131072"),
         (lambda: simulate([5], 64, 32), "cw_max must be >= cw_min"),
         (lambda: simulate([5], 16, n_slots=0), "n_slots must be a positive integer"),
+        (
+            lambda: simulate([5], 16, n_slots=2**31),
+            r"n_slots must be a positive integer up to 2\^30 \(split longer runs\), got 2147483648",
+        ),
         (lambda: CsmaSimulator([5], 16, max_stations=10).set_stations([11]), r"must be in \[1, 10\], got 11"),
         (lambda: Timing(slot_us=-9.0), "timing slot_us must be positive, got -9.0"),
         (lambda: Timing(propagation_us=-1.0), "propagation_us must be >= 0"),
