@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 import tasks  # noqa: E402
+from icl import config as cfg  # noqa: E402
 from icl.baselines import from_spec  # noqa: E402
 from icl.policies import controller_for, estimator_controller, fair_test_policies, peak_accuracy, world_scores  # noqa: E402
 from icl.train import load_model, train  # noqa: E402
@@ -104,16 +105,29 @@ def main() -> None:
     print(f"  prompts from the training tables: {prompts_per_second([paths[w] for w in TRAIN_WORLDS]):.0f} per second")
     print("2. training")
     trained = {}
-    for label, worlds in (("across worlds", TRAIN_WORLDS), ("Bianchi only", ["bianchi"])):
-        name = "peak-" + ("worlds" if len(worlds) > 1 else "bianchi")
+    variants = (
+        ("across worlds", "peak-worlds", TRAIN_WORLDS, "scale"),
+        ("across worlds, running max", "peak-worlds-relmax", TRAIN_WORLDS, "running_max"),
+        ("Bianchi only", "peak-bianchi", ["bianchi"], "scale"),
+    )
+    for label, name, worlds, norm in variants:
+        config = peak_run_config(name, args.size, 0, [paths[w] for w in worlds])
+        if norm != "scale":
+            config = cfg.from_dict(cfg.set_values(cfg.to_dict(config), {"task.params.throughput_norm": norm}))
         started = time.perf_counter()
-        trained[label] = train(peak_run_config(name, args.size, 0, [paths[w] for w in worlds]), runs)
+        trained[label] = train(config, runs)
         print(f"  {label}: {time.perf_counter() - started:.0f} s")
-    learners = {f"transformer, {label}": load_model(run)[1] for label, run in trained.items()}
-    learners["parabola fit"] = from_spec("peak_fit")
     with pd.option_context(*DISPLAY):
         print("3. open loop: median octave error and mean S(W)/S(W*) per world (mean over N)")
-        table = peak_accuracy(learners, paths, args.prompts, seed=1, n_points=PEAK_PROBES + 1)
+        frames = [
+            peak_accuracy(
+                {f"transformer, {label}": load_model(trained[label])[1]}, paths, args.prompts, seed=1,
+                n_points=PEAK_PROBES + 1, throughput_norm=norm,
+            )
+            for label, _, _, norm in variants
+        ]  # fmt: skip
+        frames.append(peak_accuracy({"parabola fit": from_spec("peak_fit")}, paths, args.prompts, seed=1))
+        table = pd.concat(frames, ignore_index=True)
         table["held out"] = table.world.isin(HELD_OUT)
         summary = table.pivot_table(
             index=["held out", "world"], columns="learner", values=["median_octaves", "throughput_ratio"]
@@ -121,16 +135,13 @@ def main() -> None:
         print(summary)
         print("4. closed loop, probes charged: mean throughput / measured oracle (%)")
         across = controller_for(trained["across worlds"])
-        policies = {
-            "ICL peak, transformer across worlds": (across, {}),
-            "ICL peak, transformer Bianchi only": (controller_for(trained["Bianchi only"]), {}),
-            "ICL peak, parabola fit": (estimator_controller(across, "peak_fit"), {}),
-        }
+        policies = {f"ICL peak, transformer {label}": (controller_for(run), {}) for label, run in trained.items()}
+        policies["ICL peak, parabola fit"] = (estimator_controller(across, "peak_fit"), {})
         p_star = controller_for(train(icl_run_config("quick", 0), runs))
         policies.update(fair_test_policies(p_star, drl_for(runs, "quick", 0), drl_for(runs, "quick", 0, "td3")))
         scores = world_scores(policies, list(WORLDS), args.n, args.closed_loop_seeds, args.steps)
         scores["held out"] = scores.world.isin(HELD_OUT)
-        mean = scores.pivot_table(index="policy", columns=["held out", "world"], values="throughput_ratio", sort=False)
+        mean = scores.pivot_table(index="policy", columns=["held out", "world"], values="throughput_ratio")
         print((100 * mean).round(1))
         p5 = scores.pivot_table(
             index="policy", columns="world", values="p5_throughput_ratio", aggfunc="min", sort=False

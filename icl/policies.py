@@ -165,16 +165,22 @@ def window_accuracy(
 
 
 def peak_accuracy(
-    learners: Mapping[str, Learner], tables: Mapping[str, str], n_prompts: int, seed: int = 0, n_points: int = 13
+    learners: Mapping[str, Learner],
+    tables: Mapping[str, str],
+    n_prompts: int,
+    seed: int = 0,
+    n_points: int = 13,
+    **task_options: Any,
 ) -> pd.DataFrame:
     """How close each learner's answer to ``csma_peak`` prompts comes to the measured optimum, open loop,
     per world (``tables``: name -> measurement table) and N of its table: the median octave error and
-    the mean and 5th percentile of S(W) / S(W*) on the table's mean throughput curve."""
+    the mean and 5th percentile of S(W) / S(W*) on the table's mean throughput curve. ``task_options``
+    (``throughput_norm``) must be those the learners read."""
     rows = []
     for world, path in tables.items():
         table = MeasurementTable.load(path)
         for n in table.n_values.tolist():
-            task = tasks.get("csma_peak", 3, measurements=path, n_min=n, n_max=n)
+            task = tasks.get("csma_peak", 3, measurements=path, n_min=n, n_max=n, **task_options)
             prompt = task.sample(n_prompts, n_points, torch.Generator().manual_seed(seed + 1000 * n))
             truth = prompt.ys[:, -1].double().numpy()
             best = table.throughput_at(n, truth)
