@@ -100,8 +100,13 @@ def experiment_env(size: str) -> EnvFactory:
 
 
 def policy_palette(policies: Sequence[str]) -> dict[str, Any]:
-    """A distinct colour per policy: the colour-blind palette while it lasts (10), then husl."""
-    return dict(zip(policies, sns.color_palette("colorblind" if len(policies) <= 10 else "husl", len(policies))))
+    """A distinct colour per policy: the colour-blind palette while it lasts (10), then tab20."""
+    return dict(zip(policies, sns.color_palette("colorblind" if len(policies) <= 10 else "tab20", len(policies))))
+
+
+def legend_below(ax: Axes) -> None:
+    """The policies' legend under the axes, in two columns (a dozen policies would hide the curves)."""
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
 
 
 def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, Any]:
@@ -124,7 +129,7 @@ def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, 
     ax.set_xlabel("number of stations N")
     ax.set_ylabel("throughput (Mb/s)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_below(ax)
     return palette
 
 
@@ -141,4 +146,4 @@ def plot_convergence(
     ax.set_xlabel(step_label)
     ax.set_ylabel("throughput (Mb/s)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_below(ax)

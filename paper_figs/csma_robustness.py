@@ -26,7 +26,7 @@ from icl.policies import (
 )
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import drl_for, experiment_env, plot_convergence, policy_palette, run_config
+from paper_figs._csma import drl_for, experiment_env, legend_below, plot_convergence, policy_palette, run_config
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
@@ -59,7 +59,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     left.set_xlabel("fraction of erroneous collision measurements eps")
     left.set_ylabel("throughput (% of oracle)")
     left.set_title("erroneous examples (N in {5, 20, 50}; ICL trained at eps = 0.2)")
-    left.legend(fontsize=7)
+    legend_below(left)
     plot_convergence(
         right,
         curves,
