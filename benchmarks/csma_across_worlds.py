@@ -33,33 +33,34 @@ from icl import config as cfg  # noqa: E402
 from icl.baselines import from_spec  # noqa: E402
 from icl.policies import controller_for, estimator_controller, fair_test_policies, peak_accuracy, world_scores  # noqa: E402
 from icl.train import load_model, train  # noqa: E402
-from paper_figs._csma import PEAK_PROBES, drl_for, icl_run_config, peak_run_config  # noqa: E402
+from paper_figs._csma import (  # noqa: E402
+    HELD_OUT_WORLDS as HELD_OUT,
+)
+from paper_figs._csma import (
+    PEAK_PROBES,
+    TRAIN_WORLDS,
+    WORLD_N,
+    WORLD_WINDOWS,
+    drl_for,
+    icl_run_config,
+    peak_run_config,
+    world_table,
+)
 from sim.collect import measure  # noqa: E402
 from sim.worlds import WORLDS  # noqa: E402
 
-N_GRID = [2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50]
-WINDOWS = [round(2 ** (3 + k / 2)) for k in range(19)]  # 8 .. 4096
-TRAIN_WORLDS = ["bianchi", "unsaturated", "hidden", "lossy", "coexistence"]
-HELD_OUT = ["bursty", "hidden_rts", "mixed_rates"]
 DISPLAY = ("display.width", 250, "display.max_columns", 40, "display.float_format", "{:.3f}".format)
 
 
 def collect(data: Path, seeds: int, workers: int) -> dict[str, str]:
-    """One table per world (reused from ``data``), timed; Bianchi's also on the numpy reference."""
-    data.mkdir(parents=True, exist_ok=True)
+    """One table per world (reused from ``data``), each timed when it is collected."""
     paths = {}
     for world in WORLDS:
-        path = data / f"{world}.csv"
-        if not path.exists():
-            started = time.perf_counter()
-            table = measure(
-                "embedded", N_GRID, WINDOWS, list(range(seeds)), interval_slots=5000, world=world, workers=workers
-            )
-            print(
-                f"  table {world:12s}: {len(table)} runs in {time.perf_counter() - started:6.1f} s (compiled, {workers} workers)"
-            )
-            table.to_csv(path, index=False)
-        paths[world] = str(path)
+        collected = not (data / f"{world}.csv").exists()
+        started = time.perf_counter()
+        paths[world] = world_table(data, world, seeds, workers)
+        if collected:
+            print(f"  table {world:12s}: {time.perf_counter() - started:6.1f} s (compiled, {workers} workers)")
     return paths
 
 
@@ -68,7 +69,7 @@ def time_numpy_table(seeds: int) -> None:
     timings = {}
     for engine in ("compiled", "numpy"):
         started = time.perf_counter()
-        measure("embedded", N_GRID, WINDOWS, list(range(seeds)), interval_slots=5000, engine=engine)
+        measure("embedded", WORLD_N, WORLD_WINDOWS, list(range(seeds)), interval_slots=5000, engine=engine)
         timings[engine] = time.perf_counter() - started
     ratio = timings["numpy"] / timings["compiled"]
     print(

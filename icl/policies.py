@@ -317,17 +317,17 @@ def world_scores(
     seeds: int,
     n_steps: int,
     interval_slots: int = MEASUREMENT_SLOTS,
+    optimum: Callable[[str, int], float] | None = None,
 ) -> pd.DataFrame:
-    """``score_policies`` in each world of ``sim.worlds``, against that world's measured oracle (the
-    best fixed window of a sweep), with a column saying which world and the oracle's window."""
+    """``score_policies`` in each world of ``sim.worlds``, against that world's oracle window
+    ``optimum(world, N)`` (default: the best fixed window of a sweep, ``measured_optimum``), with a
+    column saying which world and the oracle's window."""
     frames = []
     for name in world_names:
-        optimum = {n: measured_optimum(n, name)[0] for n in n_values}
+        window = {n: optimum(name, n) if optimum else measured_optimum(n, name)[0] for n in n_values}
         make_env = functools.partial(CsmaEnv, backend=Embedded(interval_slots), world=name)
-        frame = score_policies(
-            policies, n_values, seeds, n_steps, make_env=make_env, oracle=lambda n: round(optimum[n])
-        )
-        frames.append(frame.assign(world=name, oracle_window=frame.N.map(optimum)))
+        frame = score_policies(policies, n_values, seeds, n_steps, make_env=make_env, oracle=lambda n: round(window[n]))
+        frames.append(frame.assign(world=name, oracle_window=frame.N.map(window)))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -13,10 +13,13 @@ from matplotlib.axes import Axes
 
 from icl import config as cfg
 from icl.drl import DrlAgent
+from icl.io import atomic_path
 from icl.policies import MEASUREMENT_SLOTS, EnvFactory, trained_agent
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
+from sim.collect import measure
 from sim.env import CsmaEnv, Embedded
+from sim.worlds import WORLDS
 from tasks.csma import INPUTS
 
 
@@ -56,6 +59,31 @@ def run_config(
         "train.keep_checkpoints": list(keep_checkpoints),
     }
     return cfg.from_dict(cfg.set_values({}, values))
+
+
+WORLD_N = [2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50]
+WORLD_WINDOWS = [round(2 ** (3 + k / 2)) for k in range(19)]
+"""The (N, W) grid of the world tables: W = 8 .. 4096 in half octaves (hidden stations want large W)."""
+TRAIN_WORLDS = ["bianchi", "unsaturated", "hidden", "lossy", "coexistence"]
+HELD_OUT_WORLDS = ["bursty", "hidden_rts", "mixed_rates"]
+"""The worlds the across-worlds optimizer trains on, and those it never sees."""
+
+
+def world_table(data_dir: Path, world: str, seeds: int, workers: int = 1) -> str:
+    """The measurement table of a world of ``sim.worlds`` on the world grid (``seeds`` runs of 5,000
+    slots), collected into ``data_dir`` on first use and reused after (one seed count per directory)."""
+    path = Path(data_dir) / f"{world}.csv"
+    if not path.exists():
+        table = measure("embedded", WORLD_N, WORLD_WINDOWS, list(range(seeds)), interval_slots=5000, world=world,
+                        workers=workers)  # fmt: skip
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
+    return str(path)
+
+
+def world_tables(data_dir: Path, seeds: int, workers: int = 1) -> dict[str, str]:
+    """Every world's table (``world_table``): world name -> CSV path."""
+    return {world: world_table(data_dir, world, seeds, workers) for world in WORLDS}
 
 
 PEAK_PROBES = 12

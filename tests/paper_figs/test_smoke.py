@@ -13,6 +13,7 @@ import pytest
 from icl.cli import figures
 from icl.errors import UserError
 from icl.policies import ESTIMATORS
+from sim.worlds import WORLDS
 
 BOOLEAN = ["task", "learner", "k", "metric", "mean", "ci_low", "ci_high", "n_prompts"]
 REGRESSION = ["panel", *BOOLEAN]
@@ -68,6 +69,20 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
             | {"Kalman N estimate + W*(N)", "DQN (CCOD-style)", "TD3 (CCOD-style)", "BEB 16..1024"}
             | {"p-persistent model, knows N"}
             | {"model-based, assumes N=20", ""},
+        },
+    ),
+    "csma_worlds": (
+        ["panel", "world", "N", "run", "kept", "policy", "eps", "throughput_ratio", "p5_throughput_ratio"]
+        + ["held_ratio", "fairness", "throughput_mbps", "oracle_window"],
+        {
+            "panel": {"model window", "closed loop"},
+            "world": set(WORLDS),
+            "policy": {
+                "ICL p*, transformer (Bianchi)",
+                "ICL peak, transformer (across worlds)",
+                "ICL peak, parabola fit",
+            }
+            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "DQN (CCOD-style)", "BEB 16..1024", ""},
         },
     ),
     "csma_icl": (POLICY, {"panel": {"throughput", "training"}, "policy": CSMA_POLICIES}),
