@@ -11,7 +11,7 @@ virtual slots) and ``ns3`` (our 802.11a scenario on the system's ns-3, ``sim.ns3
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,11 @@ from sim.timing import OFDM_54, Timing
 from sim.worlds import World
 
 BACKOFFS = ("fixed", "beb")
+ACTIONS = ("window", "log2_window", "discrete")
+"""How an action names the window: W itself, log2(W) / 16 in [0, 1], or an index into ``windows``."""
+DISCRETE_WINDOWS = (16, 32, 64, 128, 256, 512, 1024)
+"""The windows of the discrete action space by default (CCOD's)."""
+LOG2_W_MAX = 16.0
 
 
 def _require_count(name: str, value: Any) -> None:
@@ -33,15 +38,38 @@ def _require_count(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
 
 
-def _window(action: Any) -> float:
-    """The window W of an action: a number, or an array holding one number, in [1, W_MAX]."""
+def _number(action: Any, what: str) -> float:
+    """The one number of an action: a number, or an array holding one number."""
     array = np.asarray(action)
     if array.dtype.kind not in "iuf" or array.size != 1:
-        raise ValueError(f"the action is the contention window W: one number or an array of shape (1,), got {action!r}")
-    window = float(array.reshape(-1)[0])
+        raise ValueError(f"the action is {what}: one number or an array of shape (1,), got {action!r}")
+    return float(array.reshape(-1)[0])
+
+
+def _window(action: Any, mode: str, windows: tuple[int, ...]) -> float:
+    """The window W an action stands for, in the env's action mode (``ACTIONS``)."""
+    if mode == "discrete":
+        index = _number(action, "an index into the windows")
+        if not index.is_integer() or not 0 <= index < len(windows):
+            raise ValueError(f"action (window index) must be an integer in [0, {len(windows) - 1}], got {index}")
+        return float(windows[int(index)])
+    if mode == "log2_window":
+        scaled = _number(action, "log2(W) / 16")
+        if not np.isfinite(scaled) or not 0 <= scaled <= 1:
+            raise ValueError(f"action (log2(W) / 16) must be in [0, 1], got {scaled}")
+        return 2 ** (LOG2_W_MAX * scaled)
+    window = _number(action, "the contention window W")
     if not np.isfinite(window) or not 1 <= window <= W_MAX:
         raise ValueError(f"action (contention window W) must be in [1, {W_MAX}], got {window}")
     return window
+
+
+def _action_space(mode: str, windows: tuple[int, ...]) -> spaces.Space:
+    if mode == "discrete":
+        return spaces.Discrete(len(windows))
+    if mode == "log2_window":
+        return spaces.Box(low=0.0, high=1.0, shape=(1,), dtype=np.float32)
+    return spaces.Box(low=1.0, high=float(W_MAX), shape=(1,), dtype=np.float64)
 
 
 NS3_RATES_MBPS = (6, 9, 12, 18, 24, 36, 48, 54)
@@ -208,9 +236,12 @@ class CsmaEnv(gym.Env):
     """An 802.11 network with a hidden number of stations N; the agent sets the contention window.
 
     ## Action space
-    ``Box(1, 65536, (1,), float64)``: the window W, applied to every station for the next interval
-    (CWmin = CWmax = W; with ``backoff="beb"`` binary exponential backoff from W up to
-    ``cw_max_beb``). A plain number, or any array holding one number, is accepted.
+    The window W, applied to every station for the next interval (CWmin = CWmax = W; with
+    ``backoff="beb"`` binary exponential backoff from W up to ``cw_max_beb``), as ``action`` says:
+    ``"window"``: ``Box(1, 65536, (1,), float64)``, W itself; ``"log2_window"``:
+    ``Box(0, 1, (1,), float32)``, log2(W) / 16 (normalised, as RL libraries prefer);
+    ``"discrete"``: ``Discrete(len(windows))``, an index into ``windows`` (CCOD's 16..1024 by
+    default). A plain number, or any array holding one number, is accepted.
 
     ## Observation space
     ``Box(low=0, high=[1, 1e4, 1e9], (3,), float64)``, over the last interval, what a station or
@@ -247,6 +278,10 @@ class CsmaEnv(gym.Env):
     ``Ns3(step_time_s, run_dir, timeout_s)`` (our scenario on the system's ns-3), or the name of one
     ("embedded", "ns3") for its defaults.
 
+    ## Registration
+    ``gymnasium.make("sim.gym_envs:icl_testbed/Csma-v0", ...)`` (the module registers the ids when
+    gymnasium imports it; ``icl_testbed/CsmaNs3-v0`` runs ns-3).
+
     ## Example
     >>> env = CsmaEnv(20, n_schedule={50: 40}, backend=Embedded(interval_slots=5000))
     >>> observation, info = env.reset(seed=0)
@@ -269,7 +304,13 @@ class CsmaEnv(gym.Env):
         oracle_observations: bool = False,
         backend: Embedded | Ns3 | str = "embedded",
         world: World | str = "bianchi",
+        action: str = "window",
+        windows: Sequence[int] = DISCRETE_WINDOWS,
     ) -> None:
+        if action not in ACTIONS:
+            raise ValueError(f"action {action!r} is not allowed; choose one of: {', '.join(ACTIONS)}")
+        if not windows or any(not 1 <= int(w) <= W_MAX for w in windows):
+            raise ValueError(f"windows must be a non-empty list of windows in [1, {W_MAX}], got {list(windows)}")
         if isinstance(backend, str):
             if backend not in BACKENDS:
                 raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(BACKENDS)}")
@@ -300,7 +341,8 @@ class CsmaEnv(gym.Env):
         self.timing = timing
         self.max_steps = max_steps
         self.observation_error = observation_error
-        self.action_space = spaces.Box(low=1.0, high=float(W_MAX), shape=(1,), dtype=np.float64)
+        self.action, self.windows = action, tuple(int(w) for w in windows)
+        self.action_space = _action_space(action, self.windows)
         self.oracle_observations = bool(oracle_observations)
         high = [1.0, 1e4, 1e9, float(max_stations)][: 4 if self.oracle_observations else 3]
         self.observation_space = spaces.Box(low=np.zeros(len(high)), high=np.array(high), dtype=np.float64)
@@ -331,7 +373,7 @@ class CsmaEnv(gym.Env):
             raise RuntimeError("CsmaEnv.step() after close(); create a new environment")
         if not self._started:
             raise RuntimeError("CsmaEnv.step() before reset(); call reset(seed=...) first")
-        window = _window(action)
+        window = _window(action, self.action, self.windows)
         window_int = int(round(window))
         n = self.n_stations_at(self._step)
         interval = self._backend.run(window_int, n)
