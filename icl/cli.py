@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, entry_points, version
 from pathlib import Path
 
 from rich.console import Console
@@ -217,10 +217,47 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
     console.print(f"wrote {len(table)} measurements to {args.out}")
 
 
+def cmd_presets(args: argparse.Namespace) -> None:
+    from icl import config as cfg
+
+    table = Table(title="shipped configs (icl train PRESET; icl config show PRESET)")
+    for column in ("preset", "task", "model"):
+        table.add_column(column)
+    for name in cfg.preset_names():
+        config = cfg.load(name)
+        table.add_row(name, config.task.name, f"{config.model.family}, {config.model.size}")
+    Console().print(table)
+
+
+def cmd_config_show(args: argparse.Namespace) -> None:
+    from icl import config as cfg
+    from icl.train import read_run_config
+
+    source = Path(args.source)
+    if source.is_dir():
+        if args.set:
+            raise cfg.ConfigError(
+                f"{source} is a run: its config is what it was trained with; --set applies to presets"
+            )
+        config = read_run_config(source)
+    else:
+        config = cfg.load(args.source, args.set)
+    print(cfg.to_toml(config), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icl", description="In-context learning testbed.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--version", action="version", version=f"icl {version('icl-testbed')}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    presets = sub.add_parser("presets", help="list the shipped configs")
+    presets.set_defaults(func=cmd_presets)
+    config = sub.add_parser("config", help="configs").add_subparsers(dest="config_command", required=True)
+    show = config.add_parser("show", help="print the resolved config of a preset, a TOML file or a run")
+    show.add_argument("source", help="preset name, TOML file or run directory")
+    show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
+    show.set_defaults(func=cmd_config_show)
 
     train = sub.add_parser("train", help="train (or resume) a run")
     train.add_argument("config", nargs="?", help="TOML file or preset name (see icl/configs)")

@@ -102,3 +102,26 @@ def test_csma_collect_in_a_world(tmp_path: Path) -> None:
         )
         tables[world] = pd.read_csv(out).collision_probability.mean()
     assert tables["hidden"] > 1.3 * tables["bianchi"]
+
+
+def test_version_presets_and_config_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out.strip() == f"icl {version('icl-testbed')}"
+    assert main(["presets"]) == 0
+    listed = capsys.readouterr().out
+    assert "conjunction" in listed and "linear_regression" in listed
+    assert main(["config", "show", "conjunction", "--set", "model.n_layer=4"]) == 0
+    shown = capsys.readouterr().out
+    assert 'name = "conjunction"' in shown and "n_layer = 4" in shown
+    (tmp_path / "shown.toml").write_text(shown)
+    assert main(["config", "show", str(tmp_path / "shown.toml")]) == 0 and capsys.readouterr().out == shown
+    assert main(["train", "--name", "run", "--runs-dir", str(tmp_path), *TINY]) == 0
+    capsys.readouterr()
+    assert main(["config", "show", str(tmp_path / "run")]) == 0
+    assert "n_points = 7" in capsys.readouterr().out
+    assert main(["config", "show", str(tmp_path / "run"), "--set", "train.steps=5"]) == 2
+    assert main(["config", "show", "nothing"]) == 2
+    assert "config 'nothing' is neither a file nor a preset; presets: conjunction" in capsys.readouterr().err
