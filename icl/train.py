@@ -156,10 +156,11 @@ def _open_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
         return True
     if not (run_dir / CONFIG_FILE).exists():
         raise cfg.ConfigError(f"{run_dir} exists but is not a run directory; choose another name")
-    differing = _config_diff(read_run_config(run_dir), config)
-    if differing:
+    blocking = _blocking_changes(read_run_config(run_dir), config)
+    if blocking:
         raise cfg.ConfigError(
-            f"{run_dir} holds a run with a different config ({', '.join(differing)}); choose another name or delete it"
+            f"{run_dir} holds a run with a different config ({', '.join(blocking)}); only a larger train.steps "
+            "and eval.* may change on an existing run: choose another name or delete it"
         )
     return False
 
@@ -175,6 +176,7 @@ def _claimed(run_dir: Path, config: cfg.RunConfig) -> Iterator[None]:
     with exclusive_lock(run_dir, f"run {config.name!r} ({run_dir})"):
         for stray in remove_stray_temps(run_dir):
             log.info("removed %s, left by a process killed while writing", stray.name)
+        _extend(run_dir, config)
         try:
             yield
         except BaseException:
@@ -189,6 +191,32 @@ def read_run_config(run_dir: Path) -> cfg.RunConfig:
     if not path.exists():
         raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
     return cfg.load(path, complete=True)
+
+
+def _blocking_changes(saved: cfg.RunConfig, wanted: cfg.RunConfig) -> list[str]:
+    """The keys in which ``wanted`` differs from a run's saved config that forbid resuming it: all but
+    a larger train.steps (the run is extended) and eval.* (evaluation only)."""
+    return [
+        key
+        for key in _config_diff(saved, wanted)
+        if not key.startswith("eval.") and not (key == "train.steps" and wanted.train.steps > saved.train.steps)
+    ]
+
+
+def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
+    """Write ``config`` over a run's saved one when they differ (by ``_blocking_changes``, only in a
+    larger train.steps or eval.*): the run then resumes to its new length, the learning-rate schedule
+    stretched to it from the resumed step."""
+    saved = read_run_config(run_dir)
+    changed = _config_diff(saved, config)
+    if changed:
+        write_text(run_dir / CONFIG_FILE, cfg.to_toml(config))
+        log.info(
+            "run %s: %s changed (%s)",
+            config.name,
+            ", ".join(changed),
+            "extended" if "train.steps" in changed else "eval",
+        )
 
 
 def _config_diff(a: cfg.RunConfig, b: cfg.RunConfig) -> list[str]:

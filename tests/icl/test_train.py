@@ -18,6 +18,7 @@ from icl.train import (
     load_checkpoint,
     load_model,
     read_metrics,
+    read_run_config,
     train,
     train_many,
 )
@@ -120,8 +121,27 @@ def test_killed_run_resumes_to_the_same_result(tiny_config: cfg.RunConfig, tmp_p
 def test_changed_config_is_refused(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
     train(tiny_config, tmp_path)
     changed = replace(tiny_config, train=replace(tiny_config.train, lr=0.5))
-    with pytest.raises(cfg.ConfigError, match="different config \\(train.lr\\)"):
+    with pytest.raises(cfg.ConfigError, match="different config \\(train.lr\\); only a larger train.steps"):
         train(changed, tmp_path)
+    shorter = replace(tiny_config, train=replace(tiny_config.train, steps=tiny_config.train.steps // 2))
+    with pytest.raises(cfg.ConfigError, match="different config \\(train.steps\\)"):
+        train(shorter, tmp_path)
+
+
+def test_a_run_is_extended_by_a_larger_train_steps_and_eval_keys_do_not_block(
+    tiny_config: cfg.RunConfig, tmp_path: Path
+) -> None:
+    """Raising train.steps resumes the run to the new length (its config records it); changing eval.*
+    keys resumes as before."""
+    run_dir = train(tiny_config, tmp_path)
+    steps = tiny_config.train.steps
+    longer = replace(tiny_config, train=replace(tiny_config.train, steps=2 * steps))
+    train(longer, tmp_path)
+    assert read_metrics(run_dir)[-1]["step"] == 2 * steps and load_checkpoint(run_dir)["step"] == 2 * steps
+    assert read_run_config(run_dir) == longer
+    evaluated = replace(longer, eval=replace(longer.eval, n_prompts=longer.eval.n_prompts + 1))
+    train(evaluated, tmp_path)
+    assert read_run_config(run_dir).eval.n_prompts == longer.eval.n_prompts + 1
 
 
 def test_failed_start_leaves_no_run_directory(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
