@@ -32,12 +32,14 @@ from icl import config as cfg
 from icl.errors import UserError
 from icl.io import atomic_path, exclusive_lock, remove_stray_temps, temp_name, write_text
 from icl.models import SequenceModel, build_model
+from icl.provenance import provenance
 from tasks import Task
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.toml"
 CHECKPOINT_FILE = "checkpoint.pt"
+PROVENANCE_FILE = "provenance.json"
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -126,7 +128,8 @@ def _check_memory(config: cfg.RunConfig) -> None:
 
 
 def _create_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
-    """Create ``run_dir`` holding config.toml, atomically: it appears whole or not at all.
+    """Create ``run_dir`` holding config.toml and provenance.json (how it was made; kept as written when
+    the run resumes), atomically: it appears whole or not at all.
 
     Returns False when another process created it first (it is then checked like any existing run).
     """
@@ -134,6 +137,7 @@ def _create_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
     os.mkdir(tmp)
     try:
         (tmp / CONFIG_FILE).write_text(cfg.to_toml(config))
+        (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance(), indent=2) + "\n")
         os.rename(tmp, run_dir)
     except OSError as error:
         if error.errno in (errno.EEXIST, errno.ENOTEMPTY):

@@ -100,6 +100,14 @@ def find_toolchain() -> Toolchain:
     )
 
 
+def ns3_version() -> str | None:
+    """The system ns-3's version (pkg-config's ns3-core), or None where there is none."""
+    if shutil.which("pkg-config") is None:
+        return None
+    result = subprocess.run(["pkg-config", "--modversion", "ns3-core"], capture_output=True, text=True)
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
 def ns3_available() -> bool:
     """Whether the ns-3 backend can be built here (used by tests and the CLI to say so up front)."""
     try:

@@ -386,4 +386,4 @@ def test_files_follow_the_umask(config: cfg.RunConfig, tmp_path: Path) -> None:
         assert stat.S_IMODE(run_dir.stat().st_mode) == 0o755
     finally:
         os.umask(previous)
-    assert modes == {"config.toml": 0o644, CHECKPOINT_FILE: 0o644, METRICS_FILE: 0o644}
+    assert modes == {"config.toml": 0o644, "provenance.json": 0o644, CHECKPOINT_FILE: 0o644, METRICS_FILE: 0o644}
