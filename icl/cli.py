@@ -94,13 +94,16 @@ def cmd_eval(args: argparse.Namespace) -> None:
         )
     path = write_csv(frame, Path(args.run_dir) / EVAL_FILE)
     ks = sorted({0, prompt.n_points // 4, prompt.n_points // 2, prompt.n_points - 1})
-    table = Table(title=f"{config.task.name}: {frame.metric.iloc[0]} by number of in-context examples k")
+    level = round(100 * config.eval.confidence)
+    title = f"{config.task.name}: {frame.metric.iloc[0]} by number of in-context examples k (mean [{level}% interval])"
+    table = Table(title=title)
     table.add_column("learner")
     for k in ks:
         table.add_column(f"k={k}", justify="right")
     for learner, rows in frame.groupby("learner", sort=False):
         by_k = rows.set_index("k")
-        table.add_row(str(learner), *(f"{by_k.loc[k, 'mean']:.4f}" for k in ks))
+        cells = (f"{by_k.loc[k, 'mean']:.4f} [{by_k.loc[k, 'ci_low']:.4f}, {by_k.loc[k, 'ci_high']:.4f}]" for k in ks)
+        table.add_row(str(learner), *cells)
     console.print(table)
     console.print(f"wrote {path}")
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,12 @@ def test_train_then_eval(tmp_path: Path) -> None:
     frame = pd.read_csv(tmp_path / "cli" / "eval.csv")
     assert set(frame.learner) == {"transformer", "least_squares", "knn:n_neighbors=1"}
     assert len(frame) == 3 * 7
+    shown = subprocess.run(
+        [sys.executable, "-m", "icl.cli", "eval", str(tmp_path / "cli"), "--baselines", "least_squares"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "300"},
+    ).stderr  # fmt: skip
+    row = frame[(frame.learner == "least_squares") & (frame.k == 3)].iloc[0]
+    assert "(mean [95% interval])" in shown and f"{row['mean']:.4f} [{row.ci_low:.4f}, {row.ci_high:.4f}]" in shown
 
 
 @pytest.mark.parametrize(
