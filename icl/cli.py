@@ -150,11 +150,14 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")  # figures go to files; no window opens
     started = time.perf_counter()
     written: list[Path] = []
-    for name in names:
-        figure_started = time.perf_counter()
-        with console.status(f"reproducing {name}{'' if args.size == 'full' else f' ({args.size})'}"):
+    with _progress() as progress:
+        task = progress.add_task(f"reproducing ({args.size})", total=len(names), status="")
+        for name in names:
+            figure_started = time.perf_counter()
+            progress.update(task, status=name)
             written += available[name].load()(Path(args.out), size=args.size, seed=args.seed)
-        console.print(f"[green]✓[/] {name} in {time.perf_counter() - figure_started:.1f} s")
+            progress.advance(task)
+            progress.console.print(f"[green]✓[/] {name} in {time.perf_counter() - figure_started:.1f} s")
     console.print(f"{len(names)} figure(s) in {time.perf_counter() - started:.1f} s:")
     for path in written:
         console.print(f"  {path}")

@@ -132,3 +132,15 @@ def test_version_presets_and_config_show(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["config", "show", str(tmp_path / "run"), "--set", "train.steps=5"]) == 2
     assert main(["config", "show", "nothing"]) == 2
     assert "config 'nothing' is neither a file nor a preset; presets: conjunction" in capsys.readouterr().err
+
+
+@pytest.mark.pipeline  # draws a figure at smoke size
+def test_reproduce_reports_progress_and_writes_the_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "csma_bounds", "--size", "smoke", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("csma_bounds_smoke.*")) == [
+        "csma_bounds_smoke.csv",
+        "csma_bounds_smoke.pdf",
+        "csma_bounds_smoke.png",
+    ]
+    err = capsys.readouterr().err
+    assert "1/1" in err and "csma_bounds in" in err
