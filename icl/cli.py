@@ -140,6 +140,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     import matplotlib
 
     from icl.errors import UserError
+    from paper_figs import check_size
 
     available = figures()
     names = [args.name] if args.name else list(available)
@@ -147,6 +148,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         raise UserError(f"unknown figure {args.name!r}; allowed: {', '.join(available)}")
     if not args.name and args.size == "full":
         raise UserError("reproducing every figure at full size is a GPU job; name one, or add --quick")
+    check_size(args.size)
     matplotlib.use("Agg")  # figures go to files; no window opens
     started = time.perf_counter()
     written: list[Path] = []
