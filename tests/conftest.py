@@ -49,3 +49,21 @@ def tiny_config() -> cfg.RunConfig:
             "eval.n_prompts=64",
         ],
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the system's ns-3 (a machine without root or apt), the tests that run it are skipped
+    with a message saying how to get it; ``make test`` installs it first, so they run there."""
+    marked = [item for item in items if item.get_closest_marker("ns3")]
+    if not marked:
+        return
+    from sim.ns3 import ns3_available
+
+    if ns3_available():
+        return
+    skip = pytest.mark.skip(
+        reason="ns-3 not found (pkg-config ns3-core, protoc, g++): `make ns3` installs it from Debian's packages "
+        "(root); see the README's 'Without root'"
+    )
+    for item in marked:
+        item.add_marker(skip)
