@@ -202,9 +202,9 @@ def measured_optimum(
 ) -> tuple[float, float]:
     """A world's oracle for N stations: the best fixed window of a sweep on the embedded simulator
     (refined by ``best_window``) and the mean throughput (Mb/s) of the best window swept."""
-    table = measure("embedded", [n_stations], windows, list(range(seeds)), interval_slots=interval_slots, world=world)
-    curve = table.groupby("window").throughput_mbps.mean()
-    return best_window(curve.index.to_numpy(dtype=float), curve.to_numpy()), float(curve.max())
+    runs = measure("embedded", [n_stations], windows, list(range(seeds)), interval_slots=interval_slots, world=world)
+    table = MeasurementTable(runs)
+    return table.optimal_window(n_stations), float(table.throughput[0].mean(axis=-1).max())
 
 
 def best_window(windows: np.ndarray, throughput: np.ndarray) -> float:

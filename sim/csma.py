@@ -2,8 +2,8 @@
 ``ReferenceSimulator`` (numpy, Bianchi's world only), the reference the compiled one is tested
 against; both run many configurations at once and report ``Stats``.
 
-The reference is a vectorised slotted simulator of saturated 802.11 DCF. Each configuration is one network: up to ``max_stations`` saturated stations, each with its own
-backoff counter and stage. In every (virtual) slot the stations whose counter is 0 transmit: one
+The reference is a vectorised slotted simulator of saturated 802.11 DCF. Each configuration is
+one network: up to ``max_stations`` saturated stations, each with its own backoff counter and stage. In every (virtual) slot the stations whose counter is 0 transmit: one
 transmitter is a success (T_s), several a collision (T_c), none an idle slot (sigma). A station
 draws its counter uniformly from [0, W_i - 1] with W_i = min(cw_min 2^i, cw_max) after i failed
 attempts (fixed window: cw_min = cw_max) and drops the frame after ``retry_limit``
@@ -108,6 +108,15 @@ def _check_slots(n_slots: int) -> None:
         raise ValueError(f"n_slots must be a positive integer up to 2^30 (split longer runs), got {n_slots!r}")
 
 
+def _windows(cw_min: ArrayLike, cw_max: ArrayLike | None, n_configs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each configuration's (cw_min, cw_max), checked; cw_max None means a fixed window."""
+    cw_min = _as_int_array("contention window W (cw_min)", cw_min, n_configs, 1, W_MAX)
+    cw_max = _as_int_array("cw_max", cw_min if cw_max is None else cw_max, n_configs, 1, W_MAX)
+    if np.any(cw_max < cw_min):
+        raise ValueError("cw_max must be >= cw_min in every configuration")
+    return cw_min, cw_max
+
+
 def _as_int_array(name: str, values: ArrayLike, size: int, low: int, high: int) -> np.ndarray:
     array = np.broadcast_to(np.asarray(values), (size,)).astype(np.int64)
     bad = (array < low) | (array > high)
@@ -161,10 +170,7 @@ class CsmaSimulator:
     def set_window(self, cw_min: ArrayLike, cw_max: ArrayLike | None = None) -> None:
         """Set each network's window (fixed when cw_max is None or equal to cw_min); stations keep
         their counters, and legacy stations their BEB."""
-        cw_min = _as_int_array("contention window W (cw_min)", cw_min, self.n_configs, 1, W_MAX)
-        cw_max = _as_int_array("cw_max", cw_min if cw_max is None else cw_max, self.n_configs, 1, W_MAX)
-        if np.any(cw_max < cw_min):
-            raise ValueError("cw_max must be >= cw_min in every configuration")
+        cw_min, cw_max = _windows(cw_min, cw_max, self.n_configs)
         adjustable = self.layout.adjustable
         self.layout.ipar[:, adjustable, engine.CW_MIN] = cw_min[:, None]
         self.layout.ipar[:, adjustable, engine.CW_MAX] = cw_max[:, None]
@@ -269,11 +275,7 @@ class ReferenceSimulator:
 
         Stations keep their current counters, as 802.11 stations do when CWmin/CWmax change.
         """
-        self.cw_min = _as_int_array("contention window W (cw_min)", cw_min, self.n_configs, 1, W_MAX)
-        cw_max = self.cw_min if cw_max is None else cw_max
-        self.cw_max = _as_int_array("cw_max", cw_max, self.n_configs, 1, W_MAX)
-        if np.any(self.cw_max < self.cw_min):
-            raise ValueError("cw_max must be >= cw_min in every configuration")
+        self.cw_min, self.cw_max = _windows(cw_min, cw_max, self.n_configs)
 
     def set_stations(self, n_stations: ArrayLike) -> None:
         """Set the number of active stations; joining stations start a fresh backoff."""
