@@ -40,8 +40,8 @@ N_FPAR = 4
 ATTEMPTS, FAILURES, LOSSES, SUCCESSES, DROPS, OVERFLOWS, BITS = range(7)
 N_COUNTS = 7
 # per-network state and counts: net[c, field]
-NOW, AP_ACTIVE, AP_UNTIL, AP_IDLE, IDLE_START, SLOTS, IDLE_SLOTS, BUSY, RUN_START = range(9)
-N_NET = 9
+NOW, AP_ACTIVE, AP_UNTIL, AP_IDLE, IDLE_START, SLOTS, IDLE_SLOTS, RUN_START = range(8)
+N_NET = 8
 
 NEVER = np.int64(2**62)
 """A time no event reaches."""
@@ -148,7 +148,6 @@ def _start(
         idle = (t - net[c, IDLE_START]) // slot_ns
         net[c, SLOTS] += idle + 1
         net[c, IDLE_SLOTS] += idle
-        net[c, BUSY] += 1
         net[c, AP_IDLE] = 0
     overlapped = net[c, AP_ACTIVE] > 0
     starters = 0
@@ -294,7 +293,6 @@ def _run_network(
     """Advance network c by n_slots virtual slots (ending at an idle slot boundary or after a busy period)."""
     net[c, SLOTS] = 0
     net[c, IDLE_SLOTS] = 0
-    net[c, BUSY] = 0
     net[c, RUN_START] = net[c, NOW]
     if net[c, AP_IDLE] == 1:
         net[c, IDLE_START] = net[c, NOW]
@@ -343,7 +341,6 @@ def _run_domain(
     earliest slot, then who sends in it); slots count from the run's start (a run is far shorter than
     2^31 slots). ``sending`` and ``expiry`` are scratch space of N."""
     n = state.shape[1]
-    net[c, BUSY] = 0
     expiry = expiry[:n]
     for k in range(n):
         expiry[k] = state[c, k, COUNTER] if state[c, k, ACTIVE] == 1 else NEVER_SLOT
@@ -369,7 +366,6 @@ def _run_domain(
         clean = senders == 1
         success = clean and _survives(rng, c, fpar[c, j, FER])
         airtime += idle * slot_ns + (ipar[c, j, DATA_NS] + ipar[c, j, TAIL_NS] if success else longest + gap_ns)
-        net[c, BUSY] += 1
         for i in range(senders):
             k = sending[i]
             counts[c, k, ATTEMPTS] += 1
