@@ -400,17 +400,19 @@ def error_sweep(
     """Per policy and eps, the mean over N in {5, 20, 50} and seeds of its held throughput
     (``held_throughput`` over ``n_steps``) / the oracle's, with a fraction eps of the collision
     readings wrong."""
+    networks = [(n, seed) for n in (5, 20, 50) for seed in range(seeds)]
+    oracle = {}
+    for n, seed in networks:  # the same for every policy and eps
+        with make_env(n) as env:
+            oracle[n, seed] = float(np.mean(run_fixed(env, oracle_window(n), hold_steps, seed=seed).throughput_mbps))
     rows = []
     for name, (policy, env_options) in policies.items():
         for eps in eps_grid:
             ratios = []
-            for n in (5, 20, 50):
-                for seed in range(seeds):
-                    with make_env(n, observation_error=eps, **env_options) as env:
-                        held = held_throughput(policy, policy.run(env, n_steps, seed=seed), hold_steps)
-                    with make_env(n) as env:
-                        oracle = run_fixed(env, oracle_window(n), hold_steps, seed=seed)
-                    ratios.append(held / np.mean(oracle.throughput_mbps))
+            for n, seed in networks:
+                with make_env(n, observation_error=eps, **env_options) as env:
+                    held = held_throughput(policy, policy.run(env, n_steps, seed=seed), hold_steps)
+                ratios.append(held / oracle[n, seed])
             rows.append(summary_row("errors", name, eps, np.array(ratios), 0))
     return pd.DataFrame(rows)
 
