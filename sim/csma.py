@@ -1,6 +1,7 @@
 """The embedded CSMA/CA simulators: ``CsmaSimulator`` (compiled, every world of ``sim.worlds``) and
-``ReferenceSimulator`` (numpy, Bianchi's world only), the reference the compiled one is tested
-against; both run many configurations at once and report ``Stats``.
+``ReferenceSimulator`` (numpy, Bianchi's world only), the fast reference the compiled one is tested
+and timed against in that world (``sim.stepped`` is the reference for every world); both run many
+configurations at once and report ``Stats``.
 
 The reference is a vectorised slotted simulator of saturated 802.11 DCF. Each configuration is
 one network: up to ``max_stations`` saturated stations, each with its own backoff counter and stage. In every (virtual) slot the stations whose counter is 0 transmit: one

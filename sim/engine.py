@@ -8,7 +8,8 @@ at the access point when no other vulnerable phase overlaps it there and the cha
 it (frame error rate). A success then holds every station for the rest of the exchange (the AP's
 ACK, or CTS + data + ACK, which every station hears); a failure holds the sender's neighbours for
 DIFS. With one shared channel, saturated stations and no losses this is Bianchi's system, event for
-event: ``sim.csma.ReferenceSimulator`` (numpy) is the reference it is tested against. Stations
+event: ``sim.csma.ReferenceSimulator`` (numpy) is the reference it is tested against there, and
+``sim.stepped`` (numpy, time-stepped) in every world. Stations
 resuming after a busy period they did not send in take one backoff slot off (the slot boundary at
 the end of DIFS), as Bianchi's chain counts the busy slot down.
 
