@@ -38,9 +38,11 @@ def _row(
     return dict(zip(COLUMNS, values))
 
 
-def _ns3_job(n: int, windows: Sequence[int], seed: int, step_time_s: float, run_dir: str | None) -> list[dict]:
+def _ns3_job(
+    n: int, windows: Sequence[int], seed: int, step_time_s: float, run_dir: str | None, world: World | str
+) -> list[dict]:
     job_dir = None if run_dir is None else os.path.join(run_dir, f"n{n}-seed{seed}")
-    env = CsmaEnv(n, max_stations=max(n, 64), backend=Ns3(step_time_s, run_dir=job_dir))
+    env = CsmaEnv(n, max_stations=max(n, 64), world=world, backend=Ns3(step_time_s, run_dir=job_dir))
     try:
         env.reset(seed=seed)
         rows = []
@@ -112,9 +114,9 @@ def measure(
     world: World | str = "bianchi",
     engine: str = "compiled",
 ) -> pd.DataFrame:
-    """A table (``COLUMNS``) of every (N, W, seed) on ``backend`` in ``world`` (``sim.worlds``; the
-    embedded simulator runs them all, on ``engine``: compiled, or the numpy reference), sorted by N,
-    W and seed.
+    """A table (``COLUMNS``) of every (N, W, seed) on ``backend`` in ``world`` (``sim.worlds``; ns-3 runs
+    each world's options as scenario arguments, the embedded simulator on ``engine``: compiled, or the
+    numpy reference in Bianchi's world), sorted by N, W and seed.
 
     ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
     simulator's; ``workers`` simulations run at once on ns-3 (threads of the embedded simulator);
@@ -137,12 +139,10 @@ def measure(
     if backend == "embedded":
         rows = _embedded(n_values, windows, seeds, interval_slots, world, workers, engine)
     else:
-        if not worlds.world(world).is_bianchi:
-            raise ValueError(f"the ns3 backend runs Bianchi's world only so far, got world {world!r}")
         rows = _finished_rows(done, n_values, windows, seeds)
         finished = {(row["n_stations"], row["seed"]) for row in rows}
         jobs = [job for job in product(n_values, seeds) if job not in finished]
-        rows += _ns3_jobs(jobs, list(windows), workers, step_time_s, run_dir, on_rows)
+        rows += _ns3_jobs(jobs, list(windows), workers, step_time_s, run_dir, on_rows, worlds.world(world))
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["n_stations", "window", "seed"], ignore_index=True)
 
 
@@ -165,6 +165,7 @@ def _ns3_jobs(
     step_time_s: float,
     run_dir: str | None,
     on_rows: Callable[[list[dict]], None] | None,
+    world: World,
 ) -> list[dict]:
     """Run one ns-3 simulation per (N, seed) in a process pool whose workers die with this process."""
     if not jobs:
@@ -172,7 +173,7 @@ def _ns3_jobs(
     rows: list[dict] = []
     pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_exit_with_parent)
     try:
-        futures = [pool.submit(_ns3_job, n, windows, seed, step_time_s, run_dir) for n, seed in jobs]
+        futures = [pool.submit(_ns3_job, n, windows, seed, step_time_s, run_dir, world) for n, seed in jobs]
         for future in as_completed(futures):
             job_rows = future.result()
             rows += job_rows

@@ -179,19 +179,50 @@ class _EmbeddedRun:
         self.simulator = None
 
 
+def _ofdm_mode(rate_mbps: float) -> str:
+    """ns-3's name of an 802.11a rate."""
+    if rate_mbps not in NS3_RATES_MBPS:
+        raise ValueError(f"the ns3 backend simulates 802.11a OFDM rates {NS3_RATES_MBPS} Mb/s, got {rate_mbps:g}")
+    return f"OfdmRate{rate_mbps:g}Mbps"
+
+
+def ns3_world_args(world: World, timing: Timing, max_stations: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Our scenario's arguments for one network of ``world`` (``sim/ns3/scenario.cc``), its stations
+    drawn from ``rng`` as the embedded simulator draws them (``World.stations``)."""
+    drawn = world.stations(1, max_stations, timing, rng)
+    args: dict[str, Any] = {"queueLimit": world.queue_limit}
+    if world.traffic != "saturated":
+        args |= {"traffic": world.traffic, "load": world.load, "capacityFps": 1e6 / timing.success_us}
+        args |= {"onMs": world.on_ms, "offMs": world.off_ms}
+    if world.sensing_range is not None:
+        if world.sensing_range < world.radius:
+            raise ValueError(
+                f"the ns3 backend has one range for every link, so the AP reaches every station only with "
+                f"sensing_range >= radius; got sensing_range {world.sensing_range}, radius {world.radius}"
+            )
+        args["positions"] = ";".join(f"{x:.5f},{y:.5f}" for x, y in drawn.xy[0])
+        args["sensingRange"] = world.sensing_range
+    if world.rts_cts:
+        args |= {"rtsCts": "true", "controlMode": _ofdm_mode(timing.control_rate_mbps)}
+    if world.rates_mbps:
+        args["dataModes"] = ",".join(_ofdm_mode(rate) for rate in drawn.rates_mbps[0])
+    if world.payloads:
+        args["payloads"] = ",".join(str(payload) for payload in drawn.payload_bytes[0])
+    if world.error_range != (0.0, 0.0):
+        args["frameErrorRates"] = ",".join(f"{rate:.6f}" for rate in drawn.frame_error_rates[0])
+    if drawn.legacy.any():
+        args["legacy"] = ",".join("1" if legacy else "0" for legacy in drawn.legacy)
+    return args
+
+
 class _Ns3Run:
-    """One ns-3 simulation per episode of one env."""
+    """One ns-3 simulation per episode of one env; the world's stations are drawn from the episode's seed."""
 
     def __init__(self, options: Ns3, network: Network) -> None:
         timing = network.timing
-        if not network.world.is_bianchi:
-            raise ValueError(f"the ns3 backend runs Bianchi's world only so far, got {network.world}")
-        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (9.0, 16.0, 34.0) or (
-            timing.data_rate_mbps not in NS3_RATES_MBPS
-        ):
+        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (9.0, 16.0, 34.0):
             raise ValueError(
-                "the ns3 backend simulates 802.11a OFDM (slot 9 us, SIFS 16 us, DIFS 34 us, data rate in "
-                f"{NS3_RATES_MBPS} Mb/s); got {timing}"
+                f"the ns3 backend simulates 802.11a OFDM (slot 9 us, SIFS 16 us, DIFS 34 us); got {timing}"
             )
         from sim.ns3 import Ns3Env
 
@@ -202,13 +233,20 @@ class _Ns3Run:
             "stepTime": options.step_time_s,
             "steps": network.max_steps or 0,
             "payload": timing.payload_bytes,
-            "dataMode": f"OfdmRate{timing.data_rate_mbps:g}Mbps",
+            "dataMode": _ofdm_mode(timing.data_rate_mbps),
             "cwMaxBeb": network.cw_max_beb or 0,
         }
-        self.step_time_s = options.step_time_s
+        self.network, self.step_time_s = network, options.step_time_s
+        ns3_world_args(network.world, timing, sim_args["maxStations"], np.random.default_rng(0))  # checks the world
         self.ns3 = Ns3Env(sim_args=sim_args, run_dir=options.run_dir, timeout_s=options.timeout_s)
+        self.base_args = dict(self.ns3.sim_args)
 
     def start(self, seed: int) -> None:
+        network = self.network
+        world_args = ns3_world_args(
+            network.world, network.timing, self.base_args["maxStations"], np.random.default_rng(seed)
+        )
+        self.ns3.sim_args = {**self.base_args, **world_args}
         self.ns3.reset(seed=seed)
 
     def run(self, window: int, n_stations: int) -> Interval:
@@ -216,12 +254,16 @@ class _Ns3Run:
         if info.get("n_stations") != n_stations:
             raise RuntimeError(f"ns-3 ran {info.get('n_stations')} stations where the schedule says {n_stations}")
         transmitted, _, _, collision, throughput, virtual_slots, busy = observation
+        acked = [int(frames) for frames in str(info.get("acked", "")).split("/") if frames]
+        station_successes = np.full(self.base_args["maxStations"], -1, dtype=np.int64)
+        station_successes[: len(acked)] = acked
         return Interval(
             float(collision),
             float(throughput),
             float((virtual_slots - busy) / busy) if busy > 0 else float(virtual_slots),
             float(transmitted / max(virtual_slots, 1.0)),
             self.step_time_s * 1e6,
+            station_successes,
         )
 
     def close(self) -> None:
@@ -262,8 +304,8 @@ class CsmaEnv(gym.Env):
     The interval's throughput in Mb/s.
 
     ## Info
-    ``n_stations``, ``window``, ``airtime_us``, ``erroneous`` (the collision reading was replaced) and,
-    on the embedded backend, ``station_successes`` (frames each station delivered; -1: absent).
+    ``n_stations``, ``window``, ``airtime_us``, ``erroneous`` (the collision reading was replaced) and
+    ``station_successes`` (frames each station delivered; -1: absent).
 
     ## Episode end
     Truncated after ``max_steps`` steps when it is set; never terminated otherwise.

@@ -93,38 +93,48 @@ class World:
         """Whether this is Bianchi's world, which the numpy reference simulator also runs."""
         return self == World()
 
-    def layout(self, n_configs: int, max_stations: int, timing: Timing, rng: np.random.Generator) -> Layout:
-        """Per-station parameters of ``n_configs`` networks of ``max_stations`` stations (positions,
-        rates, payloads and error rates drawn from ``rng``)."""
+    def stations(self, n_configs: int, max_stations: int, timing: Timing, rng: np.random.Generator) -> Stations:
+        """The stations of ``n_configs`` networks of ``max_stations``: rates, payloads, error rates and
+        positions drawn from ``rng``, legacy ones by share (every ``1 / legacy_share``-th)."""
         shape = (n_configs, max_stations)
         rates = rng.choice(self.rates_mbps, shape) if self.rates_mbps else np.full(shape, timing.data_rate_mbps)
         payloads = rng.choice(self.payloads, shape) if self.payloads else np.full(shape, timing.payload_bytes)
+        index = np.arange(max_stations)
+        legacy = np.floor((index + 1) * self.legacy_share) > np.floor(index * self.legacy_share)
+        error_rates = rng.uniform(*self.error_range, shape)
+        xy = None
+        if self.sensing_range is not None:
+            radius = self.radius * np.sqrt(rng.uniform(size=shape))
+            angle = rng.uniform(0, 2 * math.pi, shape)
+            xy = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
+        return Stations(rates.astype(float), payloads.astype(int), error_rates, legacy, xy)
+
+    def layout(self, n_configs: int, max_stations: int, timing: Timing, rng: np.random.Generator) -> Layout:
+        """Per-station engine parameters of ``n_configs`` networks of ``max_stations`` stations (drawn by
+        ``stations``)."""
+        drawn = self.stations(n_configs, max_stations, timing, rng)
+        shape = (n_configs, max_stations)
         ipar = np.zeros((*shape, engine.N_IPAR), dtype=np.int64)
-        for (rate, payload), where in _groups(rates, payloads):
+        for (rate, payload), where in _groups(drawn.rates_mbps, drawn.payload_bytes):
             station = replace(timing, data_rate_mbps=float(rate), payload_bytes=int(payload))
             vulnerable, tail = exchange_us(station, self.rts_cts)
             ipar[where, engine.DATA_NS] = round(1000 * vulnerable)
             ipar[where, engine.TAIL_NS] = round(1000 * tail)
             ipar[where, engine.PAYLOAD_BITS] = station.payload_bits
-        legacy = np.floor((np.arange(max_stations) + 1) * self.legacy_share) > np.floor(
-            np.arange(max_stations) * self.legacy_share
-        )
-        ipar[:, legacy, engine.CW_MIN], ipar[:, legacy, engine.CW_MAX] = LEGACY_WINDOWS
+        ipar[:, drawn.legacy, engine.CW_MIN], ipar[:, drawn.legacy, engine.CW_MAX] = LEGACY_WINDOWS
         fpar = np.zeros((*shape, engine.N_FPAR))
-        fpar[..., engine.FER] = rng.uniform(*self.error_range, shape)
+        fpar[..., engine.FER] = drawn.frame_error_rates
         fpar[..., engine.RATE] = engine.SATURATED
         fpar[..., engine.ON_MEAN] = 1e6 * self.on_ms
         fpar[..., engine.OFF_MEAN] = 1e6 * self.off_ms
-        return Layout(ipar, fpar, self.sensing_graph(n_configs, max_stations, rng), ~legacy)
+        return Layout(ipar, fpar, self.sensing_graph(drawn), ~drawn.legacy)
 
-    def sensing_graph(self, n_configs: int, max_stations: int, rng: np.random.Generator) -> np.ndarray:
+    def sensing_graph(self, drawn: Stations) -> np.ndarray:
         """hears[c, k, j]: whether station k senses station j's frames."""
-        if self.sensing_range is None:
+        if drawn.xy is None:
+            n_configs, max_stations = drawn.rates_mbps.shape
             return np.ones((n_configs, max_stations, max_stations), dtype=bool)
-        radius = self.radius * np.sqrt(rng.uniform(size=(n_configs, max_stations)))
-        angle = rng.uniform(0, 2 * math.pi, (n_configs, max_stations))
-        xy = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
-        distance = np.linalg.norm(xy[:, :, None, :] - xy[:, None, :, :], axis=-1)
+        distance = np.linalg.norm(drawn.xy[:, :, None, :] - drawn.xy[:, None, :, :], axis=-1)
         return distance <= self.sensing_range
 
     def arrival_rate_per_ns(self, timing: Timing, n_active: np.ndarray) -> np.ndarray:
@@ -132,6 +142,19 @@ class World:
         capacity = 1.0 / (1000 * timing.success_us)  # frames per ns without collisions or backoff
         duty = 1.0 if self.traffic != "onoff" else self.on_ms / (self.on_ms + self.off_ms)
         return self.load * capacity / (np.maximum(n_active, 1) * duty)
+
+
+@dataclass(frozen=True)
+class Stations:
+    """The drawn stations of a batch of networks: [configs, stations] rates (Mb/s), payloads (bytes)
+    and frame error rates, the legacy ones [stations], positions [configs, stations, 2] in units of
+    the AP's range (None: no geometry, all hear all)."""
+
+    rates_mbps: np.ndarray
+    payload_bytes: np.ndarray
+    frame_error_rates: np.ndarray
+    legacy: np.ndarray
+    xy: np.ndarray | None
 
 
 @dataclass(frozen=True)

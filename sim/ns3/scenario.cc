@@ -2,17 +2,24 @@
 //
 // One 802.11 access point and maxStations stations within a metre of it (no losses but collisions);
 // the first nStations are active and send saturated UDP uplink traffic (their MAC queue is topped
-// up every 0.5 ms). Every stepTime seconds, after a warm-up for association, the scenario sends the
+// up every 0.5 ms). Options depart from that world as sim/worlds.py does: Poisson or on/off traffic
+// at an offered load (--traffic, --load, --capacityFps, --onMs, --offMs, --queueLimit), stations
+// placed in a disc with a sensing range beyond which nodes do not hear each other (--positions,
+// --sensingRange), RTS/CTS (--rtsCts, --controlMode), per-station rates, payloads and frame error
+// rates at the AP (--dataModes, --payloads, --frameErrorRates), and legacy stations that keep the
+// standard's BEB whatever window is set (--legacy). Every stepTime seconds, after a warm-up for association, the scenario sends the
 // agent the statistics of the last step and receives the contention window W of the next one:
 // CWmin = CWmax = W - 1 on every station (backoff uniform in [0, W - 1], as in sim/csma.py), or,
 // with --cwMaxBeb > 0, binary exponential backoff from CWmin = W - 1 to CWmax = cwMaxBeb - 1.
 // --schedule "step:n,step:n" changes the number of active stations from those steps on.
 //
-// Observation (Box of 7 doubles): frames transmitted by the stations, frames acknowledged,
-// frames failed (transmitted - acknowledged: collisions, as the channel has no other losses),
+// Observation (Box of 7 doubles): frames transmitted by the stations (RTS frames with RTS/CTS), frames acknowledged,
+// frames failed (transmitted - acknowledged: collisions, and channel losses where there are some),
 // the collision probability estimate failed / transmitted, the MSDU throughput at the AP in Mb/s,
 // the number of Bianchi "virtual slots" seen by the AP (idle slots after DIFS, plus one per
-// busy period) and the number of busy periods (transmissions, successful or colliding). Reward: the throughput. Info: "n_stations=..;window=..;step=..".
+// busy period) and the number of busy periods (transmissions, successful or colliding). Reward: the
+// throughput. Info: "n_stations=..;window=..;step=..;acked=a/b/..", the last the frames each active
+// station delivered in the step.
 // Action: Box of 1 value, the window W in [1, 65536]. The run ends after --steps steps
 // (game over: the final state carries reason GameOver; earlier states carry no reason, as in
 // ns3-gym), or runs until the agent stops it when --steps=0. The first state reports the window in
@@ -185,15 +192,27 @@ FirstValue(const ns3opengym::DataContainer& container)
     Fail("the action Box is empty; it must hold the contention window W");
 }
 
-// Saturated UDP source: keeps kQueueDepth MPDUs in its station's MAC queue while active.
-class SaturatedSource : public Application
+enum class Traffic
+{
+    Saturated,
+    Poisson,
+    OnOff
+};
+
+// A station's UDP uplink: saturated (kQueueDepth MPDUs kept in its MAC queue while active), or Poisson
+// arrivals at SetRate's rate (while on, with on/off traffic: exponential on and off periods). The MAC
+// queue's size limit drops what overflows.
+class StationSource : public Application
 {
   public:
-    void Configure(Ptr<WifiMacQueue> queue, Address peer, uint32_t payload)
+    void Configure(Ptr<WifiMacQueue> queue, Address peer, uint32_t payload, Traffic traffic, Time onMean, Time offMean)
     {
         m_queue = queue;
         m_peer = peer;
         m_payload = payload;
+        m_traffic = traffic;
+        m_onMean = onMean;
+        m_offMean = offMean;
     }
 
     void SetActive(bool active)
@@ -201,17 +220,32 @@ class SaturatedSource : public Application
         m_active = active;
     }
 
+    void SetRate(double framesPerSecond)
+    {
+        m_rate = framesPerSecond;
+    }
+
   private:
     void StartApplication() override
     {
         m_socket = Socket::CreateSocket(GetNode(), UdpSocketFactory::GetTypeId());
         m_socket->Connect(m_peer);
-        Refill();
+        if (m_traffic == Traffic::Saturated)
+        {
+            Refill();
+            return;
+        }
+        m_exponential = CreateObject<ExponentialRandomVariable>();
+        m_exponential->SetAttribute("Mean", DoubleValue(1.0));
+        ScheduleArrival();
+        if (m_traffic == Traffic::OnOff)
+            ScheduleToggle();
     }
 
     void StopApplication() override
     {
-        m_event.Cancel();
+        m_arrival.Cancel();
+        m_toggle.Cancel();
         m_socket->Close();
     }
 
@@ -222,15 +256,77 @@ class SaturatedSource : public Application
         {
             m_socket->Send(Create<Packet>(m_payload));
         }
-        m_event = Simulator::Schedule(MicroSeconds(500), &SaturatedSource::Refill, this);
+        m_arrival = Simulator::Schedule(MicroSeconds(500), &StationSource::Refill, this);
+    }
+
+    // Arrivals form a Poisson process of rate m_rate; those of an inactive or "off" station are lost,
+    // which is the same process as pausing it (memoryless gaps).
+    void ScheduleArrival()
+    {
+        Time gap = m_rate > 0 ? Seconds(m_exponential->GetValue() / m_rate) : MilliSeconds(1);
+        m_arrival = Simulator::Schedule(gap, &StationSource::Arrive, this);
+    }
+
+    void Arrive()
+    {
+        if (m_active && m_on && m_rate > 0)
+            m_socket->Send(Create<Packet>(m_payload));
+        ScheduleArrival();
+    }
+
+    void ScheduleToggle()
+    {
+        Time mean = m_on ? m_onMean : m_offMean;
+        m_toggle = Simulator::Schedule(Seconds(m_exponential->GetValue() * mean.GetSeconds()), &StationSource::Toggle, this);
+    }
+
+    void Toggle()
+    {
+        m_on = !m_on;
+        ScheduleToggle();
     }
 
     Ptr<WifiMacQueue> m_queue;
     Ptr<Socket> m_socket;
+    Ptr<ExponentialRandomVariable> m_exponential;
     Address m_peer;
     uint32_t m_payload = 0;
+    Traffic m_traffic = Traffic::Saturated;
+    Time m_onMean;
+    Time m_offMean;
+    double m_rate = 0;
     bool m_active = false;
-    EventId m_event;
+    bool m_on = true; // on/off traffic starts "on"
+    EventId m_arrival;
+    EventId m_toggle;
+};
+
+// Channel errors: each station's data frames that reach the AP cleanly are lost with that station's
+// frame error rate, so a failure is not always a collision.
+class SenderErrorModel : public ErrorModel
+{
+  public:
+    void SetRate(Mac48Address sender, double rate)
+    {
+        m_rates[sender] = rate;
+    }
+
+  private:
+    bool DoCorrupt(Ptr<Packet> packet) override
+    {
+        WifiMacHeader header;
+        if (packet->PeekHeader(header) == 0 || !header.IsData())
+            return false;
+        auto found = m_rates.find(header.GetAddr2());
+        return found != m_rates.end() && m_uniform->GetValue() < found->second;
+    }
+
+    void DoReset() override
+    {
+    }
+
+    std::map<Mac48Address, double> m_rates;
+    Ptr<UniformRandomVariable> m_uniform = CreateObject<UniformRandomVariable>();
 };
 
 struct Counters
@@ -258,13 +354,25 @@ class CsmaScenario
     {
     }
 
-    void AddStation(Ptr<Txop> txop, Ptr<SaturatedSource> source)
+    // A legacy station keeps its standard's BEB whatever window the agent sets.
+    void AddStation(Ptr<Txop> txop, Ptr<StationSource> source, bool legacy)
     {
         if (m_txops.empty())
             m_window = txop->GetMinCw() + 1; // the window in force before the agent's first action
         m_txops.push_back(txop);
         m_sources.push_back(source);
+        m_legacy.push_back(legacy);
         m_outstanding.push_back(false);
+        m_acked.push_back(0);
+    }
+
+    // Unsaturated traffic: the active stations together offer `load` x `capacityFps` frames per second
+    // on average (`duty`: the share of time a station is on).
+    void SetOfferedLoad(double load, double capacityFps, double duty)
+    {
+        m_load = load;
+        m_capacityFps = capacityFps;
+        m_duty = duty;
     }
 
     void SetApTiming(Time slot, Time difs)
@@ -276,10 +384,16 @@ class CsmaScenario
     // A data frame's attempt is outstanding from its transmission until its ACK or the station's
     // next attempt (a failure). Attempts outstanding when a step ends count in the next step, with
     // their ACK, so a step never reports more acknowledged frames than transmitted ones.
+    // With RTS/CTS an attempt is an RTS (what collides), as in sim/engine.py; else a data frame.
+    void CountRtsAsAttempts(bool rts)
+    {
+        m_rtsAttempts = rts;
+    }
+
     void OnStationTx(uint32_t station, Ptr<const Packet> packet, double)
     {
         WifiMacHeader header;
-        if (packet->PeekHeader(header) && header.IsData())
+        if (packet->PeekHeader(header) && (m_rtsAttempts ? header.IsRts() : header.IsData()))
         {
             ++m_now.transmitted;
             m_outstanding[station] = true;
@@ -289,6 +403,7 @@ class CsmaScenario
     void OnStationAcked(uint32_t station, Ptr<const WifiMpdu>)
     {
         ++m_now.acked;
+        ++m_acked[station];
         m_outstanding[station] = false;
     }
 
@@ -312,6 +427,7 @@ class CsmaScenario
     void Start(Time sourcesStart, Time firstStep)
     {
         m_lastTime = sourcesStart;
+        m_lastAcked = m_acked;
         SetActiveStations(ActiveAt(0));
         Simulator::Schedule(firstStep, &CsmaScenario::Step, this);
     }
@@ -330,7 +446,10 @@ class CsmaScenario
     {
         m_active = n;
         for (uint32_t i = 0; i < m_sources.size(); ++i)
+        {
             m_sources[i]->SetActive(i < n);
+            m_sources[i]->SetRate(m_load * m_capacityFps / (n * m_duty));
+        }
     }
 
     void SetWindow(double window)
@@ -343,10 +462,12 @@ class CsmaScenario
         }
         m_window = static_cast<uint32_t>(std::lround(window));
         uint32_t cwMax = m_cwMaxBeb > 0 ? std::max(m_window, m_cwMaxBeb) : m_window;
-        for (auto& txop : m_txops)
+        for (uint32_t i = 0; i < m_txops.size(); ++i)
         {
-            txop->SetMinCw(m_window - 1);
-            txop->SetMaxCw(cwMax - 1);
+            if (m_legacy[i])
+                continue;
+            m_txops[i]->SetMinCw(m_window - 1);
+            m_txops[i]->SetMaxCw(cwMax - 1);
         }
     }
 
@@ -385,7 +506,10 @@ class CsmaScenario
         if (over) // as ns3-gym: a reason only on the final state (the step limit is the game's end)
             state.set_reason(ns3opengym::EnvStateMsg::GameOver);
         std::ostringstream info;
-        info << "n_stations=" << m_active << ";window=" << m_window << ";step=" << m_step;
+        info << "n_stations=" << m_active << ";window=" << m_window << ";step=" << m_step << ";acked=";
+        for (uint32_t i = 0; i < m_active; ++i) // frames each active station delivered in the step
+            info << (i ? "/" : "") << m_acked[i] - m_lastAcked[i];
+        m_lastAcked = m_acked;
         state.set_info(info.str());
 
         ns3opengym::EnvActMsg action;
@@ -407,8 +531,15 @@ class CsmaScenario
     std::map<uint32_t, uint32_t> m_schedule;
     uint32_t m_cwMaxBeb;
     std::vector<Ptr<Txop>> m_txops;
-    std::vector<Ptr<SaturatedSource>> m_sources;
+    std::vector<Ptr<StationSource>> m_sources;
+    bool m_rtsAttempts = false;
+    std::vector<bool> m_legacy;
     std::vector<bool> m_outstanding;
+    std::vector<uint64_t> m_acked;
+    std::vector<uint64_t> m_lastAcked;
+    double m_load = 0;
+    double m_capacityFps = 0;
+    double m_duty = 1;
     uint64_t m_deferred = 0;
     Time m_slot;
     Time m_difs;
@@ -462,6 +593,35 @@ ParseStandard(const std::string& name)
     return found->second;
 }
 
+// A per-station list "a,b,c" (or "x,y;x,y" with separator ';'): empty, or one entry per station.
+std::vector<std::string>
+ParseList(const std::string& text, uint32_t count, const std::string& name, char separator = ',')
+{
+    std::vector<std::string> entries;
+    std::istringstream stream(text);
+    std::string entry;
+    while (std::getline(stream, entry, separator))
+        entries.push_back(entry);
+    if (!entries.empty() && entries.size() != count)
+        Fail("--" + name + " needs one entry per station (" + std::to_string(count) + "), got " +
+             std::to_string(entries.size()));
+    return entries;
+}
+
+Traffic
+ParseTraffic(const std::string& name)
+{
+    static const std::map<std::string, Traffic> traffic{
+        {"saturated", Traffic::Saturated},
+        {"poisson", Traffic::Poisson},
+        {"onoff", Traffic::OnOff},
+    };
+    auto found = traffic.find(name);
+    if (found == traffic.end())
+        Fail("unknown --traffic '" + name + "'; allowed: saturated, poisson, onoff");
+    return found->second;
+}
+
 } // namespace
 
 int
@@ -483,6 +643,20 @@ main(int argc, char* argv[])
     uint32_t cwMaxBeb = 0;
     double agentTimeout = 60;
     uint32_t parentPid = 0;
+    std::string traffic = "saturated";
+    double load = 1.0;
+    double capacityFps = 0;
+    double onMs = 20;
+    double offMs = 20;
+    uint32_t queueLimit = 100;
+    std::string positions;
+    double sensingRange = 0;
+    bool rtsCts = false;
+    std::string controlMode;
+    std::string dataModes;
+    std::string payloads;
+    std::string frameErrorRates;
+    std::string legacy;
 
     CommandLine cmd(__FILE__);
     cmd.AddValue("openGymPort", "port the agent's REP socket listens on", openGymPort);
@@ -500,6 +674,23 @@ main(int argc, char* argv[])
     cmd.AddValue("agentTimeout", "seconds to wait for each answer of the agent before exiting (0: for ever)",
                  agentTimeout);
     cmd.AddValue("parentPid", "exit once this process is gone (0: the process that started the scenario)", parentPid);
+    cmd.AddValue("traffic", "saturated, poisson or onoff (Poisson arrivals during exponential on periods)", traffic);
+    cmd.AddValue("load", "unsaturated: the active stations' offered load, a share of capacityFps", load);
+    cmd.AddValue("capacityFps", "unsaturated: frames per second of a collision-free channel", capacityFps);
+    cmd.AddValue("onMs", "onoff: mean on period (ms)", onMs);
+    cmd.AddValue("offMs", "onoff: mean off period (ms)", offMs);
+    cmd.AddValue("queueLimit", "frames a station's MAC queue holds", queueLimit);
+    cmd.AddValue("positions", "stations' 'x,y;x,y;...' in units of the AP's range (100 m); default: 1 m around it",
+                 positions);
+    cmd.AddValue("sensingRange", "range (units of 100 m) within which nodes hear each other; 0: all hear all",
+                 sensingRange);
+    cmd.AddValue("rtsCts", "RTS/CTS before every data frame", rtsCts);
+    cmd.AddValue("controlMode", "rate mode of RTS frames (default: dataMode)", controlMode);
+    cmd.AddValue("dataModes", "each station's data rate mode 'm,m,...' (default: dataMode)", dataModes);
+    cmd.AddValue("payloads", "each station's MSDU bytes 'b,b,...' (default: payload)", payloads);
+    cmd.AddValue("frameErrorRates", "each station's frame error rate at the AP 'f,f,...' (default: 0)",
+                 frameErrorRates);
+    cmd.AddValue("legacy", "'0,1,...': stations that keep the standard's BEB whatever window is set", legacy);
     cmd.Parse(argc, argv);
     // Die with the agent that started us: no orphan simulation ever outlives its Python process.
     ExitWithParent(static_cast<pid_t>(parentPid));
@@ -512,22 +703,50 @@ main(int argc, char* argv[])
         Fail("--payload (MSDU bytes) must exceed " + std::to_string(kUdpIpLlcBytes));
     auto parsedSchedule = ParseSchedule(nStations, schedule, maxStations);
     WifiStandard wifiStandard = ParseStandard(standard);
+    Traffic trafficModel = ParseTraffic(traffic);
+    if (trafficModel != Traffic::Saturated && !(load > 0 && load <= 1 && capacityFps > 0))
+        Fail("unsaturated traffic needs --load in (0, 1] and --capacityFps > 0");
+    if (!(onMs > 0 && offMs > 0) || queueLimit < 1 || sensingRange < 0)
+        Fail("--onMs and --offMs must be positive, --queueLimit >= 1 and --sensingRange >= 0");
+    auto positionList = ParseList(positions, maxStations, "positions", ';');
+    auto dataModeList = ParseList(dataModes, maxStations, "dataModes");
+    auto payloadList = ParseList(payloads, maxStations, "payloads");
+    auto errorList = ParseList(frameErrorRates, maxStations, "frameErrorRates");
+    auto legacyList = ParseList(legacy, maxStations, "legacy");
+    Config::SetDefault("ns3::WifiMacQueue::MaxSize", QueueSizeValue(QueueSize(std::to_string(queueLimit) + "p")));
+    if (rtsCts)
+        Config::SetDefault("ns3::WifiRemoteStationManager::RtsCtsThreshold", UintegerValue(0));
     RngSeedManager::SetSeed(1);
     RngSeedManager::SetRun(simSeed);
 
     NodeContainer ap(1);
     NodeContainer stations(maxStations);
+    // With a sensing range, nodes hear each other at full power within it and not at all beyond it
+    // (the AP reaches every station); without one, everyone hears everyone.
     YansWifiChannelHelper channel = YansWifiChannelHelper::Default();
+    if (sensingRange > 0)
+    {
+        channel = YansWifiChannelHelper();
+        channel.SetPropagationDelay("ns3::ConstantSpeedPropagationDelayModel");
+        channel.AddPropagationLoss("ns3::RangePropagationLossModel", "MaxRange", DoubleValue(100 * sensingRange));
+    }
     YansWifiPhyHelper phy;
     phy.SetChannel(channel.Create());
     WifiHelper wifi;
     wifi.SetStandard(wifiStandard);
-    wifi.SetRemoteStationManager("ns3::ConstantRateWifiManager", "DataMode", StringValue(dataMode),
-                                 "ControlMode", StringValue(dataMode));
     WifiMacHelper mac;
     Ssid ssid("icl-csma");
     mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid));
-    NetDeviceContainer stationDevices = wifi.Install(phy, mac, stations);
+    NetDeviceContainer stationDevices;
+    for (uint32_t i = 0; i < maxStations; ++i)
+    {
+        std::string mode = dataModeList.empty() ? dataMode : dataModeList[i];
+        wifi.SetRemoteStationManager("ns3::ConstantRateWifiManager", "DataMode", StringValue(mode),
+                                     "ControlMode", StringValue(controlMode.empty() ? mode : controlMode));
+        stationDevices.Add(wifi.Install(phy, mac, stations.Get(i)));
+    }
+    wifi.SetRemoteStationManager("ns3::ConstantRateWifiManager", "DataMode", StringValue(dataMode),
+                                 "ControlMode", StringValue(controlMode.empty() ? dataMode : controlMode));
     mac.SetType("ns3::ApWifiMac", "Ssid", SsidValue(ssid));
     NetDeviceContainer apDevice = wifi.Install(phy, mac, ap);
     // One MPDU per frame, as in the slot model: no A-MPDU/A-MSDU aggregation on HT and later.
@@ -535,14 +754,27 @@ main(int argc, char* argv[])
     Config::Set("/NodeList/*/DeviceList/*/$ns3::WifiNetDevice/Mac/BE_MaxAmsduSize", UintegerValue(0));
 
     MobilityHelper mobility;
-    Ptr<ListPositionAllocator> positions = CreateObject<ListPositionAllocator>();
-    positions->Add(Vector(0, 0, 0));
+    Ptr<ListPositionAllocator> placement = CreateObject<ListPositionAllocator>();
+    placement->Add(Vector(0, 0, 0));
     for (uint32_t i = 0; i < maxStations; ++i)
     {
-        double angle = 2 * M_PI * i / maxStations;
-        positions->Add(Vector(std::cos(angle), std::sin(angle), 0));
+        double x, y;
+        char comma;
+        if (positionList.empty())
+        {
+            x = std::cos(2 * M_PI * i / maxStations);
+            y = std::sin(2 * M_PI * i / maxStations);
+        }
+        else if (!(std::istringstream(positionList[i]) >> x >> comma >> y) || comma != ',')
+            Fail("--positions entries are x,y, got '" + positionList[i] + "'");
+        else
+        {
+            x *= 100;
+            y *= 100;
+        }
+        placement->Add(Vector(x, y, 0));
     }
-    mobility.SetPositionAllocator(positions);
+    mobility.SetPositionAllocator(placement);
     mobility.SetMobilityModel("ns3::ConstantPositionMobilityModel");
     mobility.Install(ap);
     mobility.Install(stations);
@@ -571,7 +803,10 @@ main(int argc, char* argv[])
         return 0;
 
     CsmaScenario scenario(bridge, steps, Seconds(stepTime), parsedSchedule, cwMaxBeb);
+    scenario.SetOfferedLoad(load, capacityFps, trafficModel == Traffic::OnOff ? onMs / (onMs + offMs) : 1.0);
+    scenario.CountRtsAsAttempts(rtsCts);
     Ptr<WifiNetDevice> apWifi = DynamicCast<WifiNetDevice>(apDevice.Get(0));
+    Ptr<SenderErrorModel> errors = CreateObject<SenderErrorModel>();
     scenario.SetApTiming(apWifi->GetPhy()->GetSlot(),
                          apWifi->GetPhy()->GetSifs() + 2 * apWifi->GetPhy()->GetSlot());
     apWifi->GetMac()->TraceConnectWithoutContext("MacRx", MakeCallback(&CsmaScenario::OnApRx, &scenario));
@@ -582,16 +817,28 @@ main(int argc, char* argv[])
         Ptr<WifiNetDevice> device = DynamicCast<WifiNetDevice>(stationDevices.Get(i));
         Ptr<WifiMac> stationMac = device->GetMac();
         Ptr<Txop> txop = stationMac->GetQosSupported() ? Ptr<Txop>(stationMac->GetQosTxop(AC_BE)) : stationMac->GetTxop();
-        Ptr<SaturatedSource> source = CreateObject<SaturatedSource>();
-        source->Configure(txop->GetWifiMacQueue(), apAddress, payload - kUdpIpLlcBytes);
+        uint32_t bytes = payloadList.empty() ? payload : std::stoul(payloadList[i]);
+        if (bytes <= kUdpIpLlcBytes)
+            Fail("--payloads (MSDU bytes) must exceed " + std::to_string(kUdpIpLlcBytes));
+        Ptr<StationSource> source = CreateObject<StationSource>();
+        source->Configure(txop->GetWifiMacQueue(), apAddress, bytes - kUdpIpLlcBytes, trafficModel, MilliSeconds(onMs),
+                          MilliSeconds(offMs));
         stations.Get(i)->AddApplication(source);
         source->SetStartTime(Seconds(warmup / 2));
-        scenario.AddStation(txop, source);
+        scenario.AddStation(txop, source, !legacyList.empty() && legacyList[i] == "1");
+        if (!errorList.empty())
+        {
+            double rate = std::stod(errorList[i]);
+            if (!(rate >= 0 && rate < 1))
+                Fail("--frameErrorRates must be in [0, 1), got " + errorList[i]);
+            errors->SetRate(device->GetMac()->GetAddress(), rate);
+        }
         device->GetPhy()->TraceConnectWithoutContext("PhyTxBegin",
                                                      MakeCallback(&CsmaScenario::OnStationTx, &scenario).Bind(i));
         stationMac->TraceConnectWithoutContext("AckedMpdu",
                                                MakeCallback(&CsmaScenario::OnStationAcked, &scenario).Bind(i));
     }
+    apWifi->GetPhy()->SetPostReceptionErrorModel(errors);
     scenario.Start(Seconds(warmup / 2), Seconds(warmup));
     Simulator::Run();
     Simulator::Destroy();

@@ -186,7 +186,7 @@ def test_churn_moves_n_within_its_bounds_and_the_env_follows() -> None:
         churn(40, 10, n_min=5, n_max=30)
 
 
-def test_the_env_runs_a_world_and_ns3_refuses_one_it_lacks() -> None:
+def test_the_env_runs_a_world_and_ns3_refuses_a_geometry_it_cannot_build() -> None:
     """The same seed in two worlds: channel losses show up in the measured collision probability."""
     readings = {}
     for name in ("bianchi", "lossy"):
@@ -194,8 +194,8 @@ def test_the_env_runs_a_world_and_ns3_refuses_one_it_lacks() -> None:
         env.reset(seed=3)
         readings[name] = np.mean([env.step(128)[0][0] for _ in range(5)])
     assert readings["lossy"] > readings["bianchi"] + 0.1
-    with pytest.raises(ValueError, match="the ns3 backend runs Bianchi's world only so far"):
-        CsmaEnv(10, world="hidden", backend="ns3")
+    with pytest.raises(ValueError, match="the AP reaches every station only with sensing_range >= radius"):
+        CsmaEnv(10, world=world("hidden", sensing_range=0.8), backend="ns3")
 
 
 def test_the_measured_oracle_finds_bianchis_optimum_and_moves_with_hidden_stations() -> None:
