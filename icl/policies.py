@@ -26,7 +26,7 @@ from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
 from icl.train import load_model
 from sim.collect import MeasurementTable, measured_optimum
-from sim.env import CsmaEnv, Embedded
+from sim.env import CsmaEnv, Embedded, Ns3
 from sim.timing import PAYLOAD_BYTES
 from tasks.csma import INPUTS, CsmaPeakTask, CsmaWindowTask, optimum, throughput_at
 from theory import bianchi, model_based
@@ -316,16 +316,16 @@ def world_scores(
     n_values: Sequence[int],
     seeds: int,
     n_steps: int,
-    interval_slots: int = MEASUREMENT_SLOTS,
+    backend: Embedded | Ns3 = Embedded(MEASUREMENT_SLOTS),
     optimum: Callable[[str, int], float] | None = None,
 ) -> pd.DataFrame:
-    """``score_policies`` in each world of ``sim.worlds``, against that world's oracle window
-    ``optimum(world, N)`` (default: the best fixed window of a sweep, ``measured_optimum``), with a
-    column saying which world and the oracle's window."""
+    """``score_policies`` in each world of ``sim.worlds`` on ``backend`` (the embedded simulator or
+    ns-3), against that world's oracle window ``optimum(world, N)`` (default: the best fixed window of
+    an embedded sweep, ``measured_optimum``), with a column saying which world and the oracle's window."""
     frames = []
     for name in world_names:
         window = {n: optimum(name, n) if optimum else measured_optimum(n, name)[0] for n in n_values}
-        make_env = functools.partial(CsmaEnv, backend=Embedded(interval_slots), world=name)
+        make_env = functools.partial(CsmaEnv, backend=backend, world=name)
         frame = score_policies(policies, n_values, seeds, n_steps, make_env=make_env, oracle=lambda n: round(window[n]))
         frames.append(frame.assign(world=name, oracle_window=frame.N.map(window)))
     return pd.concat(frames, ignore_index=True)

@@ -81,9 +81,23 @@ def world_table(data_dir: Path, world: str, seeds: int, workers: int = 1) -> str
     return str(path)
 
 
-def world_tables(data_dir: Path, seeds: int, workers: int = 1) -> dict[str, str]:
-    """Every world's table (``world_table``): world name -> CSV path."""
-    return {world: world_table(data_dir, world, seeds, workers) for world in WORLDS}
+def world_tables(data_dir: Path, seeds: int, workers: int = 1, names: Sequence[str] = tuple(WORLDS)) -> dict[str, str]:
+    """The tables (``world_table``) of the worlds ``names`` (default: all): world name -> CSV path."""
+    return {world: world_table(data_dir, world, seeds, workers) for world in names}
+
+
+def ns3_world_table(
+    data_dir: Path, world: str, n_values: Sequence[int], seeds: int, step_time_s: float, workers: int
+) -> str:
+    """A world's measurement table on ns-3 (``n_values`` x the world grid's windows, ``seeds`` networks
+    of ``step_time_s`` seconds per window), collected into ``data_dir`` on first use and reused after."""
+    path = Path(data_dir) / f"{world}.csv"
+    if not path.exists():
+        table = measure("ns3", n_values, WORLD_WINDOWS, list(range(seeds)), workers=workers, step_time_s=step_time_s,
+                        world=world, run_dir=str(Path(data_dir) / "logs"))  # fmt: skip
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
+    return str(path)
 
 
 PEAK_PROBES = 12

@@ -18,13 +18,16 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from matplotlib.figure import Figure
+
 from icl.csma import FixedWindow
-from icl.policies import controller_for, estimator_controller, hand_made_policies, world_scores
+from icl.policies import PolicySpec, controller_for, estimator_controller, hand_made_policies, world_scores
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import HELD_OUT_WORLDS, TRAIN_WORLDS, drl_for, icl_run_config, peak_run_config, world_tables
 from paper_figs.plots import new_figure, save_figure, styled
 from sim.collect import MeasurementTable
+from sim.env import Embedded
 from theory import bianchi
 
 DESCRIPTION = "CSMA worlds: where Bianchi's window fails, and every optimizer closed loop in each world"
@@ -47,17 +50,13 @@ def model_window_kept(tables: dict[str, str], n_values: Sequence[int]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-@styled
-def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
-    """Collect the world tables, train the optimizers, score them in every world, plot."""
-    out_dir = Path(out_dir)
-    runs = out_dir / "runs"
-    tables = world_tables(out_dir / "worlds", seeds=by_size(size, 2, 6, 10))
-    n_values = [5, 20, 50]
-    kept = model_window_kept(tables, n_values)
+def world_policies(runs: Path, size: str, seed: int, tables: dict[str, str]) -> dict[str, PolicySpec]:
+    """The policies of the worlds figures: the in-context optimizers (p* trained in Bianchi's world; the
+    throughput-peak transformer trained across ``TRAIN_WORLDS``'s tables and the parabola fit reading
+    its probes), the classic schemes, the CCOD-style DQN and BEB."""
     across = controller_for(train(peak_run_config("peak-worlds", size, seed, [tables[w] for w in TRAIN_WORLDS]), runs))
     p_star = controller_for(train(icl_run_config(size, seed), runs))
-    policies = {
+    return {
         "ICL p*, transformer (Bianchi)": (p_star, {}),
         "ICL peak, transformer (across worlds)": (across, {}),
         "ICL peak, parabola fit": (estimator_controller(across, "peak_fit"), {}),
@@ -65,38 +64,53 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         "DQN (CCOD-style)": (drl_for(runs, size, seed), {}),
         "BEB 16..1024": (FixedWindow(16), {"backoff": "beb"}),
     }
-    seeds, steps = by_size(size, 1, 3, 10), by_size(size, 14, 40, 60)
-    slots = by_size(size, 500, 5000, 5000)
-    optima = {world: MeasurementTable.load(path) for world, path in tables.items()}
-    scores = world_scores(
-        policies, list(tables), n_values, seeds, steps, interval_slots=slots,
-        optimum=lambda world, n: optima[world].optimal_window(n),
-    ).assign(panel="closed loop")  # fmt: skip
-    data = pd.concat([kept, scores], ignore_index=True)
 
+
+def draw(kept: pd.DataFrame, scores: pd.DataFrame, worlds: Sequence[str], where: str, seed: int) -> Figure:
+    """Left: the model window's share of each world's oracle; right: the closed-loop heatmap."""
     fig, (left, right) = new_figure(2, width_in=6.0, height_in=4.6)
     sns.barplot(data=kept.assign(kept=100 * kept.kept), x="world", y="kept", hue="N", errorbar=("ci", 95),
                 palette="crest", ax=left, seed=seed)  # fmt: skip
     left.axhline(100, color="black", ls="--", lw=1)
     left.axhline(95, color="grey", ls=":", lw=1)
     left.set(xlabel="world", ylabel="throughput at Bianchi's W*(N) (% of the oracle)",
-             title="where the model's window fails")  # fmt: skip
+             title=f"where the model's window fails ({where})")  # fmt: skip
     left.tick_params(axis="x", rotation=40)
-    worlds = [w + ("*" if w in HELD_OUT_WORLDS else "") for w in tables]
-    mean = scores.pivot_table(index="policy", columns="world", values="throughput_ratio", sort=False)[list(tables)]
+    labels_x = [w + ("*" if w in HELD_OUT_WORLDS else "") for w in worlds]
+    mean = scores.pivot_table(index="policy", columns="world", values="throughput_ratio", sort=False)[list(worlds)]
     p5 = scores.pivot_table(index="policy", columns="world", values="p5_throughput_ratio", aggfunc="min", sort=False)
     labels = (
         (100 * mean).round().astype(int).astype(str)
         + "\n("
-        + (100 * p5[list(tables)]).round().astype(int).astype(str)
+        + (100 * p5[list(worlds)]).round().astype(int).astype(str)
         + ")"
     )
     sns.heatmap(100 * mean, annot=labels, fmt="", cmap="crest_r", vmin=60, vmax=105, ax=right, annot_kws={"fontsize": 6},
-                cbar_kws={"label": "throughput, probes charged (% of the world's oracle)"}, xticklabels=worlds)  # fmt: skip
+                cbar_kws={"label": "throughput, probes charged (% of the world's oracle)"}, xticklabels=labels_x)  # fmt: skip
     right.set(xlabel="world (* held out of the across-worlds training)", ylabel="",
-              title="closed loop: mean (5th percentile) over seeds and N")  # fmt: skip
+              title=f"closed loop on {where}: mean (5th percentile) over seeds and N")  # fmt: skip
     right.tick_params(axis="x", rotation=40)
     right.tick_params(axis="y", labelsize=7)
+    return fig
+
+
+@styled
+def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
+    """Collect the world tables, train the optimizers, score them in every world, plot."""
+    out_dir = Path(out_dir)
+    tables = world_tables(out_dir / "worlds", seeds=by_size(size, 2, 6, 10))
+    n_values = [5, 20, 50]
+    kept = model_window_kept(tables, n_values)
+    policies = world_policies(out_dir / "runs", size, seed, tables)
+    seeds, steps = by_size(size, 1, 3, 10), by_size(size, 14, 40, 60)
+    slots = by_size(size, 500, 5000, 5000)
+    optima = {world: MeasurementTable.load(path) for world, path in tables.items()}
+    scores = world_scores(
+        policies, list(tables), n_values, seeds, steps, backend=Embedded(slots),
+        optimum=lambda world, n: optima[world].optimal_window(n),
+    ).assign(panel="closed loop")  # fmt: skip
+    data = pd.concat([kept, scores], ignore_index=True)
+    fig = draw(kept, scores, list(tables), "the embedded simulator", seed)
     return save_figure(fig, data, output_stem(out_dir, NAME, size))
 
 

@@ -113,7 +113,7 @@ def test_controller_needs_a_csma_run(tmp_path: Path, tiny_config: cfg.RunConfig)
 def test_world_scores_rate_each_world_against_its_own_oracle(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, dqn = trained
     table = policies.adaptive_policies(policies.controller_for(run_dir), dqn)
-    frame = policies.world_scores(table, ["bianchi", "mixed_rates"], [10], seeds=1, n_steps=3, interval_slots=500)
+    frame = policies.world_scores(table, ["bianchi", "mixed_rates"], [10], seeds=1, n_steps=3, backend=Embedded(500))
     assert set(frame.world) == {"bianchi", "mixed_rates"} and len(frame) == 2 * len(table)
     oracle = frame.groupby("world").oracle_window.first()
     assert oracle["mixed_rates"] > 1.3 * oracle["bianchi"]  # slow stations' collisions cost more airtime

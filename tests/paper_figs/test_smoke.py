@@ -85,6 +85,20 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
             | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "DQN (CCOD-style)", "BEB 16..1024", ""},
         },
     ),
+    "csma_worlds_ns3": (
+        ["panel", "world", "N", "run", "kept", "policy", "eps", "throughput_ratio", "p5_throughput_ratio"]
+        + ["held_ratio", "fairness", "throughput_mbps", "oracle_window"],
+        {
+            "panel": {"model window", "closed loop"},
+            "world": {"bianchi", "hidden"},  # the quick figure has every world
+            "policy": {
+                "ICL p*, transformer (Bianchi)",
+                "ICL peak, transformer (across worlds)",
+                "ICL peak, parabola fit",
+            }
+            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "DQN (CCOD-style)", "BEB 16..1024", ""},
+        },
+    ),
     "csma_icl": (POLICY, {"panel": {"throughput", "training"}, "policy": CSMA_POLICIES}),
     "csma_ns3": (POLICY, {"panel": {"throughput", "convergence"}, "policy": CSMA_POLICIES}),
     "csma_robustness": (
@@ -118,7 +132,7 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         },
     ),
 }
-MARKS = {"csma_ns3": [pytest.mark.ns3]}
+MARKS = {"csma_ns3": [pytest.mark.ns3], "csma_worlds_ns3": [pytest.mark.ns3]}
 
 
 def test_every_figure_has_a_smoke_check() -> None:
