@@ -316,16 +316,16 @@ def world_scores(
     n_values: Sequence[int],
     seeds: int,
     n_steps: int,
-    backend: Embedded | Ns3 = Embedded(MEASUREMENT_SLOTS),
+    backend: Embedded | Ns3 | None = None,
     optimum: Callable[[str, int], float] | None = None,
 ) -> pd.DataFrame:
-    """``score_policies`` in each world of ``sim.worlds`` on ``backend`` (the embedded simulator or
-    ns-3), against that world's oracle window ``optimum(world, N)`` (default: the best fixed window of
+    """``score_policies`` in each world of ``sim.worlds`` on ``backend`` (default: the embedded
+    simulator, ``MEASUREMENT_SLOTS`` per step; or ns-3), against that world's oracle window ``optimum(world, N)`` (default: the best fixed window of
     an embedded sweep, ``measured_optimum``), with a column saying which world and the oracle's window."""
     frames = []
     for name in world_names:
         window = {n: optimum(name, n) if optimum else measured_optimum(n, name)[0] for n in n_values}
-        make_env = functools.partial(CsmaEnv, backend=backend, world=name)
+        make_env = functools.partial(CsmaEnv, backend=backend or Embedded(MEASUREMENT_SLOTS), world=name)
         frame = score_policies(policies, n_values, seeds, n_steps, make_env=make_env, oracle=lambda n: round(window[n]))
         frames.append(frame.assign(world=name, oracle_window=frame.N.map(window)))
     return pd.concat(frames, ignore_index=True)

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import seaborn as sns
-
 from matplotlib.figure import Figure
 
 from icl.csma import FixedWindow
