@@ -5,8 +5,9 @@ world's table), per N, mean and 95% interval over the table's runs. Right: close
 embedded simulator, probes charged, each policy's mean throughput over seeds as % of the world's
 oracle (the 5th percentile over seeds in brackets), mean over N in {5, 20, 50}: the in-context
 optimizers (the p* formulation trained in Bianchi's world; the throughput-peak formulation trained
-across five worlds, and the parabola fit reading the same probes), the classic schemes, the
-CCOD-style DQN and BEB. Worlds marked * are held out of the across-worlds training.
+across five worlds, and the parabola fit reading the same probes), the classic schemes,
+Bianchi's window for the true N, the CCOD-style DQN and BEB. Worlds marked * are held out of the
+across-worlds training.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from icl.csma import FixedWindow
-from icl.policies import PolicySpec, controller_for, estimator_controller, hand_made_policies, world_scores
+from icl.csma import FixedWindow, Oracle
+from icl.policies import (
+    PolicySpec,
+    controller_for,
+    estimator_controller,
+    hand_made_policies,
+    oracle_window,
+    world_scores,
+)
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import HELD_OUT_WORLDS, TRAIN_WORLDS, drl_for, icl_run_config, peak_run_config, world_tables
@@ -52,7 +60,7 @@ def model_window_kept(tables: dict[str, str], n_values: Sequence[int]) -> pd.Dat
 def world_policies(runs: Path, size: str, seed: int, tables: dict[str, str]) -> dict[str, PolicySpec]:
     """The policies of the worlds figures: the in-context optimizers (p* trained in Bianchi's world; the
     throughput-peak transformer trained across ``TRAIN_WORLDS``'s tables and the parabola fit reading
-    its probes), the classic schemes, the CCOD-style DQN and BEB."""
+    its probes), the classic schemes, the model's window for the true N, the CCOD-style DQN and BEB."""
     across = controller_for(train(peak_run_config("peak-worlds", size, seed, [tables[w] for w in TRAIN_WORLDS]), runs))
     p_star = controller_for(train(icl_run_config(size, seed), runs))
     return {
@@ -60,6 +68,7 @@ def world_policies(runs: Path, size: str, seed: int, tables: dict[str, str]) -> 
         "ICL peak, transformer (across worlds)": (across, {}),
         "ICL peak, parabola fit": (estimator_controller(across, "peak_fit"), {}),
         **{name: spec for name, spec in hand_made_policies(p_star).items() if not name.startswith("ICL")},
+        "Bianchi's W*(N), knows N": (Oracle(oracle_window), {}),
         "DQN (CCOD-style)": (drl_for(runs, size, seed), {}),
         "BEB 16..1024": (FixedWindow(16), {"backoff": "beb"}),
     }

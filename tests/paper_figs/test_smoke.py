@@ -82,7 +82,8 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
                 "ICL peak, transformer (across worlds)",
                 "ICL peak, parabola fit",
             }
-            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "DQN (CCOD-style)", "BEB 16..1024", ""},
+            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "Bianchi's W*(N), knows N"}
+            | {"DQN (CCOD-style)", "BEB 16..1024", ""},
         },
     ),
     "csma_worlds_ns3": (
@@ -96,7 +97,8 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
                 "ICL peak, transformer (across worlds)",
                 "ICL peak, parabola fit",
             }
-            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "DQN (CCOD-style)", "BEB 16..1024", ""},
+            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "Bianchi's W*(N), knows N"}
+            | {"DQN (CCOD-style)", "BEB 16..1024", ""},
         },
     ),
     "csma_icl": (POLICY, {"panel": {"throughput", "training"}, "policy": CSMA_POLICIES}),
