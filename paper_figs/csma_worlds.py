@@ -96,7 +96,7 @@ def draw(kept: pd.DataFrame, scores: pd.DataFrame, worlds: Sequence[str], where:
     sns.heatmap(100 * mean, annot=labels, fmt="", cmap="crest_r", vmin=60, vmax=105, ax=right, annot_kws={"fontsize": 6},
                 cbar_kws={"label": "throughput, probes charged (% of the world's oracle)"}, xticklabels=labels_x)  # fmt: skip
     right.set(xlabel="world (* held out of the across-worlds training)", ylabel="",
-              title=f"closed loop on {where}: mean (5th percentile) over seeds and N")  # fmt: skip
+              title=f"closed loop, {where}:\nmean (5th percentile) over seeds and N")  # fmt: skip
     right.tick_params(axis="x", rotation=40)
     right.tick_params(axis="y", labelsize=7)
     return fig
