@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib.util
 import logging
 import os
@@ -170,6 +171,7 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
 
     from icl.errors import UserError
     from icl.io import atomic_path
+    from icl.sweep import ray_map
     from sim.collect import COLUMNS, MeasurementTable, measure
 
     out = Path(args.out)
@@ -206,6 +208,7 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
                 done=done,
                 on_rows=keep if args.backend == "ns3" else None,
                 world=args.world,
+                executor=functools.partial(ray_map, address=args.address) if args.engine == "ray" else None,
             )
         except KeyboardInterrupt:
             if kept:
@@ -223,6 +226,35 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
         summary.add_row(str(n), f"{optima.optimal_window(int(n)):.0f}", f"{best:.2f}")
     console.print(summary)
     console.print(f"wrote {len(table)} measurements to {args.out}")
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from icl.errors import UserError
+    from icl.sweep import SWEEP_FILE, load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep)
+    points = sweep.points()
+    where = args.address or os.environ.get("RAY_ADDRESS") or f"a local Ray ({args.cpus or os.cpu_count()} CPUs)"
+    console.print(
+        f"sweep [bold]{sweep.name}[/]: {len(points)} points on {where}, runs in {args.runs_dir}/{sweep.name}/"
+    )
+    with _progress() as progress:
+        bar = progress.add_task("points", total=len(points), status="")
+
+        def on_progress(state) -> None:  # type: ignore[no-untyped-def]
+            finished = state.reused + state.done + len(state.failed)
+            status = f"{state.running} running, {len(state.failed)} failed, {state.reused} reused"
+            progress.update(bar, completed=finished, status=status)
+
+        table = run_sweep(sweep, args.runs_dir, address=args.address, cpus=args.cpus, on_progress=on_progress)
+    failed = table[table.status == "failed"].drop_duplicates("point")
+    for row in failed.itertuples():
+        console.print(f"[red]failed[/] {row.point}: {escape(str(row.error))}")
+    console.print(f"wrote {Path(args.runs_dir) / sweep.name / SWEEP_FILE}")
+    if len(failed):
+        raise UserError(
+            f"{len(failed)} of {len(points)} points failed (listed above; their errors are in {SWEEP_FILE})"
+        )
 
 
 def cmd_presets(args: argparse.Namespace) -> None:
@@ -281,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--n-points", type=int, help="prompt length (default: the run's)")
     evaluate.set_defaults(func=cmd_eval)
 
+    sweep = sub.add_parser("sweep", help="train and evaluate every point of a grid of configs and seeds, on Ray")
+    sweep.add_argument("sweep", help="sweep file (TOML: base, seeds, [set], [grid]; see icl/sweep.py)")
+    sweep.add_argument("--runs-dir", default="runs", help="runs go to <runs-dir>/<sweep name>/ (default: runs)")
+    sweep.add_argument("--address", help="a running Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
+    sweep.add_argument("--cpus", type=int, help="CPUs of the local Ray (default: all)")
+    sweep.set_defaults(func=cmd_sweep)
+
     figures = sub.add_parser("figures", help="list the reproducible figures")
     figures.set_defaults(func=cmd_figures)
 
@@ -310,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--world", default="bianchi", help="the network: a world of sim.worlds (on either backend)")
     collect.add_argument("--step-time", type=float, default=0.1, help="ns-3: simulated seconds measured per window")
     collect.add_argument("--log-dir", help="ns-3: keep each simulation's log here")
+    collect.add_argument(
+        "--engine", choices=["local", "ray"], default="local", help="ns-3: where simulations run (Ray: a cluster)"
+    )
+    collect.add_argument("--address", help="ns-3 on Ray: a running cluster (default: $RAY_ADDRESS, else local)")
     collect.add_argument("--out", default="data/csma_measurements.csv", help="CSV table to write")
     collect.set_defaults(func=cmd_csma_collect)
     return parser

@@ -9,15 +9,17 @@ measured for one step.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,6 +115,7 @@ def measure(
     on_rows: Callable[[list[dict]], None] | None = None,
     world: World | str = "bianchi",
     engine: str = "compiled",
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """A table (``COLUMNS``) of every (N, W, seed) on ``backend`` in ``world`` (``sim.worlds``; ns-3 runs
     each world's options as scenario arguments, the embedded simulator on ``engine``: compiled, or the
@@ -121,7 +124,8 @@ def measure(
     ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
     simulator's; ``workers`` simulations run at once on ns-3 (threads of the embedded simulator);
     ``run_dir`` keeps their logs.
-    ns-3 only: ``done`` holds rows measured before (their (N, seed) simulations are not run
+    ns-3 only: the simulations run on ``executor`` (default: ``local_pool`` of ``workers`` processes;
+    ``icl.sweep.ray_map`` spreads them over a Ray cluster); ``done`` holds rows measured before (their (N, seed) simulations are not run
     again), and ``on_rows`` receives each simulation's rows as soon as it ends, so an interrupted
     collection can keep what it measured. Interrupted (Ctrl-C, or an error), it stops the running
     simulations within seconds instead of finishing the queue.
@@ -142,7 +146,8 @@ def measure(
         rows = _finished_rows(done, n_values, windows, seeds)
         finished = {(row["n_stations"], row["seed"]) for row in rows}
         jobs = [job for job in product(n_values, seeds) if job not in finished]
-        rows += _ns3_jobs(jobs, list(windows), workers, step_time_s, run_dir, on_rows, worlds.world(world))
+        executor = executor or functools.partial(local_pool, workers=workers)
+        rows += _ns3_jobs(jobs, list(windows), executor, step_time_s, run_dir, on_rows, worlds.world(world))
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["n_stations", "window", "seed"], ignore_index=True)
 
 
@@ -158,27 +163,18 @@ def _finished_rows(
     return rows[complete].to_dict("records")
 
 
-def _ns3_jobs(
-    jobs: list[tuple[int, int]],
-    windows: list[int],
-    workers: int,
-    step_time_s: float,
-    run_dir: str | None,
-    on_rows: Callable[[list[dict]], None] | None,
-    world: World,
-) -> list[dict]:
-    """Run one ns-3 simulation per (N, seed) in a process pool whose workers die with this process."""
-    if not jobs:
-        return []
-    rows: list[dict] = []
+Executor = Callable[[Callable[..., Any], Sequence[tuple]], Iterable[Any]]
+"""Runs ``function(*job)`` for every job and yields the results as they finish (in any order)."""
+
+
+def local_pool(function: Callable[..., Any], jobs: Sequence[tuple], workers: int) -> Iterator[Any]:
+    """An ``Executor`` of ``workers`` processes that die with this one (and stop within seconds when the
+    caller is interrupted or stops reading, instead of finishing the queue)."""
     pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_exit_with_parent)
     try:
-        futures = [pool.submit(_ns3_job, n, windows, seed, step_time_s, run_dir, world) for n, seed in jobs]
+        futures = [pool.submit(function, *job) for job in jobs]
         for future in as_completed(futures):
-            job_rows = future.result()
-            rows += job_rows
-            if on_rows is not None:
-                on_rows(job_rows)
+            yield future.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         # Python 3.14 has pool.kill_workers(); before it, the workers are only reachable here.
@@ -186,6 +182,25 @@ def _ns3_jobs(
             process.kill()  # each worker's simulation sees its parent gone and exits
         raise
     pool.shutdown()
+
+
+def _ns3_jobs(
+    jobs: list[tuple[int, int]],
+    windows: list[int],
+    executor: Executor,
+    step_time_s: float,
+    run_dir: str | None,
+    on_rows: Callable[[list[dict]], None] | None,
+    world: World,
+) -> list[dict]:
+    """Run one ns-3 simulation per (N, seed) on ``executor``; ``on_rows`` gets each one's rows at once."""
+    if not jobs:
+        return []
+    rows: list[dict] = []
+    for job_rows in executor(_ns3_job, [(n, windows, seed, step_time_s, run_dir, world) for n, seed in jobs]):
+        rows += job_rows
+        if on_rows is not None:
+            on_rows(job_rows)
     return rows
 
 
