@@ -31,6 +31,7 @@ BACKENDS = ("math", "sdpa", "triton")
 DEVICES = ("cpu", "cuda")
 AUTOCAST = ("bf16", "none")
 LR_SCHEDULES = ("constant", "cosine")
+LOGGERS = ("tensorboard", "wandb")
 MAX_SEED = 2**63 - 1
 MAX_NAME_BYTES = 200
 """Room for the temporary names beside a run directory within the file system's 255 bytes."""
@@ -151,7 +152,8 @@ class TrainConfig:
     """Optimisation (AdamW), logging, checkpointing and the device.
 
     ``keep_checkpoints`` lists steps whose checkpoint is kept as ``checkpoint-<step>.pt`` besides
-    the latest one, for learning curves.
+    the latest one, for learning curves. ``loggers`` mirror the metrics to TensorBoard and/or W&B
+    (``icl.tracking``); metrics.jsonl is written whatever they are.
     """
 
     SECTION: typing.ClassVar[str] = "train"
@@ -169,6 +171,7 @@ class TrainConfig:
     device: str = "cpu"
     autocast: str = "bf16"
     compile: bool = False
+    loggers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _positive(self, "steps", "batch_size", "lr", "grad_clip", "log_every", "checkpoint_every")
@@ -180,6 +183,9 @@ class TrainConfig:
         _one_of("train.device", self.device, DEVICES)
         _one_of("train.autocast", self.autocast, AUTOCAST)
         _seed("train.seed", self.seed)
+        for logger in self.loggers:
+            _one_of("train.loggers", logger, LOGGERS)
+        _require(len(set(self.loggers)) == len(self.loggers), f"train.loggers repeats a logger: {self.loggers}")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from icl.errors import UserError
 from icl.io import atomic_path, exclusive_lock, remove_stray_temps, temp_name, write_text
 from icl.models import SequenceModel, build_model
 from icl.provenance import provenance
+from icl.tracking import open_trackers
 from tasks import Task
 
 log = logging.getLogger(__name__)
@@ -199,17 +200,20 @@ def read_run_config(run_dir: Path) -> cfg.RunConfig:
 
 def _blocking_changes(saved: cfg.RunConfig, wanted: cfg.RunConfig) -> list[str]:
     """The keys in which ``wanted`` differs from a run's saved config that forbid resuming it: all but
-    a larger train.steps (the run is extended) and eval.* (evaluation only)."""
+    a larger train.steps (the run is extended), eval.* (evaluation only) and train.loggers (where the
+    metrics are mirrored)."""
     return [
         key
         for key in _config_diff(saved, wanted)
-        if not key.startswith("eval.") and not (key == "train.steps" and wanted.train.steps > saved.train.steps)
+        if not key.startswith("eval.")
+        and key != "train.loggers"
+        and not (key == "train.steps" and wanted.train.steps > saved.train.steps)
     ]
 
 
 def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
     """Write ``config`` over a run's saved one when they differ (by ``_blocking_changes``, only in a
-    larger train.steps or eval.*): the run then resumes to its new length, the learning-rate schedule
+    larger train.steps, eval.* or train.loggers): the run then resumes to its new length, the learning-rate schedule
     stretched to it from the resumed step."""
     saved = read_run_config(run_dir)
     changed = _config_diff(saved, config)
@@ -219,7 +223,7 @@ def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
             "run %s: %s changed (%s)",
             config.name,
             ", ".join(changed),
-            "extended" if "train.steps" in changed else "eval",
+            "extended" if "train.steps" in changed else "resumed as it was",
         )
 
 
@@ -496,6 +500,7 @@ def _train_loop(
     started = time.perf_counter()
     loss_value = math.nan
     metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
+    trackers = open_trackers(config, run_dir, start) if rank == 0 else []
     try:
         for step in range(start, end):
             n_dims_active, n_points = curriculum.at(step)
@@ -517,19 +522,18 @@ def _train_loop(
             if done % train_cfg.log_every == 0 or done == end:
                 loss_value = _mean_over_ranks(loss.detach(), world_size)
                 if metrics is not None:
-                    elapsed = round(time.perf_counter() - started, 3)
-                    _append_metrics(
-                        metrics,
-                        {
-                            "step": done,
-                            "loss": loss_value,
-                            "lr": lr,
-                            "grad_norm": float(grad_norm),
-                            "n_dims": n_dims_active,
-                            "n_points": n_points,
-                            "elapsed_s": elapsed,
-                        },
-                    )
+                    record = {
+                        "step": done,
+                        "loss": loss_value,
+                        "lr": lr,
+                        "grad_norm": float(grad_norm),
+                        "n_dims": n_dims_active,
+                        "n_points": n_points,
+                        "elapsed_s": round(time.perf_counter() - started, 3),
+                    }
+                    _append_metrics(metrics, record)
+                    for tracker in trackers:
+                        tracker.log(record, done)
             if on_step is not None:
                 on_step(done, loss_value)
             if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
@@ -539,6 +543,8 @@ def _train_loop(
     finally:
         if metrics is not None:
             metrics.close()
+        for tracker in trackers:
+            tracker.close()
     return run_dir
 
 

@@ -1,0 +1,82 @@
+"""Optional experiment trackers, chosen by ``train.loggers``: TensorBoard and Weights & Biases.
+
+They mirror the records training writes to metrics.jsonl, which stays the source of truth; neither
+is a dependency of the package (``pip install 'icl-testbed[track]'``). TensorBoard writes event
+files under ``<run>/tensorboard/``; W&B logs under ``<run>/wandb/``, offline unless ``WANDB_MODE``
+says otherwise (no account needed), as one W&B run per run directory that a resumed run continues.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Protocol
+
+from icl import config as cfg
+from icl.errors import UserError
+
+TRACKERS = cfg.LOGGERS
+
+
+class Tracker(Protocol):
+    def log(self, record: dict[str, Any], step: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _missing(name: str, package: str) -> UserError:
+    return UserError(f"train.loggers has {name!r}, but {package} is not installed: pip install 'icl-testbed[track]'")
+
+
+class TensorBoard:
+    """A ``SummaryWriter`` on ``<run>/tensorboard``; a resumed run drops the events past its checkpoint."""
+
+    def __init__(self, run_dir: Path, start_step: int) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise _missing("tensorboard", "tensorboard") from None
+        self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+
+    def log(self, record: dict[str, Any], step: int) -> None:
+        for key, value in record.items():
+            if key != "step":
+                self.writer.add_scalar(f"train/{key}", value, step)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class WandB:
+    """A W&B run named after the run directory, with its config; offline unless ``WANDB_MODE`` is set."""
+
+    def __init__(self, run_dir: Path, config: cfg.RunConfig) -> None:
+        try:
+            import wandb
+        except ImportError:
+            raise _missing("wandb", "wandb") from None
+        identity = re.sub(r"[^a-z0-9]", "-", config.name.lower())[:64]
+        self.run = wandb.init(
+            project=os.environ.get("WANDB_PROJECT", "icl-testbed"),
+            name=config.name,
+            id=identity,
+            resume="allow",
+            dir=str(run_dir),
+            config=cfg.to_dict(config),
+            mode=os.environ.get("WANDB_MODE", "offline"),  # type: ignore[arg-type]
+            reinit="create_new",
+        )
+
+    def log(self, record: dict[str, Any], step: int) -> None:
+        self.run.log({f"train/{key}": value for key, value in record.items() if key != "step"}, step=step)
+
+    def close(self) -> None:
+        self.run.finish()
+
+
+def open_trackers(config: cfg.RunConfig, run_dir: Path, start_step: int) -> list[Tracker]:
+    """The trackers ``config.train.loggers`` names, opened on ``run_dir`` (none by default)."""
+    makers = {"tensorboard": lambda: TensorBoard(run_dir, start_step), "wandb": lambda: WandB(run_dir, config)}
+    return [makers[name]() for name in config.train.loggers]
