@@ -84,7 +84,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     prompt = eval_prompts(task, config, args.n_points)
     specs = args.baselines if args.baselines is not None else config.eval.baselines
     learners = learners_for(model, specs)
-    with console.status(f"evaluating {len(learners)} learners on {prompt.batch_size} prompts"):
+    batches = len(learners) * -(-prompt.batch_size // config.eval.batch_size)
+    with _progress() as progress:
+        bar = progress.add_task(f"eval ({prompt.batch_size} prompts)", total=batches, status="")
         frame = evaluate(
             learners,
             prompt,
@@ -92,6 +94,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
             confidence=config.eval.confidence,
             seed=config.eval.seed,
             batch_size=config.eval.batch_size,
+            on_batch=lambda learner: progress.update(bar, advance=1, status=learner),
         )
     path = write_csv(frame, Path(args.run_dir) / EVAL_FILE)
     ks = sorted({0, prompt.n_points // 4, prompt.n_points // 2, prompt.n_points - 1})

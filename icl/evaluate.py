@@ -7,7 +7,7 @@ scores 1) for regression, accuracy of the sign for classification.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -53,16 +53,21 @@ def evaluate(
     confidence: float = 0.95,
     seed: int = 0,
     batch_size: int = 256,
+    on_batch: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """Score every learner on ``prompt`` (all of them see the same prompts); one row per (learner, k)."""
+    """Score every learner on ``prompt`` (all of them see the same prompts); one row per (learner, k).
+    ``on_batch(learner)`` is called after each batch of prompts (progress: ``len(learners)`` x
+    ``ceil(prompts / batch_size)`` calls in all)."""
     frames = []
     for label, learner in learners.items():
-        predictions = torch.cat(
-            [
+        batches = []
+        for start in range(0, prompt.batch_size, batch_size):
+            batches.append(
                 learner.predict(prompt.xs[start : start + batch_size], prompt.ys[start : start + batch_size])
-                for start in range(0, prompt.batch_size, batch_size)
-            ]
-        )
+            )
+            if on_batch is not None:
+                on_batch(label)
+        predictions = torch.cat(batches)
         scores = prompt_scores(predictions, prompt).numpy()
         low, high = bootstrap_mean(scores, n_bootstrap, confidence, seed)
         frames.append(

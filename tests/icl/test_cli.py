@@ -44,6 +44,7 @@ def test_train_then_eval(tmp_path: Path) -> None:
     ).stderr  # fmt: skip
     row = frame[(frame.learner == "least_squares") & (frame.k == 3)].iloc[0]
     assert "(mean [95% interval])" in shown and f"{row['mean']:.4f} [{row.ci_low:.4f}, {row.ci_high:.4f}]" in shown
+    assert "eval (32 prompts)" in shown and "2/2" in shown  # the progress bar: learners x batches, with an ETA
 
 
 @pytest.mark.parametrize(
