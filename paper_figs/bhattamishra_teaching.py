@@ -50,7 +50,9 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     plot_curves(ax, data, f"Conjunctions{size_label(size)}")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8, frameon=True, loc="lower right")
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over prompts."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

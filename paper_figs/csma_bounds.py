@@ -111,9 +111,9 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
                 scale=100,
             )
     axes[0].set(
-        xlabel="window error log2(W / W*) (octaves)",
-        ylabel="throughput loss vs S(W*) (%)",
-        title="prediction deviation -> throughput deviation",
+        xlabel=r"window error $\log_2(W / W^*)$ (octaves)",
+        ylabel=r"throughput loss vs $S(W^*)$ (%)",
+        title=r"prediction deviation $\rightarrow$ throughput deviation",
     )
     axes[0].legend(fontsize=6, ncol=3)
     for n, group in deviation.groupby("N"):
@@ -131,13 +131,18 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
             )
     axes[1].set(
         yscale="log",
-        xlabel="fraction of wrong examples eps",
-        ylabel="|log2(W_hat / W_target)| (octaves)",
+        xlabel=r"fraction of wrong examples $\varepsilon$",
+        ylabel=r"$|\log_2(\hat{W} / W_{\mathrm{target}})|$ (octaves)",
         title=f"in-context estimate from {len(PROBES)} probes",
     )
     axes[1].legend(fontsize=6, ncol=2)
     data = pd.concat([loss, deviation], ignore_index=True)
-    return save_figure(fig, data, output_stem(Path(out_dir), NAME, size))
+    return save_figure(
+        fig,
+        data,
+        output_stem(Path(out_dir), NAME, size),
+        note="Shaded: 95% bootstrap intervals, over seeds (left) and of the 95th percentile over prompts (right).",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

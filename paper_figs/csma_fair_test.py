@@ -23,7 +23,7 @@ from icl.policies import ESTIMATORS, controller_for, fair_test_policies, score_p
 from icl.train import load_model, train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import drl_for, experiment_env, icl_run_config
-from paper_figs.plots import new_figure, save_figure, styled
+from paper_figs.plots import level_palette, new_figure, save_figure, styled
 
 DESCRIPTION = "CSMA fair test: the ICL transformer vs hand-made estimators, classic adaptive schemes, DQN"
 NAME = "csma_fair_test"
@@ -31,7 +31,7 @@ TRANSFORMER = "transformer"
 TRAINING_RANGE = (5, 50)
 FLOOR = 1e-3
 """Errors below this are drawn at it (the likelihood is exact at N = 2, the end of its search)."""
-OCTAVES = "median |log2 W - log2 W*| (octaves, >= 0.001)"
+OCTAVES = r"median $|\log_2 \hat{W} - \log_2 W^*|$ (octaves, $\geq 0.001$)"
 
 
 @styled
@@ -69,17 +69,17 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     left.axvspan(min(n_values) * 0.9, TRAINING_RANGE[0], color="grey", alpha=0.15, lw=0)
     left.axvspan(TRAINING_RANGE[1], max(n_values) * 1.1, color="grey", alpha=0.15, lw=0)
     left.set(xscale="log", yscale="log", xlabel="number of stations N", ylabel=OCTAVES,
-             title="vs N; solid: eps = 0, dashed: eps = 0.2; grey: untrained N")  # fmt: skip
+             title=r"vs N; solid: $\varepsilon = 0$, dashed: $\varepsilon = 0.2$; grey: untrained N")  # fmt: skip
     left.legend(fontsize=7)
     for name, rows in accuracy[accuracy.panel == "vs eps"].groupby("learner", sort=False):
         middle.plot(rows.eps, rows.median_octaves.clip(lower=FLOOR), "-o", color=palette[name], ms=4, label=name)
-    middle.set(yscale="log", xlabel="fraction of wrong examples eps", ylabel=OCTAVES,
+    middle.set(yscale="log", xlabel=r"fraction of wrong examples $\varepsilon$", ylabel=OCTAVES,
                title="vs wrong examples, N = 20")  # fmt: skip
     middle.legend(fontsize=7)
     mean = closed.pivot_table(index="policy", columns="N", values="throughput_ratio", sort=False) * 100
     p5 = closed.pivot_table(index="policy", columns="N", values="p5_throughput_ratio", sort=False) * 100
     positions = range(len(mean))
-    colours = sns.color_palette("crest", len(mean.columns))
+    colours = level_palette(len(mean.columns))
     for i, n in enumerate(mean.columns):
         offset = (i - (len(mean.columns) - 1) / 2) * 0.25
         right.barh([p + offset for p in positions], mean[n], height=0.25, label=f"N = {n}", color=colours[i],
@@ -87,10 +87,15 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     right.set_yticks(list(positions), mean.index, fontsize=7)
     right.invert_yaxis()
     right.axvline(100, color="black", ls="--", lw=1)
-    right.set(xlim=(max(0.0, float(p5.min().min()) - 5), 105), xlabel="throughput, probes charged (% of oracle W*(N))",
+    right.set(xlim=(max(0.0, float(p5.min().min()) - 5), 105), xlabel=r"throughput, probes charged (% of oracle $W^*(N)$)",
               title="closed loop: mean, whisker to the 5th percentile")  # fmt: skip
     right.legend(fontsize=7, loc="lower left")
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        note="Right: bars are means over seeds, whiskers reach the 5th percentile.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

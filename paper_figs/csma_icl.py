@@ -59,9 +59,14 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     right.xaxis.set_major_formatter(FuncFormatter(lambda steps, _: f"{steps / 1000:g}k"))
     right.set_xlabel("training steps")
     right.set_ylabel("throughput of predicted W (% of oracle)")
-    right.set_title("training: unseen networks, N in [5, 50]")
+    right.set_title(r"training: unseen networks, $N \in [5, 50]$")
     right.legend(fontsize=8)
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        note="Shaded: 95% bootstrap intervals over seeds (left) and networks (right).",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

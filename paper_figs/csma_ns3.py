@@ -67,7 +67,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         "convergence after a change of N, ns-3",
         palette,
     )
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over seeds.")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -56,9 +56,9 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
                   style="-o", scale=100)  # fmt: skip
     left.axhline(100, color="black", ls="--", lw=1, label="oracle W*(N)")
     left.axhline(95, color="grey", ls=":", lw=1, label="5% below the oracle")
-    left.set_xlabel("fraction of erroneous collision measurements eps")
+    left.set_xlabel(r"fraction of erroneous collision measurements $\varepsilon$")
     left.set_ylabel("throughput (% of oracle)")
-    left.set_title("erroneous examples (N in {5, 20, 50}; ICL trained at eps = 0.2)")
+    left.set_title(r"erroneous examples ($N \in \{5, 20, 50\}$; ICL trained at $\varepsilon = 0.2$)")
     legend_below(left)
     plot_convergence(
         right,
@@ -68,7 +68,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         "convergence after a change of N",
         palette,
     )
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over seeds.")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -32,7 +32,7 @@ from icl.policies import (
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import HELD_OUT_WORLDS, TRAIN_WORLDS, drl_for, icl_run_config, peak_run_config, world_tables
-from paper_figs.plots import new_figure, save_figure, styled
+from paper_figs.plots import level_palette, new_figure, save_figure, styled
 from sim.collect import MeasurementTable
 from sim.env import Embedded
 from theory import bianchi
@@ -78,10 +78,10 @@ def draw(kept: pd.DataFrame, scores: pd.DataFrame, worlds: Sequence[str], where:
     """Left: the model window's share of each world's oracle; right: the closed-loop heatmap."""
     fig, (left, right) = new_figure(2, width_in=6.0, height_in=4.6)
     sns.barplot(data=kept.assign(kept=100 * kept.kept), x="world", y="kept", hue="N", errorbar=("ci", 95),
-                palette="crest", ax=left, seed=seed)  # fmt: skip
+                palette=level_palette(kept.N.nunique()), ax=left, seed=seed)  # fmt: skip
     left.axhline(100, color="black", ls="--", lw=1)
     left.axhline(95, color="grey", ls=":", lw=1)
-    left.set(xlabel="world", ylabel="throughput at Bianchi's W*(N) (% of the oracle)",
+    left.set(xlabel="world", ylabel=r"throughput at Bianchi's $W^*(N)$ (% of the oracle)",
              title=f"where the model's window fails ({where})")  # fmt: skip
     left.tick_params(axis="x", rotation=40)
     labels_x = [w + ("*" if w in HELD_OUT_WORLDS else "") for w in worlds]
@@ -119,7 +119,12 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     ).assign(panel="closed loop")  # fmt: skip
     data = pd.concat([kept, scores], ignore_index=True)
     fig = draw(kept, scores, list(tables), "the embedded simulator", seed)
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        note="Bars: mean and 95% interval over runs. Cells: mean over seeds and N, 5th percentile over seeds in brackets.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

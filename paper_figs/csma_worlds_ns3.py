@@ -55,7 +55,12 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     ).assign(panel="closed loop")  # fmt: skip
     data = pd.concat([kept, scores], ignore_index=True)
     fig = draw(kept, scores, names, "ns-3", seed)
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        note="Bars: mean and 95% interval over runs. Cells: mean over seeds and N, 5th percentile over seeds in brackets.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -75,7 +75,9 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         plot_curves(ax, frame, panel.title)
         ax.legend(fontsize=8, frameon=True)
     data = pd.concat(frames, ignore_index=True)
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over prompts."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

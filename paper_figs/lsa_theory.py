@@ -126,23 +126,35 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     )
     axes[1].axhline(optimum, color="k", ls="--", label="predicted optimum")
     axes[1].set(
-        xscale="log", xlabel="training step", ylabel="normalised error, mean over k >= 1", title="error during training"
+        xscale="log",
+        xlabel="training step",
+        ylabel=r"normalised error, mean over $k \geq 1$",
+        title="error during training",
     )
     axes[1].legend(fontsize=8)
-    axes[2].plot(training.step, training.preconditioner_distance, "o-", label="||Gamma - gamma* I|| / ||gamma* I||")
-    axes[2].plot(training.step, training.even_weights, "s-", label="even-term weights (|v||A| + |u||c|) / ||gamma* I||")
+    axes[2].plot(
+        training.step, training.preconditioner_distance, "o-", label=r"$\|\Gamma - \gamma^* I\| \,/\, \|\gamma^* I\|$"
+    )
+    axes[2].plot(
+        training.step,
+        training.even_weights,
+        "s-",
+        label=r"even-term weights $(|v|\,\|A\| + |u|\,\|c\|) \,/\, \|\gamma^* I\|$",
+    )
     axes[2].set(
         xscale="log",
         yscale="log",
         xlabel="training step",
         ylabel="relative distance",
-        title=f"learned weights vs gamma* = {gamma_star:.3f}",
+        title=rf"learned weights vs $\gamma^* = {gamma_star:.3f}$",
     )
     axes[2].legend(fontsize=7)
     data = pd.concat([curves, training.assign(task=curves.task.iloc[0])], ignore_index=True)
     data["gamma_star"] = gamma_star
     data["optimum_mean_error"] = optimum
-    return save_figure(fig, data, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over prompts."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

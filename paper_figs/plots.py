@@ -51,6 +51,13 @@ def style() -> Iterator[None]:
         yield
 
 
+def level_palette(n_levels: int) -> list[tuple[float, float, float]]:
+    """Colours for the ordered levels of one quantity (N = 5, 20, 50, ...): viridis from dark to light,
+    its pale yellow end left out, spaced as far apart as the levels allow (a sequential palette such as
+    crest makes neighbours near twins at three levels or more)."""
+    return [tuple(c[:3]) for c in plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(n_levels, 1)))]
+
+
 def styled(draw: Callable[P, R]) -> Callable[P, R]:
     """Decorator: run a figure's drawing function inside ``style()``."""
 
@@ -117,10 +124,13 @@ def new_figure(n_panels: int, width_in: float = 4.5, height_in: float = 3.6) -> 
     return fig, list(axes[0])
 
 
-def save_figure(fig: Figure, data: pd.DataFrame, stem: str | Path) -> list[Path]:
-    """Write ``stem``.png, ``stem``.pdf and ``stem``.csv atomically; returns the paths."""
+def save_figure(fig: Figure, data: pd.DataFrame, stem: str | Path, note: str | None = None) -> list[Path]:
+    """Write ``stem``.png, ``stem``.pdf and ``stem``.csv atomically; returns the paths. ``note`` is
+    printed under the panels (what the bands and whiskers are), so the figure explains itself."""
     stem = Path(stem)
     fig.tight_layout()
+    if note:
+        fig.text(0.01, 0.0, note, ha="left", va="top", fontsize="small", color="0.3")
     paths = []
     for suffix in (".png", ".pdf"):
         path = stem.with_suffix(suffix)

@@ -51,7 +51,12 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     plot_curves(ax, frame, PANEL.title)
     ax.axvline(n_dims, color="grey", ls=":", lw=1)
     ax.legend(fontsize=8, frameon=True)
-    return save_figure(fig, frame, output_stem(out_dir, NAME, size))
+    return save_figure(
+        fig,
+        frame,
+        output_stem(out_dir, NAME, size),
+        note="Shaded: 95% bootstrap intervals over prompts; dashed: theory.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
