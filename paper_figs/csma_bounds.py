@@ -115,7 +115,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         ylabel=r"throughput loss vs $S(W^*)$ (%)",
         title=r"prediction deviation $\rightarrow$ throughput deviation",
     )
-    axes[0].legend(fontsize=6, ncol=3)
+    axes[0].legend(fontsize=7, ncol=3)
     for n, group in deviation.groupby("N"):
         for source, style in (("simulator (95th percentile)", "o"), ("bound (95%)", "-")):
             rows = group[group.source == source]
@@ -135,7 +135,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         ylabel=r"$|\log_2(\hat{W} / W_{\mathrm{target}})|$ (octaves)",
         title=f"in-context estimate from {len(PROBES)} probes",
     )
-    axes[1].legend(fontsize=6, ncol=2)
+    axes[1].legend(fontsize=7, ncol=2)
     data = pd.concat([loss, deviation], ignore_index=True)
     return save_figure(
         fig,
