@@ -30,6 +30,19 @@ CSMA_POLICIES = {
     "oracle (Bianchi)",
     *HAND_MADE,
 }
+WORLD_COLUMNS = ["panel", "world", "N", "run", "kept", "policy", "eps", "throughput_ratio", "p5_throughput_ratio"] + [
+    "held_ratio",
+    "fairness",
+    "throughput_mbps",
+    "oracle_window",
+]
+WORLD_VALUES = {
+    "panel": {"model window", "closed loop"},
+    "policy": {"ICL p*, transformer (Bianchi)", "ICL peak, transformer (across worlds)", "ICL peak, parabola fit"}
+    | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "Bianchi's W*(N), knows N"}
+    | {"DQN (CCOD-style)", "BEB 16..1024", ""},
+}
+"""The worlds figures' columns and values (embedded and ns-3)."""
 SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
     "bhattamishra_table": (
         BOOLEAN,
@@ -71,36 +84,8 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
             | {"model-based, assumes N=20", ""},
         },
     ),
-    "csma_worlds": (
-        ["panel", "world", "N", "run", "kept", "policy", "eps", "throughput_ratio", "p5_throughput_ratio"]
-        + ["held_ratio", "fairness", "throughput_mbps", "oracle_window"],
-        {
-            "panel": {"model window", "closed loop"},
-            "world": set(WORLDS),
-            "policy": {
-                "ICL p*, transformer (Bianchi)",
-                "ICL peak, transformer (across worlds)",
-                "ICL peak, parabola fit",
-            }
-            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "Bianchi's W*(N), knows N"}
-            | {"DQN (CCOD-style)", "BEB 16..1024", ""},
-        },
-    ),
-    "csma_worlds_ns3": (
-        ["panel", "world", "N", "run", "kept", "policy", "eps", "throughput_ratio", "p5_throughput_ratio"]
-        + ["held_ratio", "fairness", "throughput_mbps", "oracle_window"],
-        {
-            "panel": {"model window", "closed loop"},
-            "world": {"bianchi", "hidden"},  # the quick figure has every world
-            "policy": {
-                "ICL p*, transformer (Bianchi)",
-                "ICL peak, transformer (across worlds)",
-                "ICL peak, parabola fit",
-            }
-            | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "Bianchi's W*(N), knows N"}
-            | {"DQN (CCOD-style)", "BEB 16..1024", ""},
-        },
-    ),
+    "csma_worlds": (WORLD_COLUMNS, {**WORLD_VALUES, "world": set(WORLDS)}),
+    "csma_worlds_ns3": (WORLD_COLUMNS, {**WORLD_VALUES, "world": {"bianchi", "hidden"}}),  # quick: every world
     "csma_icl": (POLICY, {"panel": {"throughput", "training"}, "policy": CSMA_POLICIES}),
     "csma_ns3": (POLICY, {"panel": {"throughput", "convergence"}, "policy": CSMA_POLICIES}),
     "csma_robustness": (
