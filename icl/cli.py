@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument(
         "--size",
         default="full",
-        help="smoke (toy size, seconds: checks the pipeline), quick (CPU minutes) or full (the paper's; GPU)",
+        help="smoke (toy size, seconds: checks the pipeline), quick (CPU minutes), medium (a longer CPU run where "
+        "a figure has one: the whole Boolean table at n = 10) or full (the paper's; GPU)",
     )
     reproduce.add_argument("--quick", dest="size", action="store_const", const="quick", help="the same as --size quick")
     reproduce.add_argument("--out", default="figures", help="output folder (default: figures)")

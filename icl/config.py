@@ -117,9 +117,10 @@ class CurriculumConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The model: family ``gpt`` (transformer), ``lstm`` (the attention-free comparison) or ``lsa``
-    (one layer of linear self-attention, for the theory), a named size, with n_embd / n_layer / n_head
-    overriding it when non-zero (an LSTM uses n_embd and n_layer; the LSA has no size)."""
+    """The model: family ``gpt`` (transformer), ``lstm``, ``retnet`` (retention) or ``s4d`` (diagonal
+    state spaces), the attention-free comparisons, or ``lsa`` (one layer of linear self-attention, for
+    the theory), a named size, with n_embd / n_layer / n_head overriding it when non-zero (an LSTM and
+    S4D use n_embd and n_layer; the LSA has no size)."""
 
     SECTION: typing.ClassVar[str] = "model"
     family: str = "gpt"

@@ -1,4 +1,5 @@
-"""The in-context learners: a nanoGPT-style decoder, an LSTM and one-layer linear self-attention.
+"""The in-context learners: a nanoGPT-style decoder, an LSTM, one-layer linear self-attention, and two
+attention-free decoders (RetNet-style retention, S4D-style diagonal state spaces).
 
 Tokens are x_1, y_1, x_2, y_2, ... (y as a d-vector with zeros after the first entry, as in Garg
 et al.). A linear read-in maps them to the embedding, pre-LN blocks process them causally and a
@@ -222,7 +223,174 @@ class LinearSelfAttention(SequenceModel):
         return {"gamma": u * a.T + torch.outer(c, v), "v": v, "c": c, "even": even}
 
 
-MODELS: dict[str, type[SequenceModel]] = {"gpt": TransformerModel, "lstm": LstmModel, "lsa": LinearSelfAttention}
+def retention_decays(n_head: int) -> Tensor:
+    """RetNet's per-head decays gamma_h = 1 - 2^(-5 - h): head 0 remembers ~32 tokens, later heads longer."""
+    return 1 - 2.0 ** (-5 - torch.arange(n_head, dtype=torch.float32))
+
+
+def retention_parallel(q: Tensor, k: Tensor, v: Tensor, gamma: Tensor) -> Tensor:
+    """Retention in its parallel form over [B, H, N, D]: (Q K^T * D) V, D[n, m] = gamma^(n - m) for n >= m."""
+    n = q.shape[2]
+    position = torch.arange(n, device=q.device, dtype=q.dtype)
+    distance = position[:, None] - position[None, :]
+    decay = torch.where(distance >= 0, gamma.to(q)[:, None, None] ** distance.clamp(min=0), 0.0)
+    return (q @ k.transpose(-1, -2) * decay) @ v
+
+
+def retention_recurrent(q: Tensor, k: Tensor, v: Tensor, gamma: Tensor) -> Tensor:
+    """The same retention token by token: S_n = gamma S_(n-1) + k_n^T v_n, o_n = q_n S_n (the reference)."""
+    batch, heads, n, d = q.shape
+    state = q.new_zeros(batch, heads, d, v.shape[-1])
+    outputs = []
+    for t in range(n):
+        state = gamma.to(q)[:, None, None] * state + k[:, :, t, :, None] * v[:, :, t, None, :]
+        outputs.append((q[:, :, t, None, :] @ state).squeeze(2))
+    return torch.stack(outputs, dim=2)
+
+
+class Retention(nn.Module):
+    """Multi-scale retention (RetNet, Sun et al. 2023): decayed linear attention per head, group norm,
+    a swish gate; no softmax and no position embedding (the decays order the tokens)."""
+
+    def __init__(self, n_embd: int, n_head: int) -> None:
+        super().__init__()
+        self.n_head = n_head
+        self.qkvg = nn.Linear(n_embd, 4 * n_embd, bias=False)
+        self.norm = nn.GroupNorm(n_head, n_embd)
+        self.proj = nn.Linear(n_embd, n_embd, bias=False)
+        self.register_buffer("gamma", retention_decays(n_head), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        batch, n, n_embd = x.shape
+        q, k, v, gate = self.qkvg(x).split(n_embd, dim=-1)
+        q, k, v = (t.view(batch, n, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
+        out = retention_parallel(q * q.shape[-1] ** -0.5, k, v, self.gamma).transpose(1, 2).reshape(batch, n, n_embd)
+        out = self.norm(out.reshape(batch * n, n_embd)).view(batch, n, n_embd)
+        return self.proj(F.silu(gate) * out)
+
+
+S4D_STATE = 16
+"""State size of each S4D channel (8 conjugate pairs of complex modes)."""
+
+
+class S4D(nn.Module):
+    """A diagonal state space layer (S4D, Gu et al. 2022) per channel: x' = A x + B u, y = C x + D u with
+    diagonal complex A (S4D-Lin initialisation), discretised by zero-order hold with a learnt step, and
+    applied as a causal convolution with its kernel K_l = 2 Re(C dB dA^l) (``recurrent`` is the scan)."""
+
+    def __init__(self, channels: int, state: int = S4D_STATE) -> None:
+        super().__init__()
+        modes = state // 2
+        self.log_dt = nn.Parameter(torch.empty(channels).uniform_(math.log(1e-3), math.log(1e-1)))
+        self.log_a_real = nn.Parameter(torch.full((channels, modes), math.log(0.5)))
+        self.a_imag = nn.Parameter(math.pi * torch.arange(modes, dtype=torch.float32).repeat(channels, 1))
+        self.c = nn.Parameter(torch.randn(channels, modes, 2) * 0.5**0.5)
+        self.d = nn.Parameter(torch.randn(channels))
+
+    def _discrete(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(dA, dB, C) of the zero-order-hold discretisation, each [channels, modes], complex."""
+        a = torch.complex(-torch.exp(self.log_a_real), self.a_imag)
+        dt_a = a * torch.exp(self.log_dt)[:, None]
+        return torch.exp(dt_a), (torch.exp(dt_a) - 1) / a, torch.view_as_complex(self.c)
+
+    def kernel(self, length: int) -> Tensor:
+        """The convolution kernel [channels, length]."""
+        d_a, d_b, c = self._discrete()
+        powers = torch.exp(torch.log(d_a)[..., None] * torch.arange(length, device=d_a.device))
+        return 2 * torch.einsum("cm,cml->cl", c * d_b, powers).real
+
+    def forward(self, u: Tensor) -> Tensor:
+        """u [B, L, channels] -> y [B, L, channels]: the causal convolution with the kernel as a lower
+        triangular Toeplitz product (ICL prompts are short; unlike an FFT, no output sees a later input
+        even by rounding)."""
+        length = u.shape[1]
+        kernel = self.kernel(length)
+        lag = torch.arange(length, device=u.device)[:, None] - torch.arange(length, device=u.device)[None, :]
+        toeplitz = torch.where(lag >= 0, kernel[:, lag.clamp(min=0)], 0.0)  # [channels, L, L]
+        return torch.einsum("clm,bmc->blc", toeplitz, u) + self.d * u
+
+    def recurrent(self, u: Tensor) -> Tensor:
+        """The same layer as a scan over time (the reference for ``forward``)."""
+        d_a, d_b, c = self._discrete()
+        state = torch.zeros(u.shape[0], *d_a.shape, dtype=d_a.dtype, device=u.device)
+        outputs = []
+        for t in range(u.shape[1]):
+            state = d_a * state + d_b * u[:, t, :, None]
+            outputs.append(2 * (c * state).sum(-1).real + self.d * u[:, t])
+        return torch.stack(outputs, dim=1)
+
+
+class S4DMixer(nn.Module):
+    """S4D over the channels, then GELU and an output projection (the S4D paper's block); ``n_head`` is
+    unused (every channel has its own state space)."""
+
+    def __init__(self, n_embd: int, n_head: int) -> None:
+        super().__init__()
+        self.ssm = S4D(n_embd)
+        self.proj = nn.Linear(n_embd, n_embd)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(F.gelu(self.ssm(x)))
+
+
+class MixerBlock(nn.Module):
+    """Pre-LN block with an attention-free token mixer: x + mix(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, mixer: nn.Module, n_embd: int) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(n_embd)
+        self.mix = mixer
+        self.ln_2 = nn.LayerNorm(n_embd)
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.mix(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class MixerModel(SequenceModel):
+    """The transformer's read-in, pre-LN blocks and read-out at x positions, with an attention-free token
+    mixer in place of attention and no position embedding (the mixers are causal and order-aware)."""
+
+    mixer: typing.ClassVar[type[nn.Module]]
+
+    def __init__(self, config: ModelConfig, n_dims: int, n_positions: int) -> None:
+        super().__init__(n_dims, n_positions)
+        n_embd, n_layer, n_head = config.dims
+        self.config = config
+        self.read_in = nn.Linear(n_dims, n_embd)
+        self.blocks = nn.ModuleList(MixerBlock(self.mixer(n_embd, n_head), n_embd) for _ in range(n_layer))
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.read_out = nn.Linear(n_embd, 1)
+
+    def forward(self, xs: Tensor, ys: Tensor) -> Tensor:
+        h = self.read_in(self.tokens(xs, ys))
+        for block in self.blocks:
+            h = block(h)
+        return self.read_out(self.ln_f(h[:, ::2])).squeeze(-1)
+
+
+class RetNetModel(MixerModel):
+    """Retention in place of attention (RetNet-style)."""
+
+    label = "RetNet"
+    mixer = Retention
+
+
+class S4DModel(MixerModel):
+    """A diagonal state space convolution in place of attention (S4D-style)."""
+
+    label = "S4D"
+    mixer = S4DMixer
+
+
+MODELS: dict[str, type[SequenceModel]] = {
+    "gpt": TransformerModel,
+    "lstm": LstmModel,
+    "lsa": LinearSelfAttention,
+    "retnet": RetNetModel,
+    "s4d": S4DModel,
+}
 
 
 def build_model(config: ModelConfig, n_dims: int, n_positions: int) -> SequenceModel:

@@ -14,10 +14,11 @@ from typing import TypeVar
 
 from icl.errors import UserError
 
-SIZES = ("smoke", "quick", "full")
+SIZES = ("smoke", "quick", "medium", "full")
 """How big a reproduction is. ``smoke``: toy models and grids, seconds, only to check that the pipeline
 runs end to end (its numbers mean nothing); ``quick``: CPU minutes, the results the slow tests check;
-``full``: the paper's setting (GPU)."""
+``medium``: a larger CPU run (half an hour on 2 cores) where a figure defines one (the Boolean table:
+all eleven classes at n = 10), else the quick one; ``full``: the paper's setting (GPU)."""
 
 SMOKE_RUN = {
     "train.steps": 20,
@@ -39,21 +40,29 @@ def check_size(size: str) -> None:
         raise UserError(f"unknown figure size {size!r}; allowed: {', '.join(SIZES)}")
 
 
-def by_size(size: str, smoke: T, quick: T, full: T) -> T:
-    """The value of a size-dependent parameter for ``size``."""
+_UNSET: object = object()
+
+
+def by_size(size: str, smoke: T, quick: T, full: T, medium: T = _UNSET) -> T:  # type: ignore[assignment]
+    """The value of a size-dependent parameter for ``size`` (medium: the quick value unless given)."""
     check_size(size)
-    return {"smoke": smoke, "quick": quick, "full": full}[size]
+    return {"smoke": smoke, "quick": quick, "medium": quick if medium is _UNSET else medium, "full": full}[size]
 
 
 def output_stem(out_dir: Path, name: str, size: str) -> Path:
-    """Where a figure's PNG/PDF/CSV go: ``out_dir/name``, ``out_dir/name_quick``, ``out_dir/name_smoke``."""
-    return Path(out_dir) / by_size(size, f"{name}_smoke", f"{name}_quick", name)
+    """Where a figure's PNG/PDF/CSV go: ``out_dir/name`` (full), else ``out_dir/name_<size>``."""
+    return Path(out_dir) / (name if size == "full" else f"{name}_{size}")
 
 
 def script_main(reproduce: Callable[..., list[Path]], description: str, argv: Sequence[str] | None = None) -> None:
     """The command line of one figure script: ``--size`` (``--quick`` for ``--size quick``), ``--out``, ``--seed``."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--size", choices=SIZES, default="full", help="smoke (seconds), quick (CPU minutes) or full")
+    parser.add_argument(
+        "--size",
+        choices=SIZES,
+        default="full",
+        help="smoke (seconds), quick (CPU minutes), medium (CPU, longer) or full",
+    )
     parser.add_argument("--quick", dest="size", action="store_const", const="quick", help="the same as --size quick")
     parser.add_argument("--out", default="figures", help="output folder (default: figures)")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,12 +1,13 @@
 """Bhattamishra et al. (2023), main table: in-context accuracy per Boolean function class.
 
-For each class: a transformer and an LSTM trained on that class, the generic baselines (null,
+For each class: a transformer and attention-free models (LSTM, RetNet-style, S4D-style) trained on that class, the generic baselines (null,
 averaging, 1-NN, 3-NN, a feed-forward net trained per prompt by gradient descent) and the class's
 exact learner (elimination, GF(2) elimination, perceptron). The heatmap shows accuracy at the last
 prompt position; the CSV holds it at every position with 95% bootstrap intervals. ``--size quick``:
-conjunction, disjunction and parity at n = 10, prompts of 40 (parity 30), tiny models on CPU, trained
-side by side (``icl.train.train_many``); full: all eleven
-classes at n = 28 with the paper's prompt lengths (GPU).
+conjunction, disjunction and parity at n = 10, prompts of 40 (parity 30), a tiny transformer and LSTM
+on CPU, trained side by side (``icl.train.train_many``); ``--size medium``: all eleven classes at
+n = 10 (prompts of 40 to 50, parities 30), with the attention-free RetNet-style and S4D-style models
+beside the LSTM, on CPU; full: all eleven classes at n = 28 with the paper's prompt lengths (GPU).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import seaborn as sns
 
 from icl.train import train_many
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._boolean import FAMILIES, class_results, run_config, size_label
+from paper_figs._boolean import class_results, families, run_config, size_label
 from paper_figs.plots import new_figure, save_figure, styled
 from tasks import BOOLEAN_TASKS
 
@@ -29,6 +30,8 @@ QUICK_CLASSES = ("conjunction", "disjunction", "parity")
 COLUMNS = (
     "transformer",
     "LSTM",
+    "RetNet",
+    "S4D",
     "elimination",
     "GF(2) elimination",
     "perceptron",
@@ -55,9 +58,10 @@ def final_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
 def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train and evaluate every class; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)
-    classes = by_size(size, QUICK_CLASSES, QUICK_CLASSES, BOOLEAN_TASKS)
+    classes = by_size(size, QUICK_CLASSES, QUICK_CLASSES, BOOLEAN_TASKS, medium=BOOLEAN_TASKS)
     # the transformers, the longer runs, start first, so that side-by-side training ends about together
-    train_many([run_config(task, family, size, seed) for family in FAMILIES for task in classes], out_dir / "runs")
+    runs = [run_config(task, family, size, seed) for family in families(size) for task in classes]
+    train_many(runs, out_dir / "runs")
     data = pd.concat([class_results(task, size, seed, out_dir / "runs") for task in classes], ignore_index=True)
     table = final_accuracy(data)
     fig, (ax,) = new_figure(1, width_in=1.1 * len(table.columns) + 2.5, height_in=0.45 * len(table) + 2.0)

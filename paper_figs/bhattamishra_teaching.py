@@ -39,7 +39,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
             size,
             seed,
             out_dir / "runs",
-            families=("gpt",),
+            models=("gpt",),
             teaching=teaching,
             baselines=("elimination",),
         )

@@ -56,7 +56,10 @@ def test_train_then_eval(tmp_path: Path) -> None:
         (["eval", "does/not/exist"], "is not a run directory"),
         (["eval", ".", "--baselines", "svm"], "is not a run directory"),
         (["reproduce", "fig99"], "unknown figure 'fig99'; allowed: bhattamishra_table, "),
-        (["reproduce", "csma_bounds", "--size", "tiny"], "unknown figure size 'tiny'; allowed: smoke, quick, full"),
+        (
+            ["reproduce", "csma_bounds", "--size", "tiny"],
+            "unknown figure size 'tiny'; allowed: smoke, quick, medium, full",
+        ),
     ],
 )
 def test_user_errors_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:

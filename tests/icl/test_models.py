@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from icl.config import ConfigError, ModelConfig
-from icl.models import attention, build_model
+from icl.models import S4D, attention, build_model, retention_decays, retention_parallel, retention_recurrent
 
 
 def prompt(batch: int = 4, n_points: int = 9, n_dims: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -12,7 +12,9 @@ def prompt(batch: int = 4, n_points: int = 9, n_dims: int = 3) -> tuple[torch.Te
     return torch.randn(batch, n_points, n_dims, generator=generator), torch.randn(batch, n_points, generator=generator)
 
 
-@pytest.mark.parametrize(("family", "backend"), [("gpt", "math"), ("gpt", "sdpa"), ("lstm", "sdpa")])
+@pytest.mark.parametrize(
+    ("family", "backend"), [("gpt", "math"), ("gpt", "sdpa"), ("lstm", "sdpa"), ("retnet", "sdpa"), ("s4d", "sdpa")]
+)
 def test_prediction_k_ignores_later_examples(family: str, backend: str) -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig(family=family, backend=backend), n_dims=3, n_positions=9)
@@ -26,7 +28,7 @@ def test_prediction_k_ignores_later_examples(family: str, backend: str) -> None:
     assert not torch.allclose(base[:, 5:], changed[:, 5:])
 
 
-@pytest.mark.parametrize("family", ["gpt", "lstm"])
+@pytest.mark.parametrize("family", ["gpt", "lstm", "retnet", "s4d"])
 def test_prediction_uses_earlier_labels(family: str) -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig(family=family), n_dims=3, n_positions=9)
@@ -34,6 +36,28 @@ def test_prediction_uses_earlier_labels(family: str) -> None:
     ys2 = ys.clone()
     ys2[:, 0] += 1.0
     assert not torch.allclose(model.predict(xs, ys)[:, 1:], model.predict(xs, ys2)[:, 1:])
+
+
+def test_retention_parallel_form_equals_its_recurrence() -> None:
+    """RetNet's parallel form (masked, decayed Q K^T V) and its recurrent form agree to 1e-5 (float32)."""
+    q, k, v = torch.randn(3, 2, 4, 37, 8, generator=torch.Generator().manual_seed(1)).unbind(0)
+    gamma = retention_decays(4)
+    assert torch.allclose(retention_parallel(q, k, v, gamma), retention_recurrent(q, k, v, gamma), atol=1e-5)
+    assert gamma[0] == pytest.approx(1 - 1 / 32) and (gamma.diff() > 0).all()
+
+
+def test_s4d_convolution_equals_its_scan() -> None:
+    """S4D's convolution with its kernel and the state-space scan agree to 1e-5 (float32), trained
+    parameters or not; the layer is causal."""
+    torch.manual_seed(2)
+    layer = S4D(6)
+    with torch.no_grad():
+        layer.log_dt.add_(torch.randn(6))  # steps from 1e-4 to 1: both fast and slow modes
+    u = torch.randn(3, 41, 6)
+    assert torch.allclose(layer(u), layer.recurrent(u), atol=1e-5)
+    changed = u.clone()
+    changed[:, 20:] += 1.0
+    assert torch.equal(layer(u)[:, :20], layer(changed)[:, :20])
 
 
 @pytest.mark.parametrize("causal", [True, False])

@@ -143,6 +143,6 @@ def test_figure_pipeline_runs_at_smoke_size(name: str, tmp_path: Path) -> None:
 
 
 def test_an_unknown_size_is_refused_naming_the_sizes(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="unknown figure size 'tiny'; allowed: smoke, quick, full"):
+    with pytest.raises(UserError, match="unknown figure size 'tiny'; allowed: smoke, quick, medium, full"):
         figures()["csma_bounds"].load()(tmp_path, size="tiny")
     assert not any(tmp_path.iterdir())
