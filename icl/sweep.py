@@ -165,14 +165,14 @@ def run_sweep(
     default all, started and stopped here). Finished points are not sent again; an interrupted sweep
     (Ctrl-C, SIGTERM; SIGKILL takes the local Ray down with it) leaves its runs to resume on rerun.
     """
-    from icl.train import read_metrics
+    from icl.train import is_finished
 
     sweep_dir = Path(runs_dir) / sweep.name
     points = sweep.points()
     progress = Progress(total=len(points))
     todo = {}
     for name, config in points.items():
-        finished = (sweep_dir / name / "eval.csv").exists() and _trained(read_metrics(sweep_dir / name), config)
+        finished = (sweep_dir / name / "eval.csv").exists() and is_finished(config, sweep_dir)
         if finished:
             progress.reused += 1
         else:
@@ -242,10 +242,6 @@ def ray_map(
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
-
-
-def _trained(metrics: list[dict[str, Any]], config: cfg.RunConfig) -> bool:
-    return bool(metrics) and metrics[-1]["step"] >= config.train.steps
 
 
 def _run_on_ray(

@@ -394,7 +394,7 @@ def train_many(configs: Sequence[cfg.RunConfig], runs_dir: str | Path = "runs") 
     """
     cores = torch.get_num_threads()
     unique = {config.name: config for config in configs}.values()  # one process per run directory
-    pending = [c for c in unique if c.train.device == "cpu" and not _finished(c, Path(runs_dir))]
+    pending = [c for c in unique if c.train.device == "cpu" and not is_finished(c, Path(runs_dir))]
     if cores > 1 and len(pending) > 1:
         workers = min(cores, len(pending))
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
@@ -410,7 +410,7 @@ def _train_with_threads(config: cfg.RunConfig, runs_dir: str | Path, threads: in
     return train(config, runs_dir)
 
 
-def _finished(config: cfg.RunConfig, runs_dir: Path) -> bool:
+def is_finished(config: cfg.RunConfig, runs_dir: Path) -> bool:
     """Whether ``runs_dir`` already holds this run trained to its last step."""
     metrics = read_metrics(runs_dir / config.name)
     return bool(metrics) and metrics[-1]["step"] >= config.train.steps

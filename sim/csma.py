@@ -126,6 +126,17 @@ def _as_int_array(name: str, values: ArrayLike, size: int, low: int, high: int) 
     return array.copy()
 
 
+def seeded_layout(
+    world: World, n_configs: int, max_stations: int, timing: Timing, seed: int
+) -> tuple[np.random.Generator, worlds.Layout]:
+    """A simulator's generator for its own draws and the networks' layout, both from ``seed``: every
+    simulator given the same seed draws the same stations (positions, rates, error rates)."""
+    seeds = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(seeds[0]), world.layout(
+        n_configs, max_stations, timing, np.random.default_rng(seeds[1])
+    )
+
+
 class CsmaSimulator:
     """CSMA/CA in any world of ``sim.worlds`` for a batch of networks, compiled (``sim.engine``);
     stateful, so N and W can change between runs.
@@ -153,9 +164,7 @@ class CsmaSimulator:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
         self.world = worlds.world(world)
         self.timing, self.retry_limit, self.workers = timing, retry_limit, workers
-        seeds = np.random.SeedSequence(seed).spawn(2)
-        self.rng = np.random.default_rng(seeds[0])
-        self.layout = self.world.layout(self.n_configs, self.max_stations, timing, np.random.default_rng(seeds[1]))
+        self.rng, self.layout = seeded_layout(self.world, self.n_configs, self.max_stations, timing, seed)
         self.streams = self.rng.integers(0, 2**63, self.n_configs, dtype=np.int64).astype(np.uint64)
         shape = (self.n_configs, self.max_stations)
         self.state = np.zeros((*shape, engine.N_STATE), dtype=np.int64)

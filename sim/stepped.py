@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sim import engine, worlds
-from sim.csma import Stats, _as_int_array, _batch_shape, _windows
+from sim.csma import Stats, _as_int_array, _batch_shape, _windows, seeded_layout
 from sim.timing import OFDM_54, Timing
 from sim.worlds import World
 
@@ -69,9 +69,7 @@ class SteppedSimulator:
     ) -> None:
         self.n_configs, self.max_stations = _batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
         self.world, self.retry_limit = worlds.world(world), retry_limit
-        seeds = np.random.SeedSequence(seed).spawn(2)
-        self.rng = np.random.default_rng(seeds[0])
-        layout = self.world.layout(self.n_configs, self.max_stations, timing, np.random.default_rng(seeds[1]))
+        self.rng, layout = seeded_layout(self.world, self.n_configs, self.max_stations, timing, seed)
         self.adjustable = layout.adjustable
         self.data = _whole_us("a data frame", layout.ipar[..., engine.DATA_NS] / 1000)
         self.tail = _whole_us("an exchange", layout.ipar[..., engine.TAIL_NS] / 1000)
