@@ -112,12 +112,14 @@ class Embedded:
         _require_count("interval_slots", self.interval_slots)
 
     def open(self, network: Network) -> _EmbeddedRun:
+        network.world.require_slot_model()
         return _EmbeddedRun(self, network)
 
 
 @dataclass(frozen=True)
 class Ns3:
-    """Our 802.11a scenario on the system's ns-3 (``sim.ns3``), one simulation per episode: one step is
+    """Our scenario on the system's ns-3 (``sim.ns3``; 802.11a, or 802.11ax where the world says), one simulation
+    per episode: one step is
     ``step_time_s`` simulated seconds; the log goes to ``run_dir``; every wait is bounded by ``timeout_s``."""
 
     step_time_s: float = 0.1
@@ -179,6 +181,10 @@ class _EmbeddedRun:
         self.simulator = None
 
 
+HE_DATA_MODE = "HeMcs7"
+"""The data rate of 802.11ax worlds on ns-3: HE-MCS 7 (86 Mb/s on 20 MHz with an 800 ns guard interval)."""
+
+
 def _ofdm_mode(rate_mbps: float) -> str:
     """ns-3's name of an 802.11a rate."""
     if rate_mbps not in NS3_RATES_MBPS:
@@ -212,6 +218,9 @@ def ns3_world_args(world: World, timing: Timing, max_stations: int, rng: np.rand
         args["frameErrorRates"] = ",".join(f"{rate:.6f}" for rate in drawn.frame_error_rates[0])
     if drawn.legacy.any():
         args["legacy"] = ",".join("1" if legacy else "0" for legacy in drawn.legacy)
+    if world.standard == "80211ax":
+        args |= {"standard": world.standard, "dataMode": HE_DATA_MODE, "maxAmpdu": world.ampdu_bytes}
+        args["controlMode"] = _ofdm_mode(timing.control_rate_mbps)
     return args
 
 

@@ -19,6 +19,8 @@ from sim import engine
 from sim.timing import Timing
 
 TRAFFIC = ("saturated", "poisson", "onoff")
+STANDARDS = ("80211a", "80211ax")
+"""802.11a (every simulator) and 802.11ax (ns-3 only: HE-MCS 7 at 20 MHz, A-MPDU aggregation)."""
 LEGACY_WINDOWS = (16, 1024)
 """The BEB range legacy stations keep whatever window the others are given."""
 
@@ -36,7 +38,9 @@ class World:
     or each station's drawn uniformly in a (low, high) range. ``rates_mbps`` / ``payloads``: each
     station's data rate and frame size drawn from these (empty: the timing's). ``legacy_share``: the
     share of stations that keep BEB 16..1024 whatever window is set. ``queue_limit``: frames a
-    station can hold (unsaturated)."""
+    station can hold (unsaturated). ``standard``: 802.11a, or 802.11ax with ``ampdu_bytes`` the largest
+    A-MPDU (0: one MPDU per frame; saturated traffic, one rate for all, no legacy stations), which
+    only ns-3 runs."""
 
     traffic: str = "saturated"
     load: float = 1.0
@@ -50,6 +54,8 @@ class World:
     payloads: tuple[int, ...] = ()
     legacy_share: float = 0.0
     queue_limit: int = 100
+    standard: str = "80211a"
+    ampdu_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.traffic not in TRAFFIC:
@@ -77,6 +83,27 @@ class World:
             raise ValueError(f"world rates_mbps and payloads must be positive, got {self.rates_mbps}, {self.payloads}")
         if self.queue_limit < 1:
             raise ValueError(f"world queue_limit must be >= 1, got {self.queue_limit}")
+        self._check_standard()
+
+    def _check_standard(self) -> None:
+        if self.standard not in STANDARDS:
+            raise ValueError(f"world standard {self.standard!r} is not allowed; choose one of: {', '.join(STANDARDS)}")
+        if self.ampdu_bytes < 0 or (self.ampdu_bytes > 0 and self.standard == "80211a"):
+            raise ValueError(f"world ampdu_bytes must be 0, or positive with standard 80211ax; got {self.ampdu_bytes}")
+        if self.standard == "80211a":
+            return
+        departures = {
+            "traffic": self.traffic != "saturated",
+            "rates_mbps": bool(self.rates_mbps),
+            "legacy_share": self.legacy_share > 0,
+            "rts_cts": self.rts_cts and self.ampdu_bytes > 0,
+        }
+        unsupported = [name for name, departs in departures.items() if departs]
+        if unsupported:
+            raise ValueError(
+                f"world standard 80211ax runs saturated stations at one rate without legacy stations (and no "
+                f"RTS/CTS with A-MPDUs); drop option {unsupported[0]!r}"
+            )
 
     @property
     def error_range(self) -> tuple[float, float]:
@@ -87,6 +114,19 @@ class World:
     def one_collision_domain(self) -> bool:
         """Saturated stations that all hear each other: the slotted fast path of ``sim.engine`` runs it."""
         return self.traffic == "saturated" and self.sensing_range is None
+
+    @property
+    def ns3_only(self) -> bool:
+        """802.11ax and A-MPDUs: the slot models (``sim.engine``, ``sim.stepped``) simulate 802.11a frames."""
+        return self.standard != "80211a"
+
+    def require_slot_model(self) -> None:
+        """Refuse, naming the way out, a world the slot models cannot run."""
+        if self.ns3_only:
+            raise ValueError(
+                f"world standard {self.standard} (A-MPDU aggregation) runs on the ns3 backend only; the embedded "
+                "simulators model 802.11a frames of one MPDU"
+            )
 
     @property
     def is_bianchi(self) -> bool:
@@ -112,6 +152,7 @@ class World:
     def layout(self, n_configs: int, max_stations: int, timing: Timing, rng: np.random.Generator) -> Layout:
         """Per-station engine parameters of ``n_configs`` networks of ``max_stations`` stations (drawn by
         ``stations``)."""
+        self.require_slot_model()
         drawn = self.stations(n_configs, max_stations, timing, rng)
         shape = (n_configs, max_stations)
         ipar = np.zeros((*shape, engine.N_IPAR), dtype=np.int64)
@@ -197,17 +238,22 @@ WORLDS: dict[str, World] = {
     "mixed_rates": World(rates_mbps=(6.0, 12.0, 24.0, 54.0), payloads=(500, 1500)),
     "coexistence": World(legacy_share=0.5),
 }
-"""The named worlds of the CSMA experiments (churn is the env's: N changes over time)."""
+"""The named worlds of the CSMA experiments that every simulator runs (churn is the env's: N changes
+over time)."""
+
+NS3_WORLDS: dict[str, World] = {**WORLDS, "ax_ampdu": World(standard="80211ax", ampdu_bytes=65535)}
+"""``WORLDS`` and those only ns-3 runs: 802.11ax with A-MPDUs of up to 65,535 bytes (ns-3's default
+limit for HT and later standards)."""
 
 
 def world(name: str | World = "bianchi", **options: Any) -> World:
     """A named world, with options changed; an unknown name or option is an error naming the allowed."""
     if isinstance(name, World):
         base = name
-    elif name in WORLDS:
-        base = WORLDS[name]
+    elif name in NS3_WORLDS:
+        base = NS3_WORLDS[name]
     else:
-        raise ValueError(f"unknown world {name!r}; choose one of: {', '.join(WORLDS)}")
+        raise ValueError(f"unknown world {name!r}; choose one of: {', '.join(NS3_WORLDS)}")
     allowed = {f.name for f in fields(World)}
     unknown = sorted(set(options) - allowed)
     if unknown:

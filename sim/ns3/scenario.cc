@@ -6,14 +6,16 @@
 // at an offered load (--traffic, --load, --capacityFps, --onMs, --offMs, --queueLimit), stations
 // placed in a disc with a sensing range beyond which nodes do not hear each other (--positions,
 // --sensingRange), RTS/CTS (--rtsCts, --controlMode), per-station rates, payloads and frame error
-// rates at the AP (--dataModes, --payloads, --frameErrorRates), and legacy stations that keep the
-// standard's BEB whatever window is set (--legacy). Every stepTime seconds, after a warm-up for association, the scenario sends the
+// rates at the AP (--dataModes, --payloads, --frameErrorRates), legacy stations that keep the
+// standard's BEB whatever window is set (--legacy), and A-MPDU aggregation on HT and later standards
+// (--maxAmpdu, e.g. 802.11ax as CCOD used it). Every stepTime seconds, after a warm-up for association, the scenario sends the
 // agent the statistics of the last step and receives the contention window W of the next one:
 // CWmin = CWmax = W - 1 on every station (backoff uniform in [0, W - 1], as in sim/csma.py), or,
 // with --cwMaxBeb > 0, binary exponential backoff from CWmin = W - 1 to CWmax = cwMaxBeb - 1.
 // --schedule "step:n,step:n" changes the number of active stations from those steps on.
 //
-// Observation (Box of 7 doubles): frames transmitted by the stations (RTS frames with RTS/CTS), frames acknowledged,
+// Observation (Box of 7 doubles): frames transmitted by the stations (RTS frames with RTS/CTS; with
+// aggregation, every MPDU inside an A-MPDU), frames acknowledged (by ACK or Block Ack),
 // frames failed (transmitted - acknowledged: collisions, and channel losses where there are some),
 // the collision probability estimate failed / transmitted, the MSDU throughput at the AP in Mb/s,
 // the number of Bianchi "virtual slots" seen by the AP (idle slots after DIFS, plus one per
@@ -46,6 +48,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <numeric>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -57,7 +60,7 @@ namespace
 {
 
 constexpr double kMaxWindow = 65536.0;
-constexpr uint32_t kQueueDepth = 8;     // MPDUs kept waiting in each active station's MAC queue
+constexpr uint32_t kQueueDepth = 8;     // MPDUs kept waiting in each active station's MAC queue (+ an A-MPDU's)
 constexpr uint32_t kUdpIpLlcBytes = 36; // UDP 8 + IPv4 20 + LLC/SNAP 8: MSDU = UDP payload + 36
 
 [[noreturn]] void
@@ -199,15 +202,22 @@ enum class Traffic
     OnOff
 };
 
-// A station's UDP uplink: saturated (kQueueDepth MPDUs kept in its MAC queue while active), or Poisson
+// A station's UDP uplink: saturated (`depth` MPDUs kept in its MAC queue while active), or Poisson
 // arrivals at SetRate's rate (while on, with on/off traffic: exponential on and off periods). The MAC
 // queue's size limit drops what overflows.
 class StationSource : public Application
 {
   public:
-    void Configure(Ptr<WifiMacQueue> queue, Address peer, uint32_t payload, Traffic traffic, Time onMean, Time offMean)
+    void Configure(Ptr<WifiMacQueue> queue,
+                   uint32_t depth,
+                   Address peer,
+                   uint32_t payload,
+                   Traffic traffic,
+                   Time onMean,
+                   Time offMean)
     {
         m_queue = queue;
+        m_depth = depth;
         m_peer = peer;
         m_payload = payload;
         m_traffic = traffic;
@@ -252,7 +262,7 @@ class StationSource : public Application
     void Refill()
     {
         uint32_t queued = m_queue->GetNPackets();
-        for (uint32_t i = queued; m_active && i < kQueueDepth; ++i)
+        for (uint32_t i = queued; m_active && i < m_depth; ++i)
         {
             m_socket->Send(Create<Packet>(m_payload));
         }
@@ -287,6 +297,7 @@ class StationSource : public Application
     }
 
     Ptr<WifiMacQueue> m_queue;
+    uint32_t m_depth = kQueueDepth;
     Ptr<Socket> m_socket;
     Ptr<ExponentialRandomVariable> m_exponential;
     Address m_peer;
@@ -362,7 +373,7 @@ class CsmaScenario
         m_txops.push_back(txop);
         m_sources.push_back(source);
         m_legacy.push_back(legacy);
-        m_outstanding.push_back(false);
+        m_outstanding.push_back(0);
         m_acked.push_back(0);
     }
 
@@ -375,10 +386,13 @@ class CsmaScenario
         m_duty = duty;
     }
 
-    void SetApTiming(Time slot, Time difs)
+    // The AP's slot and DIFS (AIFS of best effort with QoS), and, with QoS, its best-effort EDCA
+    // function, whose windows its beacons advertise to the stations.
+    void SetAp(Time slot, Time difs, Ptr<Txop> qosTxop)
     {
         m_slot = slot;
         m_difs = difs;
+        m_apTxop = qosTxop;
     }
 
     // A data frame's attempt is outstanding from its transmission until its ACK or the station's
@@ -390,13 +404,17 @@ class CsmaScenario
         m_rtsAttempts = rts;
     }
 
-    void OnStationTx(uint32_t station, Ptr<const Packet> packet, double)
+    // One PSDU: a single MPDU, or the MPDUs of an A-MPDU, each an attempt of its own.
+    void OnStationTx(uint32_t station, WifiConstPsduMap psdus, WifiTxVector, double)
     {
-        WifiMacHeader header;
-        if (packet->PeekHeader(header) && (m_rtsAttempts ? header.IsRts() : header.IsData()))
+        for (const auto& [staId, psdu] : psdus)
         {
-            ++m_now.transmitted;
-            m_outstanding[station] = true;
+            const WifiMacHeader& header = psdu->GetHeader(0);
+            if (m_rtsAttempts ? header.IsRts() : header.IsData())
+            {
+                m_now.transmitted += psdu->GetNMpdus();
+                m_outstanding[station] = psdu->GetNMpdus();
+            }
         }
     }
 
@@ -404,7 +422,7 @@ class CsmaScenario
     {
         ++m_now.acked;
         ++m_acked[station];
-        m_outstanding[station] = false;
+        m_outstanding[station] = m_rtsAttempts || m_outstanding[station] == 0 ? 0 : m_outstanding[station] - 1;
     }
 
     void OnApRx(Ptr<const Packet> packet)
@@ -469,11 +487,17 @@ class CsmaScenario
             m_txops[i]->SetMinCw(m_window - 1);
             m_txops[i]->SetMaxCw(cwMax - 1);
         }
+        // QoS stations take their EDCA windows from the AP's beacons, which advertise the AP's own.
+        if (m_apTxop)
+        {
+            m_apTxop->SetMinCw(m_window - 1);
+            m_apTxop->SetMaxCw(cwMax - 1);
+        }
     }
 
     void Step()
     {
-        uint64_t outstanding = std::count(m_outstanding.begin(), m_outstanding.end(), true);
+        uint64_t outstanding = std::accumulate(m_outstanding.begin(), m_outstanding.end(), uint64_t{0});
         Counters delta{m_now.transmitted - m_last.transmitted + m_deferred - outstanding,
                        m_now.acked - m_last.acked,
                        m_now.receivedBytes - m_last.receivedBytes,
@@ -534,7 +558,7 @@ class CsmaScenario
     std::vector<Ptr<StationSource>> m_sources;
     bool m_rtsAttempts = false;
     std::vector<bool> m_legacy;
-    std::vector<bool> m_outstanding;
+    std::vector<uint32_t> m_outstanding; // attempts of each station's last transmission not yet acknowledged
     std::vector<uint64_t> m_acked;
     std::vector<uint64_t> m_lastAcked;
     double m_load = 0;
@@ -543,6 +567,7 @@ class CsmaScenario
     uint64_t m_deferred = 0;
     Time m_slot;
     Time m_difs;
+    Ptr<Txop> m_apTxop;
     Counters m_now;
     Counters m_last;
     Time m_lastTime;
@@ -657,6 +682,8 @@ main(int argc, char* argv[])
     std::string payloads;
     std::string frameErrorRates;
     std::string legacy;
+    uint32_t maxAmpdu = 0;
+    uint32_t channelWidth = 20;
 
     CommandLine cmd(__FILE__);
     cmd.AddValue("openGymPort", "port the agent's REP socket listens on", openGymPort);
@@ -691,6 +718,8 @@ main(int argc, char* argv[])
     cmd.AddValue("frameErrorRates", "each station's frame error rate at the AP 'f,f,...' (default: 0)",
                  frameErrorRates);
     cmd.AddValue("legacy", "'0,1,...': stations that keep the standard's BEB whatever window is set", legacy);
+    cmd.AddValue("channelWidth", "MHz (20, 40, 80 or 160 where the standard allows)", channelWidth);
+    cmd.AddValue("maxAmpdu", "largest A-MPDU in bytes on HT and later standards (0: one MPDU per frame)", maxAmpdu);
     cmd.Parse(argc, argv);
     // Die with the agent that started us: no orphan simulation ever outlives its Python process.
     ExitWithParent(static_cast<pid_t>(parentPid));
@@ -713,6 +742,14 @@ main(int argc, char* argv[])
     auto payloadList = ParseList(payloads, maxStations, "payloads");
     auto errorList = ParseList(frameErrorRates, maxStations, "frameErrorRates");
     auto legacyList = ParseList(legacy, maxStations, "legacy");
+    bool qos = wifiStandard != WIFI_STANDARD_80211a && wifiStandard != WIFI_STANDARD_80211g;
+    if (maxAmpdu > 0 && !qos)
+        Fail("--maxAmpdu needs an HT or later standard (80211n, 80211ac, 80211ax), got " + standard);
+    if (maxAmpdu > 0 && rtsCts)
+        Fail("--maxAmpdu and --rtsCts together are not supported (an RTS would count as one attempt for many MPDUs)");
+    if (qos && std::count(legacyList.begin(), legacyList.end(), "1") > 0)
+        Fail("--legacy needs 80211a or 80211g: QoS stations take their windows from the AP's beacons, got " +
+             standard);
     Config::SetDefault("ns3::WifiMacQueue::MaxSize", QueueSizeValue(QueueSize(std::to_string(queueLimit) + "p")));
     if (rtsCts)
         Config::SetDefault("ns3::WifiRemoteStationManager::RtsCtsThreshold", UintegerValue(0));
@@ -732,6 +769,7 @@ main(int argc, char* argv[])
     }
     YansWifiPhyHelper phy;
     phy.SetChannel(channel.Create());
+    phy.Set("ChannelSettings", StringValue("{0, " + std::to_string(channelWidth) + ", BAND_UNSPECIFIED, 0}"));
     WifiHelper wifi;
     wifi.SetStandard(wifiStandard);
     WifiMacHelper mac;
@@ -749,8 +787,8 @@ main(int argc, char* argv[])
                                  "ControlMode", StringValue(controlMode.empty() ? dataMode : controlMode));
     mac.SetType("ns3::ApWifiMac", "Ssid", SsidValue(ssid));
     NetDeviceContainer apDevice = wifi.Install(phy, mac, ap);
-    // One MPDU per frame, as in the slot model: no A-MPDU/A-MSDU aggregation on HT and later.
-    Config::Set("/NodeList/*/DeviceList/*/$ns3::WifiNetDevice/Mac/BE_MaxAmpduSize", UintegerValue(0));
+    // One MPDU per frame, as in the slot model, unless --maxAmpdu aggregates; never A-MSDUs.
+    Config::Set("/NodeList/*/DeviceList/*/$ns3::WifiNetDevice/Mac/BE_MaxAmpduSize", UintegerValue(maxAmpdu));
     Config::Set("/NodeList/*/DeviceList/*/$ns3::WifiNetDevice/Mac/BE_MaxAmsduSize", UintegerValue(0));
 
     MobilityHelper mobility;
@@ -807,8 +845,11 @@ main(int argc, char* argv[])
     scenario.CountRtsAsAttempts(rtsCts);
     Ptr<WifiNetDevice> apWifi = DynamicCast<WifiNetDevice>(apDevice.Get(0));
     Ptr<SenderErrorModel> errors = CreateObject<SenderErrorModel>();
-    scenario.SetApTiming(apWifi->GetPhy()->GetSlot(),
-                         apWifi->GetPhy()->GetSifs() + 2 * apWifi->GetPhy()->GetSlot());
+    Ptr<WifiMac> apMac = apWifi->GetMac();
+    Ptr<Txop> apTxop = apMac->GetQosSupported() ? Ptr<Txop>(apMac->GetQosTxop(AC_BE)) : apMac->GetTxop();
+    scenario.SetAp(apWifi->GetPhy()->GetSlot(),
+                   apWifi->GetPhy()->GetSifs() + apTxop->GetAifsn() * apWifi->GetPhy()->GetSlot(),
+                   apMac->GetQosSupported() ? apTxop : nullptr);
     apWifi->GetMac()->TraceConnectWithoutContext("MacRx", MakeCallback(&CsmaScenario::OnApRx, &scenario));
     apWifi->GetPhy()->GetState()->TraceConnectWithoutContext("State", MakeCallback(&CsmaScenario::OnApState, &scenario));
     Address apAddress = InetSocketAddress(apInterface.GetAddress(0), port);
@@ -821,8 +862,8 @@ main(int argc, char* argv[])
         if (bytes <= kUdpIpLlcBytes)
             Fail("--payloads (MSDU bytes) must exceed " + std::to_string(kUdpIpLlcBytes));
         Ptr<StationSource> source = CreateObject<StationSource>();
-        source->Configure(txop->GetWifiMacQueue(), apAddress, bytes - kUdpIpLlcBytes, trafficModel, MilliSeconds(onMs),
-                          MilliSeconds(offMs));
+        source->Configure(txop->GetWifiMacQueue(), kQueueDepth + maxAmpdu / bytes, apAddress, bytes - kUdpIpLlcBytes,
+                          trafficModel, MilliSeconds(onMs), MilliSeconds(offMs));
         stations.Get(i)->AddApplication(source);
         source->SetStartTime(Seconds(warmup / 2));
         scenario.AddStation(txop, source, !legacyList.empty() && legacyList[i] == "1");
@@ -833,7 +874,7 @@ main(int argc, char* argv[])
                 Fail("--frameErrorRates must be in [0, 1), got " + errorList[i]);
             errors->SetRate(device->GetMac()->GetAddress(), rate);
         }
-        device->GetPhy()->TraceConnectWithoutContext("PhyTxBegin",
+        device->GetPhy()->TraceConnectWithoutContext("PhyTxPsduBegin",
                                                      MakeCallback(&CsmaScenario::OnStationTx, &scenario).Bind(i));
         stationMac->TraceConnectWithoutContext("AckedMpdu",
                                                MakeCallback(&CsmaScenario::OnStationAcked, &scenario).Bind(i));
