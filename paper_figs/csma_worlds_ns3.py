@@ -1,10 +1,11 @@
 """The CSMA worlds on real ns-3: where the model's window fails there, and how every optimizer fares.
 
 The ``csma_worlds`` figure with ns-3 as the ground truth: each world of ``sim.worlds`` runs as our
-scenario's options (``sim/ns3/scenario.cc``), its oracle is the best fixed window of an ns-3 sweep
+scenario's options (``sim/ns3/scenario.cc``), and so does 802.11ax with A-MPDU aggregation
+(``ax_ampdu``), which only ns-3 runs; a world's oracle is the best fixed window of an ns-3 sweep
 (``WORLD_WINDOWS``), and every policy runs closed loop on ns-3, probes charged. Nothing is trained on
 ns-3: the optimizers are those of ``csma_worlds`` (trained on Bianchi's model and on the embedded
-simulator's world tables). Left: the throughput Bianchi's W*(N) keeps of each world's ns-3 oracle,
+simulator's tables of randomised worlds). Left: the throughput Bianchi's W*(N) keeps of each world's ns-3 oracle,
 per N, mean and 95% interval over seeds. Right: each policy's mean throughput over seeds as % of
 the oracle (5th percentile in brackets), mean over N.
 """
@@ -18,14 +19,14 @@ import pandas as pd
 
 from icl.policies import world_scores
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import TRAIN_WORLDS, ns3_world_table, world_tables
+from paper_figs._csma import across_worlds_tables, ns3_world_table
 from paper_figs.csma_worlds import draw, model_window_kept, world_policies
 from paper_figs.plots import save_figure, styled
 from sim.collect import MeasurementTable
 from sim.env import Ns3
 from sim.ns3 import Ns3Error, ns3_available
 from sim.ns3.build import INSTALL_HINT
-from sim.worlds import WORLDS
+from sim.worlds import NS3_WORLDS
 
 DESCRIPTION = "CSMA worlds on ns-3: Bianchi's window against each world's ns-3 oracle, and every optimizer closed loop"
 NAME = "csma_worlds_ns3"
@@ -37,7 +38,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     if not ns3_available():
         raise Ns3Error(f"the {NAME} figure runs ns-3, which is not installed; {INSTALL_HINT}")
     out_dir = Path(out_dir)
-    names = by_size(size, ["bianchi", "hidden"], list(WORLDS), list(WORLDS))
+    names = by_size(size, ["bianchi", "hidden"], list(NS3_WORLDS), list(NS3_WORLDS))
     n_values = by_size(size, [5], [5, 20], [5, 20, 50])
     step_s = by_size(size, 0.01, 0.1, 0.2)
     data_dir = out_dir / f"ns3-worlds-{size}"
@@ -45,8 +46,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         world: ns3_world_table(data_dir, world, n_values, by_size(size, 1, 2, 4), step_s, workers=2) for world in names
     }
     kept = model_window_kept(tables, n_values)
-    embedded_tables = world_tables(out_dir / "worlds", seeds=by_size(size, 2, 6, 10), names=TRAIN_WORLDS)
-    policies = world_policies(out_dir / "runs", size, seed, embedded_tables)
+    policies = world_policies(out_dir / "runs", size, seed, across_worlds_tables(out_dir / "worlds", size, seed))
     optima = {world: MeasurementTable.load(path) for world, path in tables.items()}
     scores = world_scores(
         policies, names, n_values, by_size(size, 1, 1, 4), by_size(size, 14, 30, 60),

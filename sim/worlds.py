@@ -279,3 +279,93 @@ def churn(
         if n_next != n:
             schedule[step] = n = n_next
     return schedule
+
+
+@dataclass(frozen=True)
+class WorldRanges:
+    """Where domain randomisation draws worlds from: each way of departing from Bianchi's world is
+    taken independently with its chance (``*_chance``), its parameter uniform in its range.
+
+    Unsaturated traffic (Poisson, or on/off with ``onoff_chance``) at a load in ``load``; hidden
+    stations with a sensing range in ``sensing_range`` (RTS/CTS with ``rts_cts_chance``); channel
+    errors, each station's rate uniform in [0, f] with f in ``frame_error_rate``; mixed rates (two or
+    more of ``rates_mbps``) and payloads; a share of legacy stations in ``legacy_share``."""
+
+    unsaturated_chance: float = 0.4
+    load: tuple[float, float] = (0.3, 0.9)
+    onoff_chance: float = 0.5
+    hidden_chance: float = 0.4
+    sensing_range: tuple[float, float] = (1.2, 2.0)
+    rts_cts_chance: float = 0.3
+    lossy_chance: float = 0.4
+    frame_error_rate: tuple[float, float] = (0.05, 0.3)
+    mixed_chance: float = 0.3
+    rates_mbps: tuple[float, ...] = (6.0, 12.0, 24.0, 54.0)
+    payloads: tuple[int, ...] = (500, 1500)
+    coexistence_chance: float = 0.3
+    legacy_share: tuple[float, float] = (0.2, 0.6)
+
+    def __post_init__(self) -> None:
+        for name in ("unsaturated", "onoff", "hidden", "rts_cts", "lossy", "mixed", "coexistence"):
+            chance = getattr(self, f"{name}_chance")
+            if not 0.0 <= chance <= 1.0:
+                raise ValueError(f"world ranges {name}_chance must be in [0, 1], got {chance}")
+        for name in ("load", "sensing_range", "frame_error_rate", "legacy_share"):
+            low, high = getattr(self, name)
+            if not 0 <= low <= high:
+                raise ValueError(f"world ranges {name} must be (low, high) with 0 <= low <= high, got {(low, high)}")
+        # Every world the ranges can draw must be valid: check the corners.
+        World(load=self.load[0], frame_error_rate=self.frame_error_rate[1], legacy_share=self.legacy_share[1])
+
+    def draw(self, rng: np.random.Generator) -> World:
+        """One world, its departures and parameters drawn from ``rng``."""
+        options: dict[str, Any] = {}
+        if rng.random() < self.unsaturated_chance:
+            options["traffic"] = "onoff" if rng.random() < self.onoff_chance else "poisson"
+            options["load"] = float(rng.uniform(*self.load))
+        if rng.random() < self.hidden_chance:
+            options["sensing_range"] = float(rng.uniform(*self.sensing_range))
+            options["rts_cts"] = bool(rng.random() < self.rts_cts_chance)
+        if rng.random() < self.lossy_chance:
+            options["frame_error_rate"] = (0.0, float(rng.uniform(*self.frame_error_rate)))
+        if rng.random() < self.mixed_chance:
+            count = int(rng.integers(2, len(self.rates_mbps) + 1))
+            options["rates_mbps"] = tuple(sorted(float(r) for r in rng.choice(self.rates_mbps, count, replace=False)))
+            options["payloads"] = tuple(int(b) for b in self.payloads)
+        if rng.random() < self.coexistence_chance:
+            options["legacy_share"] = float(rng.uniform(*self.legacy_share))
+        return World(**options)
+
+    def covers(self, candidate: World) -> bool:
+        """Whether ``candidate`` is a world these ranges can draw (its every option within them)."""
+
+        def within(value: float, bounds: tuple[float, float]) -> bool:
+            return bounds[0] <= value <= bounds[1]
+
+        low, high = candidate.error_range
+        checks = [
+            candidate.standard == "80211a" and candidate.radius == 1.0,
+            candidate.traffic == "saturated"
+            or (
+                within(candidate.load, self.load)
+                and (self.onoff_chance < 1 if candidate.traffic == "poisson" else self.onoff_chance > 0)
+                and self.unsaturated_chance > 0
+            ),
+            candidate.sensing_range is None
+            or (self.hidden_chance > 0 and within(candidate.sensing_range, self.sensing_range)),
+            not candidate.rts_cts or (candidate.sensing_range is not None and self.rts_cts_chance > 0),
+            high == 0 or (low == 0 and self.lossy_chance > 0 and within(high, self.frame_error_rate)),
+            not candidate.rates_mbps or (self.mixed_chance > 0 and set(candidate.rates_mbps) <= set(self.rates_mbps)),
+            not candidate.payloads or (self.mixed_chance > 0 and tuple(candidate.payloads) == tuple(self.payloads)),
+            candidate.legacy_share == 0
+            or (self.coexistence_chance > 0 and within(candidate.legacy_share, self.legacy_share)),
+        ]
+        return all(checks)
+
+
+def random_worlds(count: int, seed: int, ranges: WorldRanges = WorldRanges()) -> list[World]:
+    """``count`` worlds drawn from ``ranges`` (domain randomisation), the same for the same seed."""
+    if count < 1:
+        raise ValueError(f"random_worlds needs count >= 1, got {count}")
+    rng = np.random.default_rng(seed)
+    return [ranges.draw(rng) for _ in range(count)]

@@ -12,7 +12,7 @@ from sim.collect import measured_optimum
 from sim.csma import CsmaSimulator, simulate
 from sim.env import CsmaEnv, Embedded
 from sim.timing import OFDM_54
-from sim.worlds import WORLDS, World, churn, exchange_us, world
+from sim.worlds import NS3_WORLDS, WORLDS, World, WorldRanges, churn, exchange_us, random_worlds, world
 from theory import bianchi
 
 STATIONS = np.array([2, 5, 10, 20, 50])
@@ -163,6 +163,10 @@ def test_rts_cts_exchange_times() -> None:
         (lambda: world("ax_ampdu", rts_cts=True), "no RTS/CTS with A-MPDUs.*drop option 'rts_cts'"),
         (lambda: simulate([5], 16, world="ax_ampdu"), "80211ax .* runs on the ns3 backend only"),
         (lambda: CsmaEnv(5, world="ax_ampdu"), "80211ax .* runs on the ns3 backend only"),
+        (lambda: WorldRanges(hidden_chance=1.5), r"world ranges hidden_chance must be in \[0, 1\], got 1.5"),
+        (lambda: WorldRanges(load=(0.9, 0.3)), r"world ranges load must be \(low, high\)"),
+        (lambda: WorldRanges(frame_error_rate=(0.1, 1.2)), r"frame_error_rate must be in \[0, 1\)"),
+        (lambda: random_worlds(0, 1), "random_worlds needs count >= 1, got 0"),
         (lambda: simulate([5], 16, world="hidden", engine="numpy"), "the numpy reference simulates Bianchi's"),
         (lambda: simulate([5], 16, engine="gpu"), "unknown simulator engine 'gpu'"),
         (lambda: CsmaSimulator([5], 16, workers=0), "workers must be a positive integer, got 0"),
@@ -177,6 +181,32 @@ def test_every_named_world_runs() -> None:
     for name in WORLDS:
         stats = simulate([5, 20], 64, n_slots=2000, seed=0, world=name)
         assert (stats.slots == 2000).all() and (stats.throughput_mbps > 0).all(), name
+
+
+def test_domain_randomisation_draws_every_departure_within_its_ranges() -> None:
+    """The same seed draws the same worlds; every departure is drawn, each within its range (the
+    ranges cover what they draw), and ranges that leave a departure out hold its worlds out."""
+    drawn = random_worlds(200, seed=4)
+    assert drawn == random_worlds(200, seed=4) and drawn != random_worlds(200, seed=5)
+    ranges = WorldRanges()
+    assert all(ranges.covers(w) for w in drawn)
+    departures = {
+        "onoff": sum(w.traffic == "onoff" for w in drawn),
+        "hidden": sum(w.sensing_range is not None for w in drawn),
+        "rts": sum(w.rts_cts for w in drawn),
+        "lossy": sum(w.error_range[1] > 0 for w in drawn),
+        "mixed": sum(bool(w.rates_mbps) for w in drawn),
+        "legacy": sum(w.legacy_share > 0 for w in drawn),
+    }
+    assert all(count >= 10 for count in departures.values()), departures
+    assert all(1.2 <= w.sensing_range <= 2.0 for w in drawn if w.sensing_range is not None)
+    assert all(0.3 <= w.load <= 0.9 for w in drawn if w.traffic != "saturated")
+    narrow = WorldRanges(onoff_chance=0.0, sensing_range=(1.6, 2.2), mixed_chance=0.0)
+    covered = {name for name, w in NS3_WORLDS.items() if narrow.covers(w)}
+    assert covered == {"bianchi", "unsaturated", "lossy", "coexistence"}
+    assert all(ranges.covers(w) for name, w in WORLDS.items())
+    for w in drawn[:20]:
+        assert (simulate([5, 20], 64, n_slots=500, seed=0, world=w).throughput_mbps > 0).all(), w
 
 
 def test_churn_moves_n_within_its_bounds_and_the_env_follows() -> None:
