@@ -68,7 +68,9 @@ def main() -> None:
         w_ns3 = best_window(w, s_ns3)
         i = int(np.argmin(abs(np.log2(w / w_ns3))))
         if np.isnan(s_emb).all():
-            print(f"{name:12s} {n:>3} | {w_ns3:7.0f} {'-':>7} {'-':>6} | {s_ns3.max():7.2f} {'-':>7} {'-':>5} | {p_ns3[i]:.3f}")
+            print(
+                f"{name:12s} {n:>3} | {w_ns3:7.0f} {'-':>7} {'-':>6} | {s_ns3.max():7.2f} {'-':>7} {'-':>5} | {p_ns3[i]:.3f}"
+            )
             continue
         w_emb = best_window(w, s_emb)
         print(

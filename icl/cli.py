@@ -350,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="ns-3 simulations (embedded threads) at once"
     )
-    collect.add_argument("--world", default="bianchi", help="the network: a world of sim.worlds (ax_ampdu on ns-3 only)")
+    collect.add_argument(
+        "--world", default="bianchi", help="the network: a world of sim.worlds (ax_ampdu on ns-3 only)"
+    )
     collect.add_argument("--step-time", type=float, default=0.1, help="ns-3: simulated seconds measured per window")
     collect.add_argument("--log-dir", help="ns-3: keep each simulation's log here")
     collect.add_argument(

@@ -11,7 +11,8 @@ import pytest
 
 from icl.evaluate import eval_prompts, evaluate, learners_for, value_at
 from paper_figs import bhattamishra_table, bhattamishra_teaching
-from paper_figs._boolean import run_config, trained_model
+from paper_figs._boolean import PAPER_PATTERN, run_config, trained_model
+from tasks import BOOLEAN_TASKS
 
 
 @pytest.mark.slow
@@ -67,3 +68,26 @@ def test_teaching_prefix_needs_fewer_examples(quick_figures: tuple[pd.DataFrame,
     with_prefix = first_k_above("transformer, teaching prefix", 0.95)
     without = first_k_above("transformer, random examples", 0.95)
     assert with_prefix < without
+
+
+def test_the_table_marks_learnt_and_chance_cells() -> None:
+    """>= 95% is learnt; an interval reaching a coin flip, or the null learner's interval, is chance
+    (whatever the null learner's own accuracy); the paper's pattern names every class."""
+
+    def row(task: str, learner: str, mean: float, half_width: float = 0.03) -> dict:
+        return {"task": task, "learner": learner, "k": 39, "metric": "accuracy", "mean": mean,
+                "ci_low": mean - half_width, "ci_high": mean + half_width, "n_prompts": 512}  # fmt: skip
+
+    null = "null (majority label)"
+    frame = pd.DataFrame(
+        [
+            row("conjunction", "transformer", 0.97), row("conjunction", "LSTM", 0.80), row("conjunction", null, 0.62),
+            row("halfspace", "transformer", 0.52), row("halfspace", "LSTM", 0.60), row("halfspace", null, 0.46),
+            row("dnf", "transformer", 0.81), row("dnf", "LSTM", 0.86), row("dnf", null, 0.79),
+        ]
+    )  # fmt: skip
+    verdict = bhattamishra_table.verdicts(frame)
+    assert verdict.loc["conjunction (39 examples)"].tolist() == ["learnt", "", ""]
+    assert verdict.loc["halfspace (39 examples)"].tolist() == ["chance", "", ""]
+    assert verdict.loc["dnf (39 examples)"].tolist() == ["chance", "", ""]
+    assert set(PAPER_PATTERN) == set(BOOLEAN_TASKS)
