@@ -39,8 +39,7 @@ class World:
     station's data rate and frame size drawn from these (empty: the timing's). ``legacy_share``: the
     share of stations that keep BEB 16..1024 whatever window is set. ``queue_limit``: frames a
     station can hold (unsaturated). ``standard``: 802.11a, or 802.11ax with ``ampdu_bytes`` the largest
-    A-MPDU (0: one MPDU per frame; saturated traffic, one rate for all, no legacy stations), which
-    only ns-3 runs."""
+    A-MPDU (0: one MPDU per frame; saturated traffic, one rate for all), which only ns-3 runs."""
 
     traffic: str = "saturated"
     load: float = 1.0
@@ -95,14 +94,13 @@ class World:
         departures = {
             "traffic": self.traffic != "saturated",
             "rates_mbps": bool(self.rates_mbps),
-            "legacy_share": self.legacy_share > 0,
             "rts_cts": self.rts_cts and self.ampdu_bytes > 0,
         }
         unsupported = [name for name, departs in departures.items() if departs]
         if unsupported:
             raise ValueError(
-                f"world standard 80211ax runs saturated stations at one rate without legacy stations (and no "
-                f"RTS/CTS with A-MPDUs); drop option {unsupported[0]!r}"
+                f"world standard 80211ax runs saturated stations at one rate (and no RTS/CTS with A-MPDUs); "
+                f"drop option {unsupported[0]!r}"
             )
 
     @property

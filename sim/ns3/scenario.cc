@@ -8,7 +8,8 @@
 // --sensingRange), RTS/CTS (--rtsCts, --controlMode), per-station rates, payloads and frame error
 // rates at the AP (--dataModes, --payloads, --frameErrorRates), legacy stations that keep the
 // standard's BEB whatever window is set (--legacy), and A-MPDU aggregation on HT and later standards
-// (--maxAmpdu, e.g. 802.11ax as CCOD used it). Every stepTime seconds, after a warm-up for association, the scenario sends the
+// (--maxAmpdu, e.g. 802.11ax as CCOD used it; QoS stations take their EDCA windows from the AP's
+// beacons, so the agent's window is put back after each beacon). Every stepTime seconds, after a warm-up for association, the scenario sends the
 // agent the statistics of the last step and receives the contention window W of the next one:
 // CWmin = CWmax = W - 1 on every station (backoff uniform in [0, W - 1], as in sim/csma.py), or,
 // with --cwMaxBeb > 0, binary exponential backoff from CWmin = W - 1 to CWmax = cwMaxBeb - 1.
@@ -386,13 +387,18 @@ class CsmaScenario
         m_duty = duty;
     }
 
-    // The AP's slot and DIFS (AIFS of best effort with QoS), and, with QoS, its best-effort EDCA
-    // function, whose windows its beacons advertise to the stations.
-    void SetAp(Time slot, Time difs, Ptr<Txop> qosTxop)
+    // The AP's slot and DIFS (AIFS of best effort with QoS).
+    void SetApTiming(Time slot, Time difs)
     {
         m_slot = slot;
         m_difs = difs;
-        m_apTxop = qosTxop;
+    }
+
+    // A QoS station takes its EDCA windows from every beacon (the AP's own, which stay the standard's
+    // so that its ADDBA responses are not starved); the agent's window is put back right after.
+    void OnStationBeacon(Time)
+    {
+        Simulator::ScheduleNow(&CsmaScenario::ApplyWindow, this);
     }
 
     // A data frame's attempt is outstanding from its transmission until its ACK or the station's
@@ -479,6 +485,15 @@ class CsmaScenario
             Fail(message.str());
         }
         m_window = static_cast<uint32_t>(std::lround(window));
+        m_agentSet = true;
+        ApplyWindow();
+    }
+
+    // The agent's window on every obedient station (from its first action on).
+    void ApplyWindow()
+    {
+        if (!m_agentSet)
+            return;
         uint32_t cwMax = m_cwMaxBeb > 0 ? std::max(m_window, m_cwMaxBeb) : m_window;
         for (uint32_t i = 0; i < m_txops.size(); ++i)
         {
@@ -486,12 +501,6 @@ class CsmaScenario
                 continue;
             m_txops[i]->SetMinCw(m_window - 1);
             m_txops[i]->SetMaxCw(cwMax - 1);
-        }
-        // QoS stations take their EDCA windows from the AP's beacons, which advertise the AP's own.
-        if (m_apTxop)
-        {
-            m_apTxop->SetMinCw(m_window - 1);
-            m_apTxop->SetMaxCw(cwMax - 1);
         }
     }
 
@@ -567,7 +576,7 @@ class CsmaScenario
     uint64_t m_deferred = 0;
     Time m_slot;
     Time m_difs;
-    Ptr<Txop> m_apTxop;
+    bool m_agentSet = false;
     Counters m_now;
     Counters m_last;
     Time m_lastTime;
@@ -747,9 +756,6 @@ main(int argc, char* argv[])
         Fail("--maxAmpdu needs an HT or later standard (80211n, 80211ac, 80211ax), got " + standard);
     if (maxAmpdu > 0 && rtsCts)
         Fail("--maxAmpdu and --rtsCts together are not supported (an RTS would count as one attempt for many MPDUs)");
-    if (qos && std::count(legacyList.begin(), legacyList.end(), "1") > 0)
-        Fail("--legacy needs 80211a or 80211g: QoS stations take their windows from the AP's beacons, got " +
-             standard);
     Config::SetDefault("ns3::WifiMacQueue::MaxSize", QueueSizeValue(QueueSize(std::to_string(queueLimit) + "p")));
     if (rtsCts)
         Config::SetDefault("ns3::WifiRemoteStationManager::RtsCtsThreshold", UintegerValue(0));
@@ -847,9 +853,8 @@ main(int argc, char* argv[])
     Ptr<SenderErrorModel> errors = CreateObject<SenderErrorModel>();
     Ptr<WifiMac> apMac = apWifi->GetMac();
     Ptr<Txop> apTxop = apMac->GetQosSupported() ? Ptr<Txop>(apMac->GetQosTxop(AC_BE)) : apMac->GetTxop();
-    scenario.SetAp(apWifi->GetPhy()->GetSlot(),
-                   apWifi->GetPhy()->GetSifs() + apTxop->GetAifsn() * apWifi->GetPhy()->GetSlot(),
-                   apMac->GetQosSupported() ? apTxop : nullptr);
+    scenario.SetApTiming(apWifi->GetPhy()->GetSlot(),
+                         apWifi->GetPhy()->GetSifs() + apTxop->GetAifsn() * apWifi->GetPhy()->GetSlot());
     apWifi->GetMac()->TraceConnectWithoutContext("MacRx", MakeCallback(&CsmaScenario::OnApRx, &scenario));
     apWifi->GetPhy()->GetState()->TraceConnectWithoutContext("State", MakeCallback(&CsmaScenario::OnApState, &scenario));
     Address apAddress = InetSocketAddress(apInterface.GetAddress(0), port);
@@ -878,6 +883,9 @@ main(int argc, char* argv[])
                                                      MakeCallback(&CsmaScenario::OnStationTx, &scenario).Bind(i));
         stationMac->TraceConnectWithoutContext("AckedMpdu",
                                                MakeCallback(&CsmaScenario::OnStationAcked, &scenario).Bind(i));
+        if (stationMac->GetQosSupported())
+            stationMac->TraceConnectWithoutContext("BeaconArrival",
+                                                   MakeCallback(&CsmaScenario::OnStationBeacon, &scenario));
     }
     apWifi->GetPhy()->SetPostReceptionErrorModel(errors);
     scenario.Start(Seconds(warmup / 2), Seconds(warmup));

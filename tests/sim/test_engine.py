@@ -159,7 +159,7 @@ def test_rts_cts_exchange_times() -> None:
         (lambda: World(traffic="cbr"), "world traffic 'cbr' is not allowed; choose one of: saturated, poisson, onoff"),
         (lambda: World(standard="80211b"), "world standard '80211b' is not allowed; choose one of: 80211a, 80211ax"),
         (lambda: World(ampdu_bytes=4096), "world ampdu_bytes must be 0, or positive with standard 80211ax; got 4096"),
-        (lambda: world("ax_ampdu", legacy_share=0.5), "80211ax runs saturated stations .* drop option 'legacy_share'"),
+        (lambda: world("ax_ampdu", traffic="poisson"), "80211ax runs saturated stations .* drop option 'traffic'"),
         (lambda: world("ax_ampdu", rts_cts=True), "no RTS/CTS with A-MPDUs.*drop option 'rts_cts'"),
         (lambda: simulate([5], 16, world="ax_ampdu"), "80211ax .* runs on the ns3 backend only"),
         (lambda: CsmaEnv(5, world="ax_ampdu"), "80211ax .* runs on the ns3 backend only"),
