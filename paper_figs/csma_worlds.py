@@ -4,7 +4,8 @@ Left: the throughput Bianchi's W*(N) keeps of each world's measured oracle (the 
 world's table), per N, mean and 95% interval over the table's runs. Right: closed loop on the
 embedded simulator, probes charged, each policy's mean throughput over seeds as % of the world's
 oracle (the 5th percentile over seeds in brackets), mean over N in {5, 20, 50}: the in-context
-optimizers (the p* formulation trained in Bianchi's world; the throughput-peak formulation trained
+optimizers (the p* formulation trained in Bianchi's world, and the median of offsets reading the same
+prompts; the throughput-peak formulation trained
 across worlds drawn at random from ``TRAIN_RANGES``, and the parabola fit reading the same probes),
 the classic schemes, Bianchi's window for the true N, the CCOD-style DQN and BEB. Worlds marked *
 lie outside the training ranges.
@@ -65,14 +66,15 @@ def model_window_kept(tables: dict[str, str], n_values: Sequence[int]) -> pd.Dat
 
 
 def world_policies(runs: Path, size: str, seed: int, training: Sequence[str]) -> dict[str, PolicySpec]:
-    """The policies of the worlds figures: the in-context optimizers (p* trained in Bianchi's world; the
-    throughput-peak transformer trained on the ``training`` tables of randomised worlds and the
-    parabola fit reading its probes), the classic schemes, the model's window for the true N, the
-    CCOD-style DQN and BEB."""
+    """The policies of the worlds figures: the in-context optimizers (p* trained in Bianchi's world and
+    the median of offsets reading its prompts; the throughput-peak transformer trained on the
+    ``training`` tables of randomised worlds and the parabola fit reading its probes), the classic
+    schemes, the model's window for the true N, the CCOD-style DQN and BEB."""
     across = controller_for(train(peak_run_config("peak-random", size, seed, training), runs))
     p_star = controller_for(train(icl_run_config(size, seed), runs))
     return {
         "ICL p*, transformer (Bianchi)": (p_star, {}),
+        "ICL p*, median of offsets": (estimator_controller(p_star, "median_offset"), {}),
         "ICL peak, transformer (across worlds)": (across, {}),
         "ICL peak, parabola fit": (estimator_controller(across, "peak_fit"), {}),
         **{name: spec for name, spec in hand_made_policies(p_star).items() if not name.startswith("ICL")},

@@ -38,7 +38,8 @@ WORLD_COLUMNS = ["panel", "world", "N", "run", "kept", "policy", "eps", "through
 ]
 WORLD_VALUES = {
     "panel": {"model window", "closed loop"},
-    "policy": {"ICL p*, transformer (Bianchi)", "ICL peak, transformer (across worlds)", "ICL peak, parabola fit"}
+    "policy": {"ICL p*, transformer (Bianchi)", "ICL p*, median of offsets", "ICL peak, transformer (across worlds)"}
+    | {"ICL peak, parabola fit"}
     | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "Bianchi's W*(N), knows N"}
     | {"DQN (CCOD-style)", "BEB 16..1024", ""},
 }
