@@ -4,11 +4,10 @@ Left: the throughput Bianchi's W*(N) keeps of each world's measured oracle (the 
 world's table), per N, mean and 95% interval over the table's runs. Right: closed loop on the
 embedded simulator, probes charged, each policy's mean throughput over seeds as % of the world's
 oracle (the 5th percentile over seeds in brackets), mean over N in {5, 20, 50}: the in-context
-optimizers (the p* formulation trained in Bianchi's world, and the median of offsets reading the same
-prompts; the throughput-peak formulation trained
-across worlds drawn at random from ``TRAIN_RANGES``, and the parabola fit reading the same probes),
-the classic schemes, Bianchi's window for the true N, the CCOD-style DQN and BEB. Worlds marked *
-lie outside the training ranges.
+optimizers (the p* formulation trained in Bianchi's world, and the median of offsets reading the
+same prompts; the throughput-peak formulation trained across worlds drawn at random from
+``TRAIN_RANGES``, and the parabola fit reading the same probes), the classic schemes, Bianchi's
+window for the true N, the CCOD-style DQN and BEB. Worlds marked * lie outside the training ranges.
 """
 
 from __future__ import annotations
