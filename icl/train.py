@@ -8,6 +8,7 @@ and a data-parallel run (``torchrun``) see exactly the prompts of an uninterrupt
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import logging
 import math
@@ -379,6 +380,9 @@ def train(
             return result
         finally:
             if world_size > 1:
+                # Free the DDP reducer's pending gloo work (held in reference cycles) while the
+                # interpreter is alive: freed during its shutdown, it aborts the rank (SIGABRT).
+                gc.collect()
                 dist.destroy_process_group()
 
 

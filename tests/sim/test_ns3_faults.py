@@ -207,7 +207,8 @@ def test_an_interrupted_collection_keeps_what_it_measured_and_a_rerun_skips_it(t
     tag = uuid.uuid4().hex
     out = tmp_path / "table.csv"
     partial = tmp_path / "table.csv.partial"
-    process = collect(out, tmp_path / "logs", tag)
+    # simulations of ~3 simulated seconds: the rest are still running when the first one is kept
+    process = collect(out, tmp_path / "logs", tag, step_time=0.6)
     try:
         assert wait_for(partial.exists, 180), "no simulation finished"
         os.killpg(process.pid, signal.SIGINT)
@@ -222,7 +223,7 @@ def test_an_interrupted_collection_keeps_what_it_measured_and_a_rerun_skips_it(t
     kept = pd.read_csv(partial)
     done = {f"n{n}-seed{seed}" for n, seed in zip(kept.n_stations, kept.seed)}
     assert 1 <= len(done) < 6 and not out.exists()
-    rerun = collect(out, tmp_path / "rerun-logs", uuid.uuid4().hex)
+    rerun = collect(out, tmp_path / "rerun-logs", uuid.uuid4().hex, step_time=0.6)
     _, stderr = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, stderr
     assert simulations(tmp_path / "rerun-logs") == {f"n{n}-seed{s}" for n in (3, 8) for s in range(3)} - done
