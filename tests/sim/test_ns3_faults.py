@@ -176,9 +176,21 @@ def collect(out: Path, log_dir: Path, tag: str, seeds: int = 3, step_time: float
     command += ["--seeds", str(seeds), "--windows", "16", "64", "--step-time", str(step_time), "--workers", "2"]
     command += ["--out", str(out), "--log-dir", str(log_dir)]
     env = {**os.environ, "ICL_TEST_TAG": tag, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+    # Start it as a terminal's foreground command, with Ctrl-C at its default, even when the tests run
+    # in a background job (which ignores SIGINT, and so would its children).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def simulations(log_dir: Path) -> set[str]:
@@ -207,8 +219,7 @@ def test_an_interrupted_collection_keeps_what_it_measured_and_a_rerun_skips_it(t
     tag = uuid.uuid4().hex
     out = tmp_path / "table.csv"
     partial = tmp_path / "table.csv.partial"
-    # simulations of ~3 simulated seconds: the rest are still running when the first one is kept
-    process = collect(out, tmp_path / "logs", tag, step_time=0.6)
+    process = collect(out, tmp_path / "logs", tag)
     try:
         assert wait_for(partial.exists, 180), "no simulation finished"
         os.killpg(process.pid, signal.SIGINT)
@@ -223,7 +234,7 @@ def test_an_interrupted_collection_keeps_what_it_measured_and_a_rerun_skips_it(t
     kept = pd.read_csv(partial)
     done = {f"n{n}-seed{seed}" for n, seed in zip(kept.n_stations, kept.seed)}
     assert 1 <= len(done) < 6 and not out.exists()
-    rerun = collect(out, tmp_path / "rerun-logs", uuid.uuid4().hex, step_time=0.6)
+    rerun = collect(out, tmp_path / "rerun-logs", uuid.uuid4().hex)
     _, stderr = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, stderr
     assert simulations(tmp_path / "rerun-logs") == {f"n{n}-seed{s}" for n in (3, 8) for s in range(3)} - done
