@@ -1,15 +1,16 @@
 """Bhattamishra et al. (2023), main table: in-context accuracy per Boolean function class.
 
-For each class: a transformer and attention-free models (LSTM, RetNet-style, S4D-style) trained on that class, the generic baselines (null,
-averaging, 1-NN, 3-NN, a feed-forward net trained per prompt by gradient descent) and the class's
-exact learner (elimination, GF(2) elimination, perceptron). The heatmap shows accuracy at the last
-prompt position, marks the cells at 95% or more and those not above the null learner (chance), and
-names beside each class the paper's reported pattern; the CSV holds the accuracy at every position
-with 95% bootstrap intervals. ``--size quick``:
-conjunction, disjunction and parity at n = 10, prompts of 40 (parity 30), a tiny transformer and LSTM
-on CPU, trained side by side (``icl.train.train_many``); ``--size medium``: all eleven classes at
-n = 10 (prompts of 40 to 50, parities 30), with the attention-free RetNet-style and S4D-style models
-beside the LSTM, on CPU; full: all eleven classes at n = 28 with the paper's prompt lengths (GPU).
+For each class: a transformer and attention-free models (LSTM, RetNet-style, S4D-style) trained on
+that class, the generic baselines (null, averaging, 1-NN, 3-NN, a feed-forward net trained per prompt
+by gradient descent) and the class's exact learner (elimination, GF(2) elimination, perceptron). The
+heatmap shows accuracy at the last prompt position, marks the cells at 95% or more (learnt) and those
+no better than a coin flip or the null learner (chance), and names beside each class the paper's
+reported pattern; the CSV holds the accuracy at every position with 95% bootstrap intervals.
+``--size quick``: conjunction, disjunction and parity at n = 10, prompts of 40 (parity 30), a tiny
+transformer and LSTM on CPU, trained side by side (``icl.train.train_many``); ``--size medium``: all
+eleven classes at n = 10 (prompts of 40 to 50, parities 30), with the attention-free RetNet-style and
+S4D-style models beside the LSTM, on CPU; full: all eleven classes at n = 28 with the paper's prompt
+lengths (GPU).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train and evaluate every class; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)
     classes = by_size(size, QUICK_CLASSES, QUICK_CLASSES, BOOLEAN_TASKS, medium=BOOLEAN_TASKS)
-    # the transformers, the longer runs, start first, so that side-by-side training ends about together
+    # every (class, family) run, as many side by side as there are cores
     runs = [run_config(task, family, size, seed) for family in families(size) for task in classes]
     train_many(runs, out_dir / "runs")
     data = pd.concat([class_results(task, size, seed, out_dir / "runs") for task in classes], ignore_index=True)

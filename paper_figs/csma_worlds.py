@@ -44,6 +44,8 @@ from sim.collect import MeasurementTable
 from sim.env import Embedded
 from theory import bianchi
 
+NOTE = "Bars: mean and 95% interval over runs. Cells: mean over seeds and N, 5th percentile over seeds in brackets."
+"""What the worlds figures' bars and cells are (written under both)."""
 DESCRIPTION = "CSMA worlds: where Bianchi's window fails, and every optimizer closed loop in each world"
 NAME = "csma_worlds"
 
@@ -132,7 +134,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         fig,
         data,
         output_stem(out_dir, NAME, size),
-        note="Bars: mean and 95% interval over runs. Cells: mean over seeds and N, 5th percentile over seeds in brackets.",
+        note=NOTE,
     )
 
 

@@ -5,9 +5,9 @@ scenario's options (``sim/ns3/scenario.cc``), and so does 802.11ax with A-MPDU a
 (``ax_ampdu``), which only ns-3 runs; a world's oracle is the best fixed window of an ns-3 sweep
 (``WORLD_WINDOWS``), and every policy runs closed loop on ns-3, probes charged. Nothing is trained on
 ns-3: the optimizers are those of ``csma_worlds`` (trained on Bianchi's model and on the embedded
-simulator's tables of randomised worlds). Left: the throughput Bianchi's W*(N) keeps of each world's ns-3 oracle,
-per N, mean and 95% interval over seeds. Right: each policy's mean throughput over seeds as % of
-the oracle (5th percentile in brackets), mean over N.
+simulator's tables of randomised worlds). Left: the throughput Bianchi's W*(N) keeps of each world's
+ns-3 oracle, per N, mean and 95% interval over seeds. Right: each policy's mean throughput over seeds
+as % of the oracle (5th percentile in brackets), mean over N.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 from icl.policies import world_scores
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import across_worlds_tables, ns3_world_table
-from paper_figs.csma_worlds import draw, model_window_kept, world_policies
+from paper_figs.csma_worlds import NOTE, draw, model_window_kept, world_policies
 from paper_figs.plots import save_figure, styled
 from sim.collect import MeasurementTable
 from sim.env import Ns3
@@ -59,7 +59,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         fig,
         data,
         output_stem(out_dir, NAME, size),
-        note="Bars: mean and 95% interval over runs. Cells: mean over seeds and N, 5th percentile over seeds in brackets.",
+        note=NOTE,
     )
 
 

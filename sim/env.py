@@ -118,9 +118,9 @@ class Embedded:
 
 @dataclass(frozen=True)
 class Ns3:
-    """Our scenario on the system's ns-3 (``sim.ns3``; 802.11a, or 802.11ax where the world says), one simulation
-    per episode: one step is
-    ``step_time_s`` simulated seconds; the log goes to ``run_dir``; every wait is bounded by ``timeout_s``."""
+    """Our scenario on the system's ns-3 (``sim.ns3``; 802.11a, or 802.11ax where the world says), one
+    simulation per episode: one step is ``step_time_s`` simulated seconds; the log goes to ``run_dir``;
+    every wait is bounded by ``timeout_s``."""
 
     step_time_s: float = 0.1
     run_dir: str | None = None
@@ -219,8 +219,8 @@ def ns3_world_args(world: World, timing: Timing, max_stations: int, rng: np.rand
     if drawn.legacy.any():
         args["legacy"] = ",".join("1" if legacy else "0" for legacy in drawn.legacy)
     if world.standard == "80211ax":
-        args |= {"standard": world.standard, "dataMode": HE_DATA_MODE, "maxAmpdu": world.ampdu_bytes}
-        args["controlMode"] = _ofdm_mode(timing.control_rate_mbps)
+        args |= {"standard": world.standard, "dataMode": HE_DATA_MODE, "maxAmpdu": world.ampdu_bytes,
+                 "controlMode": _ofdm_mode(timing.control_rate_mbps)}  # fmt: skip
     return args
 
 

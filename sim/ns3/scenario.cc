@@ -428,7 +428,8 @@ class CsmaScenario
     {
         ++m_now.acked;
         ++m_acked[station];
-        m_outstanding[station] = m_rtsAttempts || m_outstanding[station] == 0 ? 0 : m_outstanding[station] - 1;
+        if (m_outstanding[station] > 0)
+            --m_outstanding[station];
     }
 
     void OnApRx(Ptr<const Packet> packet)
