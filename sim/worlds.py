@@ -341,8 +341,9 @@ class WorldRanges:
             return bounds[0] <= value <= bounds[1]
 
         low, high = candidate.error_range
+        fixed = ("on_ms", "off_ms", "radius", "queue_limit", "standard", "ampdu_bytes")  # never drawn
         checks = [
-            candidate.standard == "80211a" and candidate.radius == 1.0,
+            all(getattr(candidate, name) == getattr(World(), name) for name in fixed),
             candidate.traffic == "saturated"
             or (
                 within(candidate.load, self.load)

@@ -205,6 +205,8 @@ def test_domain_randomisation_draws_every_departure_within_its_ranges() -> None:
     covered = {name for name, w in NS3_WORLDS.items() if narrow.covers(w)}
     assert covered == {"bianchi", "unsaturated", "lossy", "coexistence"}
     assert all(ranges.covers(w) for name, w in WORLDS.items())
+    assert not any(ranges.covers(world(name, **option)) for name, option in
+                   [("bursty", {"on_ms": 5.0}), ("unsaturated", {"queue_limit": 10}), ("hidden", {"radius": 0.5})])  # fmt: skip
     for w in drawn[:20]:
         assert (simulate([5, 20], 64, n_slots=500, seed=0, world=w).throughput_mbps > 0).all(), w
 
