@@ -4,20 +4,43 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
+LOCK := lock/dev.txt
 
-.PHONY: setup ns3 demo lint test test-fast test-all clean
+.PHONY: setup setup-bench lock ns3 demo lint test test-fast test-all clean
 
 setup: $(STAMP)
 
-# torch is installed on its own first, pinned, so that CPU machines get the CPU build rather than
-# GBs of CUDA wheels; the project and its dev extras follow.
-$(STAMP): pyproject.toml
+# torch is installed on its own first, by its pin, so that a machine with the CPU build at hand takes it
+# rather than GBs of CUDA wheels; then every other distribution at the exact version and hash the lock
+# names (pip itself and the build backend included), then this package itself, which adds nothing.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update && apt-get install -y python3-venv)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
+	$(PY) -m pip check
 	touch $(STAMP)
+
+# The GPT-2 comparison of benchmarks/train_speed.py needs Hugging Face transformers (the `bench` extra).
+setup-bench: $(STAMP)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r lock/bench.txt
+	$(PY) -m pip check
+
+# Refresh the locks: pyproject's dependencies, pip and the build backend resolved to exact versions with
+# hashes for Python 3.11 on this platform; torch's own dependencies are resolved against its CPU build
+# (from a local wheel directory where the machine has one, else PyTorch's CPU index) and torch itself is
+# left to its pin above. Then run `make test` and commit the lock.
+TORCH_FIND_LINKS ?= $(if $(wildcard /opt/wheels/torch-*),/opt/wheels,https://download.pytorch.org/whl/cpu/torch/)
+LOCK_INPUTS = $(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], "pip", "$(TORCH)+cpu", sep="\n")'
+LOCK_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml - --python-version 3.11 --generate-hashes --quiet \
+	--find-links $(TORCH_FIND_LINKS) --no-emit-package torch --custom-compile-command "make lock"
+
+# The dev lock is resolved first; the base and bench locks keep its versions (it is what CI tests).
+lock: $(STAMP)
+	$(LOCK_INPUTS) | $(LOCK_COMPILE) --upgrade --extra dev -o lock/dev.txt
+	$(LOCK_INPUTS) | $(LOCK_COMPILE) -c lock/dev.txt -o lock/base.txt
+	$(LOCK_INPUTS) | $(LOCK_COMPILE) -c lock/dev.txt --extra dev --extra bench -o lock/bench.txt
 
 demo: $(STAMP) ns3
 	$(VENV)/bin/icl reproduce --quick

@@ -6,6 +6,7 @@ same prompts, each with its own optimizer set-up (ours: ``icl.train.make_optimiz
 Garg et al.'s: torch's default Adam); timings alternate between the two in one process and the median of the repeats is
 reported. Prints steps/s for each and the ratio ours / GPT-2.
 
+    make setup-bench   # transformers 4.x, the `bench` extra
     python benchmarks/train_speed.py --size tiny --n-dims 20 --n-points 41 --device cpu
 """
 
@@ -17,12 +18,16 @@ import time
 
 import torch
 from torch import Tensor, nn
-from transformers import GPT2Config, GPT2Model
 
 import tasks
 from icl.config import SIZES, ModelConfig, TrainConfig
 from icl.models import build_model
 from icl.train import make_optimizer, prompt_loss
+
+try:
+    from transformers import GPT2Config, GPT2Model
+except ImportError:
+    raise SystemExit("the GPT-2 side needs Hugging Face transformers 4.x: `make setup-bench` installs it") from None
 
 
 class GargGPT2(nn.Module):

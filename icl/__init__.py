@@ -1,0 +1,5 @@
+"""Models, baselines, training, evaluation and the CSMA controller (see ARCHITECTURE.md)."""
+
+from icl_testbed import require_own_packages
+
+require_own_packages()  # before importing a package of ours, which may be a namesake's

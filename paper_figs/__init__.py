@@ -12,7 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from icl.errors import UserError
+from icl_testbed import require_own_packages
+
+require_own_packages()  # before importing a package of ours, which may be a namesake's
+
+from icl.errors import UserError  # noqa: E402
 
 SIZES = ("smoke", "quick", "medium", "full")
 """How big a reproduction is. ``smoke``: toy models and grids, seconds, only to check that the pipeline

@@ -9,8 +9,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from tasks.base import BOOLEAN_TASKS, SHIPPED, Prompt, Task, get, names, parameters, register
-from tasks.curriculum import Curriculum, Schedule
+from icl_testbed import require_own_packages
+
+require_own_packages()  # before importing a package of ours, which may be a namesake's
+
+from tasks.base import BOOLEAN_TASKS, SHIPPED, Prompt, Task, get, names, parameters, register  # noqa: E402
+from tasks.curriculum import Curriculum, Schedule  # noqa: E402
 
 __all__ = [
     "BOOLEAN_TASKS",

@@ -40,6 +40,23 @@ def test_no_module_imports_from_a_layer_above_its_own() -> None:
     assert upward == []
 
 
+def test_the_distribution_module_imports_only_the_command_line() -> None:
+    """icl_testbed sits below every package (each checks through it at import that its namesakes are its
+    own) and hands the ``icl`` command to icl.cli: it may import that and nothing else of ours."""
+    tree = ast.parse((ROOT / "icl_testbed.py").read_text())
+    ours = [
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in LAYERS
+    ]
+    ours += [
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.split(".")[0] in LAYERS
+    ]
+    assert ours == ["icl.cli"]
+    for package in LAYERS:
+        assert "icl_testbed" in imported_packages(ROOT / package / "__init__.py"), package
+
+
 def test_the_walk_sees_function_level_imports(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from paper_figs import plots\n    import icl.cli\n")
