@@ -21,8 +21,8 @@ from functools import cache
 
 import numpy as np
 
-from icl.csma import Trace
-from sim.env import CsmaEnv
+from icl.csma import Trace, hold
+from sim.env import CsmaEnv, Observation
 from sim.timing import W_MAX
 from tasks.csma import P_FLOOR
 from theory import bianchi
@@ -56,12 +56,12 @@ class _WindowStepper:
         log2_window = math.log2(self.start_window)
         for _ in range(n_steps):
             window = round(2**log2_window)
-            observation, _, _, _, info = env.step(window)
+            observation, info = hold(env, window)
             trace.record(window, observation, info, probing=False)
             log2_window = float(np.clip(log2_window + self.update(observation), *np.log2([self.w_min, self.w_max])))
         return trace
 
-    def update(self, observation: np.ndarray) -> float:
+    def update(self, observation: Observation) -> float:
         """Octaves to move the window after a step that measured ``observation``."""
         raise NotImplementedError
 
@@ -73,8 +73,8 @@ class CollisionTracker(_WindowStepper):
 
     gain: float = 0.5
 
-    def update(self, observation: np.ndarray) -> float:
-        return self.gain * (_z(float(observation[0])) - _target_z()) / math.log(2)
+    def update(self, observation: Observation) -> float:
+        return self.gain * (_z(observation.collision_probability) - _target_z()) / math.log(2)
 
 
 @cache
@@ -97,8 +97,8 @@ class IdleSense(_WindowStepper):
 
     gain: float = 0.7
 
-    def update(self, observation: np.ndarray) -> float:
-        return self.gain * math.log2(optimal_idle_slots() / max(float(observation[2]), 1e-3))
+    def update(self, observation: Observation) -> float:
+        return self.gain * math.log2(optimal_idle_slots() / max(observation.idle_slots_per_transmission, 1e-3))
 
 
 @dataclass
@@ -121,10 +121,10 @@ class KalmanN:
         n_hat, variance = self.start_n, self.start_n**2
         for _ in range(n_steps):
             window = round(min(bianchi.optimal_window(max(round(n_hat), 2)), W_MAX))
-            observation, _, _, _, info = env.step(window)
+            observation, info = hold(env, window)
             trace.record(window, observation, info, probing=False)
             tau = 2.0 / (window + 1.0)
-            p = _clipped(float(observation[0]))
+            p = _clipped(observation.collision_probability)
             measured = 1.0 + math.log1p(-p) / math.log1p(-tau)
             attempts = max(self.measurement_slots * measured * tau, 1.0)
             slope = 1.0 / ((1.0 - p) * -math.log1p(-tau))  # dN / dp

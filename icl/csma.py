@@ -17,8 +17,14 @@ from typing import Protocol
 import numpy as np
 
 from icl.learner import Learner
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Observation
 from tasks.csma import CsmaPeakTask, CsmaWindowTask
+
+
+def hold(env: CsmaEnv, window: int) -> tuple[Observation, dict]:
+    """Hold ``window`` for one env step; what the interval measured, by name, and the step's info."""
+    observation, _, _, _, info = env.step(window)
+    return Observation.of(observation), info
 
 
 @dataclass
@@ -32,10 +38,10 @@ class Trace:
     probing: list[bool] = field(default_factory=list)
     station_successes: list[np.ndarray] = field(default_factory=list)
 
-    def record(self, window: int, observation: np.ndarray, info: dict, probing: bool) -> None:
+    def record(self, window: int, observation: Observation, info: dict, probing: bool) -> None:
         self.windows.append(window)
-        self.collision_probability.append(float(observation[0]))
-        self.throughput_mbps.append(float(observation[1]))
+        self.collision_probability.append(observation.collision_probability)
+        self.throughput_mbps.append(observation.throughput_mbps)
         self.n_stations.append(int(info["n_stations"]))
         self.probing.append(probing)
         if "station_successes" in info:
@@ -93,8 +99,8 @@ class IclController:
         self.patience = patience
         self.n_local_probes = n_local_probes
 
-    def predict_window(self, probe_windows: list[int], observations: list[np.ndarray]) -> int:
-        """The window the model answers from the probes' observations ([p, throughput, ...] each)."""
+    def predict_window(self, probe_windows: list[int], observations: list[Observation]) -> int:
+        """The window the model answers from the probes' observations."""
         xs, ys = self.task.prompt_of(probe_windows, observations)
         prediction = self.model.predict(xs, ys)[0, -1]
         log2_window = float(self.task.log2_window_of(prediction.double()))
@@ -115,7 +121,7 @@ class IclController:
         env.reset(seed=seed)
         queue = list(self.probe_windows)
         probes: list[int] = []
-        measured: list[np.ndarray] = []
+        measured: list[Observation] = []
         window = self.probe_windows[0]
         reference = self.query_collision
         drifted = 0
@@ -123,7 +129,7 @@ class IclController:
             probing = bool(queue)
             if probing:
                 window = queue.pop(0)
-            observation, _, _, _, info = env.step(window)
+            observation, info = hold(env, window)
             trace.record(window, observation, info, probing)
             if probing:
                 probes.append(window)
@@ -133,7 +139,7 @@ class IclController:
                     probes, measured = [], []
                     reference = self.query_collision
             else:
-                collision = float(observation[0])
+                collision = observation.collision_probability
                 reference = collision if reference is None else reference
                 drifted = drifted + 1 if abs(collision - reference) > self.tolerance else 0
                 if drifted >= self.patience:
@@ -168,6 +174,6 @@ def run_fixed(env: CsmaEnv, window: int | list[int], n_steps: int, seed: int = 0
     env.reset(seed=seed)
     for step in range(n_steps):
         w = window[step] if isinstance(window, list) else window
-        observation, _, _, _, info = env.step(w)
+        observation, info = hold(env, w)
         trace.record(w, observation, info, probing=False)
     return trace

@@ -26,7 +26,7 @@ from stable_baselines3.common.noise import NormalActionNoise
 
 from icl.csma import Trace
 from icl.io import atomic_path
-from sim.env import CsmaEnv
+from sim.env import CsmaEnv, Observation
 
 WINDOWS = [2 ** (a + 4) for a in range(7)]
 LOG2_WINDOW_RANGE = (4.0, 10.0)
@@ -72,9 +72,10 @@ class CcodEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         window = window_of(action, self.algorithm)
-        observation, reward, terminated, truncated, info = self.env.step(window)
+        raw, reward, terminated, truncated, info = self.env.step(window)
+        observation = Observation.of(raw)
         self.trace.record(window, observation, info, probing=False)
-        self.state = np.append(self.state[1:], np.float32(observation[0]))
+        self.state = np.append(self.state[1:], np.float32(observation.collision_probability))
         self.steps += 1
         truncated = truncated or (self.episode_steps is not None and self.steps >= self.episode_steps)
         return self.state.copy(), reward / REWARD_SCALE_MBPS, terminated, truncated, info

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim import worlds
 from sim.csma import W_MAX, simulate
-from sim.env import BACKENDS, CsmaEnv, Ns3
+from sim.env import BACKENDS, CsmaEnv, Ns3, Observation
 from sim.worlds import World
 
 COLUMNS = ["backend", "n_stations", "window", "seed", "collision_probability", "throughput_mbps", "attempts_per_slot"]
@@ -44,14 +44,17 @@ def _ns3_job(
     n: int, windows: Sequence[int], seed: int, step_time_s: float, run_dir: str | None, world: World | str
 ) -> list[dict]:
     job_dir = None if run_dir is None else os.path.join(run_dir, f"n{n}-seed{seed}")
-    env = CsmaEnv(n, max_stations=max(n, 64), world=world, backend=Ns3(step_time_s, run_dir=job_dir))
+    backend = Ns3(step_time_s, run_dir=job_dir)
+    env = CsmaEnv(n, max_stations=max(n, 64), world=world, backend=backend, oracle_observations=True)
     try:
         env.reset(seed=seed)
         rows = []
         for window in windows:
             env.step([window])
-            (collision, attempts_per_slot, _), throughput, *_ = env.step([window])
-            rows.append(_row("ns3", n, window, seed, collision, throughput, attempts_per_slot))
+            seen = Observation.of(env.step([window])[0])
+            rows.append(
+                _row("ns3", n, window, seed, seen.collision_probability, seen.throughput_mbps, seen.attempts_per_slot)
+            )
         return rows
     finally:
         env.close()

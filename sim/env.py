@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -86,6 +86,26 @@ class Interval:
     airtime_us: float
     station_successes: np.ndarray | None = None
     """Frames each station delivered (-1: not present), where the backend can tell."""
+
+
+class Observation(NamedTuple):
+    """``CsmaEnv``'s observation by name: the gymnasium array (what RL libraries take) read as fields,
+    so that no caller counts indices. ``Observation.of(array)`` reads one; ``np.array(obs)`` writes it."""
+
+    collision_probability: float
+    """Failed / transmitted frames over the interval (a wrong reading with probability eps)."""
+    throughput_mbps: float
+    idle_slots_per_transmission: float
+    """Mean idle slots between two transmissions (what Idle Sense steers)."""
+    attempts_per_slot: float = float("nan")
+    """N tau, attempts per (Bianchi virtual) slot: only with ``oracle_observations`` (it gives N away)."""
+
+    @classmethod
+    def of(cls, array: Sequence[float] | np.ndarray) -> Observation:
+        """The observation an env returned, by name."""
+        if len(array) not in (3, 4):
+            raise ValueError(f"a CsmaEnv observation has 3 entries (4 with oracle_observations), got {len(array)}")
+        return cls(*(float(value) for value in array))
 
 
 @dataclass(frozen=True)
@@ -262,15 +282,18 @@ class _Ns3Run:
         observation, _, _, _, info = self.ns3.step(np.array([window], dtype=float))
         if info.get("n_stations") != n_stations:
             raise RuntimeError(f"ns-3 ran {info.get('n_stations')} stations where the schedule says {n_stations}")
-        transmitted, _, _, collision, throughput, virtual_slots, busy = observation
+        from sim.ns3 import ScenarioObservation
+
+        seen = ScenarioObservation.of(observation)
         acked = [int(frames) for frames in str(info.get("acked", "")).split("/") if frames]
         station_successes = np.full(self.base_args["maxStations"], -1, dtype=np.int64)
         station_successes[: len(acked)] = acked
+        busy = seen.busy_periods
         return Interval(
-            float(collision),
-            float(throughput),
-            float((virtual_slots - busy) / busy) if busy > 0 else float(virtual_slots),
-            float(transmitted / max(virtual_slots, 1.0)),
+            seen.collision_probability,
+            seen.throughput_mbps,
+            (seen.virtual_slots - busy) / busy if busy > 0 else seen.virtual_slots,
+            seen.transmitted / max(seen.virtual_slots, 1.0),
             self.step_time_s * 1e6,
             station_successes,
         )
@@ -395,7 +418,12 @@ class CsmaEnv(gym.Env):
         self.action, self.windows = action, tuple(int(w) for w in windows)
         self.action_space = _action_space(action, self.windows)
         self.oracle_observations = bool(oracle_observations)
-        high = [1.0, 1e4, 1e9, float(max_stations)][: 4 if self.oracle_observations else 3]
+        high = Observation(
+            collision_probability=1.0,
+            throughput_mbps=1e4,
+            idle_slots_per_transmission=1e9,
+            attempts_per_slot=float(max_stations),
+        )[: 4 if self.oracle_observations else 3]
         self.observation_space = spaces.Box(low=np.zeros(len(high)), high=np.array(high), dtype=np.float64)
         beb_max = cw_max_beb if backoff == "beb" else None
         self.backend = backend
@@ -433,8 +461,10 @@ class CsmaEnv(gym.Env):
         erroneous = bool(self.np_random.random() < self.observation_error)
         if erroneous:
             p = float(self.np_random.uniform(0.0, 0.9))
-        measured = [p, interval.throughput_mbps, interval.idle_slots_per_transmission]
-        observation = np.array(measured + ([interval.attempts_per_slot] if self.oracle_observations else []))
+        measured = Observation(
+            p, interval.throughput_mbps, interval.idle_slots_per_transmission, interval.attempts_per_slot
+        )
+        observation = np.array(measured if self.oracle_observations else measured[:3])
         truncated = self.max_steps is not None and self._step >= self.max_steps
         if truncated:
             self._started = False

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from sim.collect import MeasurementTable
+from sim.env import Observation
 from sim.timing import PAYLOAD_BYTES, W_MAX, Timing
 from tasks.base import Functions, Task, register
 from theory import bianchi
@@ -255,10 +256,9 @@ class CsmaWindowTask(Task):
         """The query collision case p* of the task's (first) frame size."""
         return self.target_collision(self.payload_bytes[0])
 
-    def prompt_of(self, windows: Sequence[int], observations: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
-        """One prompt [1, K + 1] from K probes in an env (observation = [p, throughput, ...]) and the
-        query p*, in this task's encoding."""
-        p = torch.tensor([float(o[0]) for o in observations] + [self.query_collision], dtype=torch.float64)
+    def prompt_of(self, windows: Sequence[int], observations: Sequence[Observation]) -> tuple[Tensor, Tensor]:
+        """One prompt [1, K + 1] from K probes in an env and the query p*, in this task's encoding."""
+        p = torch.tensor([o.collision_probability for o in observations] + [self.query_collision], dtype=torch.float64)
         labels = self.labels_of(torch.tensor([math.log2(w) for w in windows] + [0.0], dtype=torch.float64))
         return self.inputs_of(p).float()[None], labels.float()[None]
 
@@ -455,11 +455,12 @@ class CsmaPeakTask(Task):
         """No query collision level: a controller takes the one it measures at the window chosen."""
         return None
 
-    def prompt_of(self, windows: Sequence[int], observations: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
-        """One prompt [1, K + 1] from K probes in an env (observation = [p, throughput, ...]) and the query."""
+    def prompt_of(self, windows: Sequence[int], observations: Sequence[Observation]) -> tuple[Tensor, Tensor]:
+        """One prompt [1, K + 1] from K probes in an env and the query."""
         xs = torch.zeros(1, len(windows) + 1, 3)
-        xs[0, :-1, 0] = torch.tensor([float(o[0]) for o in observations])
-        xs[0, :-1, 1] = self.throughput_inputs(torch.tensor([float(o[1]) for o in observations], dtype=torch.float64))
+        xs[0, :-1, 0] = torch.tensor([o.collision_probability for o in observations])
+        throughput = torch.tensor([o.throughput_mbps for o in observations], dtype=torch.float64)
+        xs[0, :-1, 1] = self.throughput_inputs(throughput)
         xs[0, -1, 2] = 1.0
         ys = torch.tensor([[math.log2(w) for w in windows] + [0.0]])
         return xs, ys

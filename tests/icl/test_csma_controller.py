@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import Tensor
 
 import tasks
 from icl.csma import IclController
+from sim.env import Observation
 from tasks.csma import CsmaWindowTask
 
 
@@ -32,5 +32,5 @@ def test_the_controller_decodes_its_tasks_labels(n_dims: int, encoding: dict) ->
     task = tasks.get("csma_window", n_dims, **encoding)
     assert isinstance(task, CsmaWindowTask)
     controller = IclController(Answers(task, 96, n_dims), task, n_probes=3)  # type: ignore[arg-type]
-    observations = [np.array([p, 20.0, 3.0]) for p in (0.5, 0.2, 0.05)]
+    observations = [Observation(p, 20.0, 3.0) for p in (0.5, 0.2, 0.05)]
     assert controller.predict_window([16, 128, 1024], observations) == 96

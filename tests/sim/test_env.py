@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sim.env import CsmaEnv, Embedded, Ns3
+from sim.env import CsmaEnv, Embedded, Ns3, Observation
 from sim.timing import Timing
 from theory import bianchi
 
@@ -20,7 +20,8 @@ def test_reward_is_throughput_and_observation_the_collision_level() -> None:
     env.reset(seed=0)
     observation, reward, terminated, truncated, info = env.step(128)
     assert reward == pytest.approx(float(bianchi.throughput(20, 128)), rel=0.05)
-    assert observation[0] == pytest.approx(float(bianchi.collision_probability(20, 128)), rel=0.1)
+    seen = Observation.of(observation)
+    assert seen.collision_probability == pytest.approx(float(bianchi.collision_probability(20, 128)), rel=0.1)
     assert not terminated and not truncated and info["window"] == 128
 
 
@@ -32,13 +33,18 @@ def test_observations_are_what_a_station_can_measure_unless_oracle_ones_are_aske
     observation, reward, *_ = env.step(128)
     tau, p = bianchi.fixed_point(20, 128)
     idle = (1 - tau) ** 20 / (1 - (1 - tau) ** 20)
-    assert observation.shape == env.observation_space.shape == (3,) and observation[1] == reward
-    assert observation[2] == pytest.approx(float(idle), rel=0.05)
+    assert observation.shape == env.observation_space.shape == (3,)
+    seen = Observation.of(observation)
+    assert seen.throughput_mbps == reward and np.isnan(seen.attempts_per_slot)
+    assert seen.idle_slots_per_transmission == pytest.approx(float(idle), rel=0.05)
     oracle = CsmaEnv(20, oracle_observations=True, backend=Embedded(50_000))
     oracle.reset(seed=0)
     observation, *_ = oracle.step(128)
     assert observation.shape == oracle.observation_space.shape == (4,)
-    assert observation[3] == pytest.approx(float(20 * tau), rel=0.05)
+    assert Observation.of(observation).attempts_per_slot == pytest.approx(float(20 * tau), rel=0.05)
+    assert np.array_equal(np.array(Observation.of(observation)), observation)
+    with pytest.raises(ValueError, match="3 entries .4 with oracle_observations., got 2"):
+        Observation.of(observation[:2])
 
 
 def test_schedule_changes_n_and_is_reproducible() -> None:

@@ -255,3 +255,9 @@ def test_parallel_collection_on_ns3(tmp_path):
     p = table.groupby(["n_stations", "window"]).collision_probability.mean()
     assert p[(12, 16)] > p[(12, 128)] and p[(12, 16)] > p[(4, 16)]
     assert sorted(d.name for d in tmp_path.iterdir()) == ["n12-seed0", "n12-seed1", "n4-seed0", "n4-seed1"]
+    # Each column means what its name says (attempts_per_slot once held the throughput in Mb/s): the
+    # throughput is the 802.11a network's (at most 54 Mb/s); attempts per virtual slot rise with N and fall
+    # with W, and stay below 2 (ns-3 counts more virtual slots than Bianchi's chain: 0.4-0.85 of N tau).
+    assert table.throughput_mbps.between(5, 54).all() and table.attempts_per_slot.between(0.01, 2).all()
+    attempts = table.groupby(["n_stations", "window"]).attempts_per_slot.mean()
+    assert attempts[(12, 16)] > attempts[(4, 16)] > attempts[(4, 128)] and attempts[(12, 16)] > attempts[(12, 128)]
