@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 
 from icl.policies import (
-    MEASUREMENT_SLOTS,
     controller_for,
     convergence,
     fair_test_policies,
@@ -33,6 +32,7 @@ from icl.policies import (
 )
 from icl.train import train
 from paper_figs._csma import icl_run_config
+from sim.timing import INTERVAL_SLOTS
 
 
 def main() -> None:
@@ -64,9 +64,7 @@ def main() -> None:
     adaptive = {name: spec for name, spec in table.items() if not name.startswith(("p-persistent", "model-based"))}
     curves = convergence(adaptive, seeds=args.seeds, n_steps=80)
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3f}".format):
-        print(
-            f"throughput / oracle's, probes charged ({n_steps} steps of {MEASUREMENT_SLOTS} slots, {args.seeds} seeds)"
-        )
+        print(f"throughput / oracle's, probes charged ({n_steps} steps of {INTERVAL_SLOTS} slots, {args.seeds} seeds)")
         print(ratio)
         print("5th percentile over seeds")
         print(p5)

@@ -24,10 +24,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.collect import best_window, measure  # noqa: E402
+from sim.collect import best_window, measure, window_grid  # noqa: E402
 from sim.worlds import NS3_WORLDS, world  # noqa: E402
 
-WINDOWS = sorted({round(2 ** (4 + k / 2)) for k in range(15)})
+WINDOWS = window_grid(16, 2048)
 
 
 def main() -> None:

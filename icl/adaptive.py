@@ -23,7 +23,7 @@ import numpy as np
 
 from icl.csma import Trace, hold
 from sim.env import CsmaEnv, Observation
-from sim.timing import W_MAX
+from sim.timing import INTERVAL_SLOTS, W_MAX, to_window
 from tasks.csma import P_FLOOR
 from theory import bianchi
 from theory.in_context import collision_feature
@@ -55,7 +55,7 @@ class _WindowStepper:
         env.reset(seed=seed)
         log2_window = math.log2(self.start_window)
         for _ in range(n_steps):
-            window = round(2**log2_window)
+            window = round(float(to_window(log2_window)))
             observation, info = hold(env, window)
             trace.record(window, observation, info, probing=False)
             log2_window = float(np.clip(log2_window + self.update(observation), *np.log2([self.w_min, self.w_max])))
@@ -110,7 +110,7 @@ class KalmanN:
     state: a random walk with relative step ``drift`` per step, so that a change of N is followed.
     """
 
-    measurement_slots: int = 5000
+    measurement_slots: int = INTERVAL_SLOTS
     drift: float = 0.1
     model_noise: float = 0.05
     start_n: float = 10.0

@@ -175,7 +175,7 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
     from icl.errors import UserError
     from icl.io import atomic_path
     from icl.sweep import ray_map
-    from sim.collect import COLUMNS, MeasurementTable, measure
+    from sim.collect import COLUMNS, MeasurementTable, measure, window_grid
 
     out = Path(args.out)
     if out.is_dir():
@@ -191,7 +191,7 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
         with atomic_path(partial) as tmp:
             pd.DataFrame(kept, columns=COLUMNS).to_csv(tmp, index=False)
 
-    windows = args.windows or [round(2 ** (4 + k / 2)) for k in range(13)]
+    windows = args.windows or window_grid(16, 1024)
     resumed = f", {len(kept)} rows kept from an interrupted run" if kept else ""
     status = (
         f"measuring {len(args.n)} N x {len(windows)} windows x {args.seeds} seeds on {args.backend}, "

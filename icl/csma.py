@@ -18,6 +18,7 @@ import numpy as np
 
 from icl.learner import Learner
 from sim.env import CsmaEnv, Observation
+from sim.timing import to_window
 from tasks.csma import CsmaPeakTask, CsmaWindowTask
 
 
@@ -103,8 +104,7 @@ class IclController:
         """The window the model answers from the probes' observations."""
         xs, ys = self.task.prompt_of(probe_windows, observations)
         prediction = self.model.predict(xs, ys)[0, -1]
-        log2_window = float(self.task.log2_window_of(prediction.double()))
-        return int(round(min(max(2**log2_window, 1), 2**16)))
+        return round(float(to_window(float(self.task.log2_window_of(prediction.double())))))
 
     def local_probes(self, window: int, collision: float, reference: float) -> list[int]:
         """Re-probe windows around the current one, on the side the drift points to.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,10 +27,11 @@ from stable_baselines3.common.noise import NormalActionNoise
 
 from icl.csma import Trace
 from icl.io import atomic_path
-from sim.env import CsmaEnv, Observation
+from sim.env import DISCRETE_WINDOWS, CsmaEnv, Observation
+from sim.timing import to_window
 
-WINDOWS = [2 ** (a + 4) for a in range(7)]
-LOG2_WINDOW_RANGE = (4.0, 10.0)
+LOG2_WINDOW_RANGE = (math.log2(DISCRETE_WINDOWS[0]), math.log2(DISCRETE_WINDOWS[-1]))
+"""TD3's action [-1, 1] spans these octaves: those of DQN's windows (CCOD's 16..1024)."""
 REWARD_SCALE_MBPS = 30.0
 ALGORITHMS = {"dqn": DQN, "td3": TD3}
 
@@ -37,9 +39,11 @@ ALGORITHMS = {"dqn": DQN, "td3": TD3}
 def window_of(action: Any, algorithm: str) -> int:
     """The window an agent's action stands for: a window index (DQN) or a point of [-1, 1] on log2 W (TD3)."""
     if algorithm == "dqn":
-        return WINDOWS[int(action)]
+        return DISCRETE_WINDOWS[int(action)]
     low, high = LOG2_WINDOW_RANGE
-    return round(2 ** (low + (float(np.clip(np.asarray(action).reshape(-1)[0], -1, 1)) + 1) / 2 * (high - low)))
+    return round(
+        float(to_window(low + (float(np.clip(np.asarray(action).reshape(-1)[0], -1, 1)) + 1) / 2 * (high - low)))
+    )
 
 
 class CcodEnv(gym.Env):
@@ -54,7 +58,9 @@ class CcodEnv(gym.Env):
     ) -> None:
         self.make_env, self.episode_steps, self.history, self.algorithm = make_env, episode_steps, history, algorithm
         self.observation_space = spaces.Box(0.0, 1.0, (history,), dtype=np.float32)
-        self.action_space = spaces.Discrete(len(WINDOWS)) if algorithm == "dqn" else spaces.Box(-1.0, 1.0, (1,))
+        self.action_space = (
+            spaces.Discrete(len(DISCRETE_WINDOWS)) if algorithm == "dqn" else spaces.Box(-1.0, 1.0, (1,))
+        )
         self.env: CsmaEnv | None = None
         self.episode = -1
         self.trace = Trace()

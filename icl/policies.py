@@ -27,13 +27,12 @@ from icl.learner import Learner
 from icl.train import load_model
 from sim.collect import MeasurementTable, measured_optimum
 from sim.env import CsmaEnv, Embedded, Ns3
-from sim.timing import PAYLOAD_BYTES
+from sim.timing import INTERVAL_SLOTS, PAYLOAD_BYTES
 from tasks.csma import INPUTS, CsmaPeakTask, CsmaWindowTask, optimum, throughput_at
 from theory import bianchi, model_based
 
 N_ASSUMED = 20
 """The N a model-based window assumes when it does not know the network's."""
-MEASUREMENT_SLOTS = 5000
 """Slots per env step: the measurement window of a probe, matched by the training prompts' noise."""
 N_BEFORE, N_AFTER, CHANGE_STEP = 10, 45, 20
 """The change of N in the convergence experiment."""
@@ -44,7 +43,7 @@ EnvFactory = Callable[..., CsmaEnv]
 
 def embedded_env(n_stations: int, **options: Any) -> CsmaEnv:
     """The embedded simulator, one probe's measurement window per step."""
-    return CsmaEnv(n_stations, backend=Embedded(MEASUREMENT_SLOTS), **options)
+    return CsmaEnv(n_stations, backend=Embedded(INTERVAL_SLOTS), **options)
 
 
 def controller_for(run_dir: Path) -> IclController:
@@ -109,7 +108,7 @@ def window_accuracy(
     n_prompts: int,
     seed: int = 0,
     n_points: int = 11,
-    measurement_slots: int = MEASUREMENT_SLOTS,
+    measurement_slots: int = INTERVAL_SLOTS,
     frame_error_rate: float = 0.0,
     payload_bytes: int = PAYLOAD_BYTES,
     error_mode: str = "random",
@@ -208,7 +207,7 @@ ESTIMATORS = {
     "median of offsets": "median_offset",
     "shortest half": "shorth_offset",
     "Huber M-estimate": "huber_offset",
-    "binomial likelihood": f"mle_offset:measurement_slots={MEASUREMENT_SLOTS}",
+    "binomial likelihood": f"mle_offset:measurement_slots={INTERVAL_SLOTS}",
     "least squares on z": "least_squares_z",
 }
 """The hand-made in-context estimators (baseline specs) the transformer is compared with."""
@@ -320,12 +319,12 @@ def world_scores(
     optimum: Callable[[str, int], float] | None = None,
 ) -> pd.DataFrame:
     """``score_policies`` in each world of ``sim.worlds`` on ``backend`` (default: the embedded
-    simulator, ``MEASUREMENT_SLOTS`` per step; or ns-3), against that world's oracle window ``optimum(world, N)`` (default: the best fixed window of
+    simulator, ``INTERVAL_SLOTS`` per step; or ns-3), against that world's oracle window ``optimum(world, N)`` (default: the best fixed window of
     an embedded sweep, ``measured_optimum``), with a column saying which world and the oracle's window."""
     frames = []
     for name in world_names:
         window = {n: optimum(name, n) if optimum else measured_optimum(n, name)[0] for n in n_values}
-        make_env = functools.partial(CsmaEnv, backend=backend or Embedded(MEASUREMENT_SLOTS), world=name)
+        make_env = functools.partial(CsmaEnv, backend=backend or Embedded(INTERVAL_SLOTS), world=name)
         frame = score_policies(policies, n_values, seeds, n_steps, make_env=make_env, oracle=lambda n: round(window[n]))
         frames.append(frame.assign(world=name, oracle_window=frame.N.map(window)))
     return pd.concat(frames, ignore_index=True)

@@ -15,11 +15,12 @@ from matplotlib.axes import Axes
 from icl import config as cfg
 from icl.drl import DrlAgent
 from icl.io import atomic_path
-from icl.policies import MEASUREMENT_SLOTS, EnvFactory, trained_agent
+from icl.policies import EnvFactory, trained_agent
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
-from sim.collect import measure
+from sim.collect import measure, window_grid
 from sim.env import CsmaEnv, Embedded
+from sim.timing import INTERVAL_SLOTS
 from sim.worlds import WORLDS, World, WorldRanges, random_worlds, world
 from tasks.csma import INPUTS
 
@@ -54,7 +55,7 @@ def run_config(
         "task.name": "csma_window",
         "task.n_dims": INPUTS[task_params.get("inputs", "p_z")],
         "task.n_points": 11,
-        "task.params": {"measurement_slots": MEASUREMENT_SLOTS, "error_fraction": error_fraction, **task_params},
+        "task.params": {"measurement_slots": INTERVAL_SLOTS, "error_fraction": error_fraction, **task_params},
         "model.size": model_size,
         **_training(size, seed, 20_000 if size == "full" else 2000),
         "train.keep_checkpoints": list(keep_checkpoints),
@@ -63,7 +64,7 @@ def run_config(
 
 
 WORLD_N = [2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50]
-WORLD_WINDOWS = [round(2 ** (3 + k / 2)) for k in range(19)]
+WORLD_WINDOWS = window_grid(8, 4096)
 """The (N, W) grid of the world tables: W = 8 .. 4096 in half octaves (hidden stations want large W)."""
 TRAIN_RANGES = WorldRanges(onoff_chance=0.0, sensing_range=(1.6, 2.2), mixed_chance=0.0)
 """Where the across-worlds optimizer's training worlds are drawn: no on/off bursts, no mixed rates,
@@ -161,7 +162,7 @@ def drl_for(runs_dir: Path, size: str, seed: int, algorithm: str = "dqn") -> Drl
 def experiment_env(size: str) -> EnvFactory:
     """The embedded simulator of the CSMA experiments: one probe's measurement window per step (a tenth
     of it at smoke size, where only the plumbing counts)."""
-    slots = by_size(size, MEASUREMENT_SLOTS // 10, MEASUREMENT_SLOTS, MEASUREMENT_SLOTS)
+    slots = by_size(size, INTERVAL_SLOTS // 10, INTERVAL_SLOTS, INTERVAL_SLOTS)
     return functools.partial(CsmaEnv, backend=Embedded(slots))
 
 

@@ -23,13 +23,13 @@ from icl.evaluate import bootstrap_mean
 from paper_figs import by_size, output_stem, script_main
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.csma import simulate
+from sim.timing import INTERVAL_SLOTS
 from theory import bianchi, in_context
 
 DESCRIPTION = "CSMA: throughput loss vs window error, and the in-context estimate's deviation bound, vs the simulator"
 NAME = "csma_bounds"
 NETWORKS = (5, 20, 50)
 PROBES = np.unique(np.geomspace(16, 1024, 10).round().astype(int))
-MEASUREMENT_SLOTS = 5000
 ERROR_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4)
 
 
@@ -67,14 +67,14 @@ def deviation_panel(size: str, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for n in (10, 20, 50):
-        stats = simulate(np.full(n_prompts * len(PROBES), n), np.tile(PROBES, n_prompts), n_slots=MEASUREMENT_SLOTS,
+        stats = simulate(np.full(n_prompts * len(PROBES), n), np.tile(PROBES, n_prompts), n_slots=INTERVAL_SLOTS,
                          seed=seed + n)  # fmt: skip
         clean = stats.collision_probability.reshape(n_prompts, len(PROBES))
         for eps in ERROR_FRACTIONS:
-            p = in_context.worst_case_probes(clean, n, PROBES, MEASUREMENT_SLOTS, eps)
+            p = in_context.worst_case_probes(clean, n, PROBES, INTERVAL_SLOTS, eps)
             misses = in_context.in_context_miss(p, PROBES, n, p_target)
             resampled = [np.quantile(rng.choice(misses, n_prompts), 0.95) for _ in range(500)]
-            bound = in_context.in_context_deviation_bound(n, PROBES, MEASUREMENT_SLOTS, eps, p_target)
+            bound = in_context.in_context_deviation_bound(n, PROBES, INTERVAL_SLOTS, eps, p_target)
             rows.append(
                 {
                     "N": n,

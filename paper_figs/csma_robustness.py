@@ -16,7 +16,6 @@ import pandas as pd
 
 from icl.policies import (
     CHANGE_STEP,
-    MEASUREMENT_SLOTS,
     N_AFTER,
     N_BEFORE,
     adaptive_policies,
@@ -28,6 +27,7 @@ from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import drl_for, experiment_env, legend_below, plot_convergence, policy_palette, run_config
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
+from sim.timing import INTERVAL_SLOTS
 
 DESCRIPTION = "CSMA: ICL throughput vs erroneous-example fraction eps; convergence after N changes 10 -> 45"
 NAME = "csma_robustness"
@@ -64,7 +64,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         right,
         curves,
         CHANGE_STEP,
-        f"step ({MEASUREMENT_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
+        f"step ({INTERVAL_SLOTS} slots each); N: {N_BEFORE} -> {N_AFTER} at step {CHANGE_STEP}",
         "convergence after a change of N",
         palette,
     )

@@ -10,6 +10,7 @@ measured for one step.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import signal
 import threading
@@ -25,11 +26,21 @@ import numpy as np
 import pandas as pd
 
 from sim import worlds
-from sim.csma import W_MAX, simulate
+from sim.csma import simulate
 from sim.env import BACKENDS, CsmaEnv, Ns3, Observation
+from sim.timing import W_MAX
 from sim.worlds import World
 
 COLUMNS = ["backend", "n_stations", "window", "seed", "collision_probability", "throughput_mbps", "attempts_per_slot"]
+
+
+def window_grid(low: int, high: int, per_octave: int = 2) -> list[int]:
+    """Windows from ``low`` to ``high`` in steps of 1 / ``per_octave`` octave, rounded: the window axis of
+    the (N, W) grids (``icl csma collect``'s default: 16 .. 1024 in half octaves)."""
+    if not 1 <= low < high or per_octave < 1:
+        raise ValueError(f"need 1 <= low < high and per_octave >= 1, got {low}, {high}, {per_octave}")
+    steps = round(math.log2(high / low) * per_octave)
+    return [round(2 ** (math.log2(low) + k / per_octave)) for k in range(steps + 1)]
 
 
 def _row(
@@ -207,7 +218,7 @@ def _ns3_jobs(
     return rows
 
 
-SWEEP = np.unique(np.round(2 ** np.arange(3, 13.01, 0.25)).astype(int))
+SWEEP = np.array(window_grid(8, 8192, per_octave=4))
 """The windows of an oracle sweep: 8 to 8192 in quarter octaves."""
 
 

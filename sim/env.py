@@ -20,8 +20,8 @@ import numpy as np
 from gymnasium import spaces
 
 from sim import worlds
-from sim.csma import W_MAX, CsmaSimulator
-from sim.timing import OFDM_54, Timing
+from sim.csma import CsmaSimulator
+from sim.timing import INTERVAL_SLOTS, LOG2_W_MAX, OFDM_54, W_MAX, Timing, to_window
 from sim.worlds import World
 
 BACKOFFS = ("fixed", "beb")
@@ -29,7 +29,6 @@ ACTIONS = ("window", "log2_window", "discrete")
 """How an action names the window: W itself, log2(W) / 16 in [0, 1], or an index into ``windows``."""
 DISCRETE_WINDOWS = (16, 32, 64, 128, 256, 512, 1024)
 """The windows of the discrete action space by default (CCOD's)."""
-LOG2_W_MAX = 16.0
 
 
 def _require_count(name: str, value: Any) -> None:
@@ -57,7 +56,7 @@ def _window(action: Any, mode: str, windows: tuple[int, ...]) -> float:
         scaled = _number(action, "log2(W) / 16")
         if not np.isfinite(scaled) or not 0 <= scaled <= 1:
             raise ValueError(f"action (log2(W) / 16) must be in [0, 1], got {scaled}")
-        return 2 ** (LOG2_W_MAX * scaled)
+        return float(to_window(LOG2_W_MAX * scaled))
     window = _number(action, "the contention window W")
     if not np.isfinite(window) or not 1 <= window <= W_MAX:
         raise ValueError(f"action (contention window W) must be in [1, {W_MAX}], got {window}")
@@ -126,7 +125,7 @@ class Network:
 class Embedded:
     """The embedded simulator (``sim.csma``): one step is ``interval_slots`` virtual slots."""
 
-    interval_slots: int = 5000
+    interval_slots: int = INTERVAL_SLOTS
 
     def __post_init__(self) -> None:
         _require_count("interval_slots", self.interval_slots)

@@ -11,9 +11,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 W_MAX = 2**16
 """Largest contention window (slots) the simulator, the model and the environments accept."""
+LOG2_W_MAX = 16.0
+"""log2 of ``W_MAX``: the top of every log2-window scale."""
 
+
+def to_window(log2_window: ArrayLike) -> np.ndarray:
+    """The window 2^log2_window, clipped into [1, W_MAX] (round it where a whole window is needed)."""
+    return np.clip(np.exp2(log2_window), 1.0, W_MAX)
+
+
+def to_log2(window: ArrayLike) -> np.ndarray:
+    """log2 of windows clipped into [1, W_MAX]: the scale every learner and prompt reads windows on."""
+    return np.log2(np.clip(window, 1.0, W_MAX))
+
+
+INTERVAL_SLOTS = 5000
+"""Virtual slots in one measurement: an env step on the embedded simulator, a probe of a prompt
+(``measurement_slots``), and what the estimators' likelihoods and the Kalman N estimate assume."""
 
 PAYLOAD_BYTES = 1500
 """The MSDU payload of every CSMA experiment unless one says otherwise (an Ethernet-sized frame)."""

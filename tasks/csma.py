@@ -33,7 +33,7 @@ from torch import Tensor
 
 from sim.collect import MeasurementTable
 from sim.env import Observation
-from sim.timing import PAYLOAD_BYTES, W_MAX, Timing
+from sim.timing import LOG2_W_MAX, PAYLOAD_BYTES, W_MAX, Timing, to_window
 from tasks.base import Functions, Task, register
 from theory import bianchi
 
@@ -108,7 +108,7 @@ class BianchiSource:
         n = n_stations.double()[:, None]
         p = p.double().clamp(P_FLOOR, 1 - P_FLOOR)
         tau = -torch.expm1(torch.log1p(-p) / (n - 1))
-        return torch.log2(2 / tau - 1).clamp(0, math.log2(W_MAX)).float()
+        return torch.log2(2 / tau - 1).clamp(0, LOG2_W_MAX).float()
 
 
 class TableSource:
@@ -483,7 +483,7 @@ class CsmaPeakTask(Task):
 
 def throughput_at(n_stations: Tensor, log2_window: Tensor, payload_bytes: Tensor) -> np.ndarray:
     """Bianchi throughput (Mb/s) of each network when it uses window 2^log2_window."""
-    windows = np.clip(np.exp2(log2_window.double().numpy()), 1, W_MAX)
+    windows = to_window(log2_window.double().numpy())
     out = np.empty(len(windows))
     for payload in payload_bytes.unique().tolist():
         mask = (payload_bytes == payload).numpy()

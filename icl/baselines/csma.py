@@ -18,18 +18,13 @@ from scipy.special import gammaln
 from torch import Tensor
 
 from icl.baselines.base import check_prompt, require_positive
-from sim.timing import W_MAX
+from sim.timing import INTERVAL_SLOTS, to_log2
 from tasks.csma import P_FLOOR
 from theory.in_context import collision_feature, window_at_rate, window_for_offset, window_offset, window_rate
 
 P_RANGE = (P_FLOOR, 1.0 - P_FLOOR)
 """The range of a prompt's collision readings (``tasks.csma.features`` clips them so): a probe that saw
 no collision reads as a very low offset (an outlier to the robust estimators), not minus infinity."""
-
-
-def _log2(window: np.ndarray) -> np.ndarray:
-    """log2 of windows clipped into the range an env accepts, [1, W_MAX]."""
-    return np.log2(np.clip(window, 1.0, W_MAX))
 
 
 class OffsetEstimator:
@@ -59,7 +54,7 @@ class OffsetEstimator:
 
     def log2_window(self, offset: np.ndarray, p: np.ndarray, windows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """log2 of the window at which a network of ``offset`` reaches collision level ``query``."""
-        return _log2(window_for_offset(offset, query))
+        return to_log2(window_for_offset(offset, query))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -122,7 +117,7 @@ class MleOffset(OffsetEstimator):
     [2, ``n_max``] (refined by a parabola through the best three). Efficient on clean readings; every
     wrong reading pulls it."""
 
-    def __init__(self, measurement_slots: int = 5000, n_max: float = 1000.0, prior_n: float = 20.0) -> None:
+    def __init__(self, measurement_slots: int = INTERVAL_SLOTS, n_max: float = 1000.0, prior_n: float = 20.0) -> None:
         require_positive("measurement_slots", measurement_slots, integer=True)
         if not n_max > 2:
             raise ValueError(f"n_max must be > 2, got {n_max!r}")
@@ -174,7 +169,7 @@ class LeastSquaresZ(OffsetEstimator):
         intercept, slope = self._fit(p, windows)
         with np.errstate(over="ignore", divide="ignore"):  # a flat fit sends the window to a bound
             window = window_at_rate((collision_feature(query) - intercept) / slope)
-        return _log2(window)
+        return to_log2(window)
 
     @staticmethod
     def _fit(p: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

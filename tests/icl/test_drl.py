@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from icl.drl import WINDOWS, DrlAgent, window_of
-from sim.env import CsmaEnv, Embedded
+from icl.drl import DrlAgent, window_of
+from sim.env import DISCRETE_WINDOWS, CsmaEnv, Embedded
 from theory import bianchi
 
 
@@ -23,7 +23,7 @@ def test_agent_learns_a_good_window_for_a_fixed_network(algorithm: str, tmp_path
     after = random.getstate(), np.random.get_state()[1], torch.random.get_rng_state()
     assert states[0] == after[0] and (states[1] == after[1]).all() and torch.equal(states[2], after[2])
     trace = agent.run(CsmaEnv(40, backend=Embedded(5000)), 8, seed=3)
-    best = max(WINDOWS, key=lambda w: float(bianchi.throughput(40, w)))
+    best = max(DISCRETE_WINDOWS, key=lambda w: float(bianchi.throughput(40, w)))
     held = float(np.mean([bianchi.throughput(40, w) for w in trace.windows[-4:]]))
     assert held >= 0.95 * float(bianchi.throughput(40, best)), trace.windows
     agent.save(tmp_path / "agent.zip")

@@ -14,6 +14,7 @@ from icl import policies
 from icl.drl import DrlAgent
 from icl.train import train
 from sim.env import CsmaEnv, Embedded
+from sim.timing import INTERVAL_SLOTS
 
 pytestmark = pytest.mark.pipeline  # trains a toy model and runs closed-loop experiments
 
@@ -36,7 +37,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DrlAgent]:
             "task.name=csma_window",
             "task.n_dims=2",
             "task.n_points=11",
-            f"task.params.measurement_slots={policies.MEASUREMENT_SLOTS}",
+            f"task.params.measurement_slots={INTERVAL_SLOTS}",
             "model.n_embd=32",
             "model.n_layer=2",
             "train.steps=30",

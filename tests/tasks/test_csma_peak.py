@@ -10,10 +10,10 @@ import torch
 import tasks
 from icl.baselines import from_spec
 from icl.csma import IclController
-from sim.collect import MeasurementTable, measure
+from sim.collect import MeasurementTable, measure, window_grid
 from sim.env import CsmaEnv, Embedded
 
-WINDOWS = [round(2 ** (3 + k / 2)) for k in range(19)]  # 8 .. 4096
+WINDOWS = window_grid(8, 4096)
 
 
 @pytest.fixture(scope="module")
