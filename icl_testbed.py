@@ -1,8 +1,9 @@
 """This distribution's own module: are its packages the ones Python imports? And the ``icl`` command.
 
 The packages keep short top-level names (``sim``, ``kernels``, ``theory``, ``tasks``, ``icl``,
-``paper_figs``) that other distributions may take too: Hugging Face's ``kernels``, which transformers 5
-requires, and ``tasks``, ``theory`` and ``icl`` on the package index. Two distributions cannot share a
+``control``, ``paper_figs``) that other distributions may take too: Hugging Face's ``kernels``, which
+transformers 5 requires, python-control's ``control``, and ``tasks``, ``theory`` and ``icl`` on the
+package index. Two distributions cannot share a
 top-level name: whichever comes first on ``sys.path`` shadows the other, or a wheel overwrites the
 other's files. Every package of ours checks at import, and the ``icl`` command before it imports any, so
 that a clash is one line naming the other distribution and the fix, not a ``ModuleNotFoundError`` deep in
@@ -20,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 DISTRIBUTION = "icl-testbed"
-PACKAGES = ("sim", "kernels", "theory", "tasks", "icl", "paper_figs")
+PACKAGES = ("sim", "kernels", "theory", "tasks", "icl", "control", "paper_figs")
 ROOT = Path(__file__).resolve().parent
 """Where this distribution's packages lie: beside this module (the checkout, or site-packages)."""
 
@@ -36,7 +37,7 @@ def _normalised(name: str) -> str:
 def _claimants() -> dict[str, list[str]]:
     """Top-level name -> the installed distributions other than this one that provide it.
 
-    What ``importlib.metadata.packages_distributions()`` answers, for our six names only: it parses every
+    What ``importlib.metadata.packages_distributions()`` answers, for our names only: it parses every
     distribution's RECORD into paths (0.18 s at every start here); a look for lines that begin with one
     of our names takes 0.02 s."""
     record_line = re.compile(rf"^({'|'.join(PACKAGES)})(?:/|\.py,)", re.MULTILINE)
@@ -86,7 +87,7 @@ def _describe(distribution: str) -> str:
 @functools.cache
 def foreign_packages_message() -> str | None:
     """One line naming every package of ours that another distribution provides or that Python finds
-    elsewhere first, with the fix; ``None`` when all six are ours."""
+    elsewhere first, with the fix; ``None`` when all are ours."""
     claimants = _claimants()
     problems, fixes = [], []
     for name in PACKAGES:

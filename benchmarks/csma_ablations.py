@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from control.experiments import ESTIMATORS, window_accuracy
 from icl import config as cfg
 from icl.baselines import from_spec
-from icl.policies import ESTIMATORS, window_accuracy
 from icl.train import load_model, train
 from paper_figs._csma import run_config, training_stages
 

@@ -31,9 +31,9 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 import tasks  # noqa: E402
+from control.experiments import controller_for, estimator_controller, fair_test_policies, peak_accuracy, world_scores  # noqa: E402
 from icl import config as cfg  # noqa: E402
 from icl.baselines import from_spec  # noqa: E402
-from icl.policies import controller_for, estimator_controller, fair_test_policies, peak_accuracy, world_scores  # noqa: E402
 from icl.train import load_model, train  # noqa: E402
 from paper_figs._csma import (  # noqa: E402
     PEAK_PROBES,

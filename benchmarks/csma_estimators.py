@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from control.experiments import ESTIMATORS, window_accuracy
 from icl.baselines import from_spec
 from icl.learner import Learner
-from icl.policies import ESTIMATORS, window_accuracy
 from icl.train import load_model, train
 from paper_figs._csma import icl_run_config
 from theory.in_context import fixed_target_loss

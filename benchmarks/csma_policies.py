@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from icl.policies import (
+from control.experiments import (
     controller_for,
     convergence,
     fair_test_policies,

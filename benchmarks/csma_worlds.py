@@ -24,7 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from icl.policies import controller_for, fair_test_policies, world_scores  # noqa: E402
+from control.experiments import controller_for, fair_test_policies, world_scores  # noqa: E402
 from icl.train import train  # noqa: E402
 from paper_figs._csma import drl_for, icl_run_config  # noqa: E402
 from sim.collect import measured_optimum  # noqa: E402

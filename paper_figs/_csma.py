@@ -12,10 +12,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from control.drl import DrlAgent
+from control.experiments import EnvFactory, trained_agent
 from icl import config as cfg
-from icl.drl import DrlAgent
 from icl.io import atomic_path
-from icl.policies import EnvFactory, trained_agent
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
 from sim.collect import measure, window_grid

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import seaborn as sns
 
+from control.experiments import ESTIMATORS, controller_for, fair_test_policies, score_policies, window_accuracy
 from icl.baselines import from_spec
-from icl.policies import ESTIMATORS, controller_for, fair_test_policies, score_policies, window_accuracy
 from icl.train import load_model, train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import drl_for, experiment_env, icl_run_config

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from icl.policies import closed_loop, controller_for, training_curve
+from control.experiments import closed_loop, controller_for, training_curve
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import drl_for, experiment_env, icl_run_config, plot_throughput_vs_n, training_stages

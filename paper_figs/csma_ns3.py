@@ -18,7 +18,15 @@ from typing import Any
 
 import pandas as pd
 
-from icl.policies import CHANGE_STEP, N_AFTER, N_BEFORE, adaptive_policies, closed_loop, controller_for, convergence
+from control.experiments import (
+    CHANGE_STEP,
+    N_AFTER,
+    N_BEFORE,
+    adaptive_policies,
+    closed_loop,
+    controller_for,
+    convergence,
+)
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import drl_for, icl_run_config, plot_convergence, plot_throughput_vs_n

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from icl.policies import (
+from control.experiments import (
     CHANGE_STEP,
     N_AFTER,
     N_BEFORE,

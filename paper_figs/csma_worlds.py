@@ -20,8 +20,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from icl.csma import FixedWindow, Oracle
-from icl.policies import (
+from control.controller import FixedWindow, Oracle
+from control.experiments import (
     PolicySpec,
     controller_for,
     estimator_controller,

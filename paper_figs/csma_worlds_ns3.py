@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from icl.policies import world_scores
+from control.experiments import world_scores
 from paper_figs import by_size, output_stem, script_main
 from paper_figs._csma import across_worlds_tables, ns3_world_table
 from paper_figs.csma_worlds import NOTE, draw, model_window_kept, world_policies

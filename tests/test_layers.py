@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = {"sim": 0, "kernels": 0, "theory": 1, "tasks": 2, "icl": 3, "paper_figs": 4}
-COMMAND_LINE = 5
-"""sim, kernels -> theory -> tasks -> icl -> paper_figs -> command line (icl/cli.py)."""
+LAYERS = {"sim": 0, "kernels": 0, "theory": 1, "tasks": 2, "icl": 3, "control": 4, "paper_figs": 5}
+COMMAND_LINE = 6
+"""sim, kernels -> theory -> tasks -> icl -> control -> paper_figs -> command line (icl/cli.py)."""
 
 
 def layer_of(path: Path) -> int:
@@ -70,7 +70,7 @@ import importlib, pkgutil, sys
 import matplotlib, torch
 before = (matplotlib.get_backend(), dict(matplotlib.rcParams), torch.random.get_rng_state().clone(),
           torch.get_num_threads())
-for package in ("sim", "kernels", "theory", "tasks", "icl", "paper_figs"):
+for package in ("sim", "kernels", "theory", "tasks", "icl", "control", "paper_figs"):
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(module.__path__, package + "."):
         importlib.import_module(info.name)

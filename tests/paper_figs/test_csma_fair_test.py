@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from icl.policies import ESTIMATORS
+from control.experiments import ESTIMATORS
 from paper_figs import csma_fair_test
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
+from control.experiments import ESTIMATORS
 from icl.cli import figures
 from icl.errors import UserError
-from icl.policies import ESTIMATORS
 from sim.worlds import WORLDS
 
 BOOLEAN = ["task", "learner", "k", "metric", "mean", "ci_low", "ci_high", "n_prompts"]

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import tasks
+from control.controller import IclController
 from icl.baselines import from_spec
-from icl.csma import IclController
 from sim.collect import MeasurementTable, measure, window_grid
 from sim.env import CsmaEnv, Embedded
 

@@ -21,7 +21,7 @@ from functools import cache
 
 import numpy as np
 
-from icl.csma import Trace, hold
+from control.controller import Trace, hold
 from sim.env import CsmaEnv, Observation
 from sim.timing import INTERVAL_SLOTS, W_MAX, to_window
 from tasks.csma import P_FLOOR

@@ -18,10 +18,10 @@ import pandas as pd
 import torch
 
 import tasks
+from control.adaptive import CollisionTracker, IdleSense, KalmanN
+from control.controller import FixedWindow, IclController, Oracle, Policy, Trace, run_fixed
+from control.drl import DrlAgent
 from icl import baselines
-from icl.adaptive import CollisionTracker, IdleSense, KalmanN
-from icl.csma import FixedWindow, IclController, Oracle, Policy, Trace, run_fixed
-from icl.drl import DrlAgent
 from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
 from icl.train import load_model

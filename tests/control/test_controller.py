@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 import tasks
-from icl.csma import IclController
+from control.controller import IclController
 from sim.env import Observation
 from tasks.csma import CsmaWindowTask
 

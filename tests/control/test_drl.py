@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from icl.drl import DrlAgent, window_of
+from control.drl import DrlAgent, window_of
 from sim.env import DISCRETE_WINDOWS, CsmaEnv, Embedded
 from theory import bianchi
 

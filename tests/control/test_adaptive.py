@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icl import policies
-from icl.adaptive import CollisionTracker, IdleSense, KalmanN, optimal_idle_slots
-from icl.csma import FixedWindow, Oracle, Trace, run_fixed
+from control import experiments
+from control.adaptive import CollisionTracker, IdleSense, KalmanN, optimal_idle_slots
+from control.controller import FixedWindow, Oracle, Trace, run_fixed
 from sim.env import CsmaEnv
 
 pytestmark = pytest.mark.pipeline  # closed-loop simulations (seconds each)
@@ -19,17 +19,17 @@ SCHEMES = {"p* tracker": CollisionTracker(), "Idle Sense": IdleSense(), "Kalman 
 @pytest.mark.parametrize("name", list(SCHEMES))
 @pytest.mark.parametrize("n", [5, 50])
 def test_each_scheme_settles_near_the_oracle(name: str, n: int) -> None:
-    with policies.embedded_env(n) as env:
+    with experiments.embedded_env(n) as env:
         trace = SCHEMES[name].run(env, 25, seed=1)
-    with policies.embedded_env(n) as env:
-        oracle = Oracle(policies.oracle_window).run(env, 25, seed=1)
+    with experiments.embedded_env(n) as env:
+        oracle = Oracle(experiments.oracle_window).run(env, 25, seed=1)
     assert np.mean(trace.throughput_mbps[-8:]) >= 0.97 * np.mean(oracle.throughput_mbps[-8:])
-    assert abs(np.log2(trace.windows[-1] / policies.oracle_window(n))) < 0.5
+    assert abs(np.log2(trace.windows[-1] / experiments.oracle_window(n))) < 0.5
 
 
 def test_schemes_follow_a_change_of_n() -> None:
-    curves = policies.convergence({name: (scheme, {}) for name, scheme in SCHEMES.items()}, seeds=2, n_steps=40)
-    steps = policies.recovery_steps(curves)
+    curves = experiments.convergence({name: (scheme, {}) for name, scheme in SCHEMES.items()}, seeds=2, n_steps=40)
+    steps = experiments.recovery_steps(curves)
     assert steps["oracle W*(N)"] == 0
     assert (steps[list(SCHEMES)] <= 12).all(), steps
 
@@ -45,12 +45,12 @@ def test_probes_are_charged_and_fairness_is_measured() -> None:
 
     class HalfBad:
         def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:
-            windows = [16] * (n_steps // 2) + [policies.oracle_window(30)] * (n_steps - n_steps // 2)
+            windows = [16] * (n_steps // 2) + [experiments.oracle_window(30)] * (n_steps - n_steps // 2)
             return run_fixed(env, windows, n_steps, seed)
 
     table = {"half bad": (HalfBad(), {}), "BEB": (FixedWindow(16), {"backoff": "beb"})}
-    table["fixed optimum"] = (FixedWindow(policies.oracle_window(30)), {})
-    scores = policies.score_policies(table, [30], seeds=3, n_steps=10, hold_steps=4).set_index("policy")
+    table["fixed optimum"] = (FixedWindow(experiments.oracle_window(30)), {})
+    scores = experiments.score_policies(table, [30], seeds=3, n_steps=10, hold_steps=4).set_index("policy")
     assert list(scores.columns[:2]) == ["N", "eps"]
     assert scores.loc["half bad", "held_ratio"] == pytest.approx(1.0, abs=0.05)
     assert scores.loc["half bad", "throughput_ratio"] < 0.85
@@ -60,11 +60,11 @@ def test_probes_are_charged_and_fairness_is_measured() -> None:
 
 
 def test_recovery_is_nan_when_a_policy_never_recovers() -> None:
-    steps = range(policies.CHANGE_STEP + 3)
+    steps = range(experiments.CHANGE_STEP + 3)
     curves = pd.DataFrame(
         [{"policy": "oracle W*(N)", "x": t, "mean": 10.0} for t in steps]
-        + [{"policy": "stuck", "x": t, "mean": 10.0 if t < policies.CHANGE_STEP else 5.0} for t in steps]
-        + [{"policy": "late", "x": t, "mean": 5.0 if t < policies.CHANGE_STEP + 2 else 10.0} for t in steps]
+        + [{"policy": "stuck", "x": t, "mean": 10.0 if t < experiments.CHANGE_STEP else 5.0} for t in steps]
+        + [{"policy": "late", "x": t, "mean": 5.0 if t < experiments.CHANGE_STEP + 2 else 10.0} for t in steps]
     )
-    steps = policies.recovery_steps(curves)
+    steps = experiments.recovery_steps(curves)
     assert np.isnan(steps["stuck"]) and steps["late"] == 2 and steps["oracle W*(N)"] == 0

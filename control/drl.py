@@ -25,7 +25,7 @@ from gymnasium import spaces
 from stable_baselines3 import DQN, TD3
 from stable_baselines3.common.noise import NormalActionNoise
 
-from icl.csma import Trace
+from control.controller import Trace
 from icl.io import atomic_path
 from sim.env import DISCRETE_WINDOWS, CsmaEnv, Observation
 from sim.timing import to_window

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from control import experiments
+from control.drl import DrlAgent
 from icl import config as cfg
-from icl import policies
-from icl.drl import DrlAgent
 from icl.train import train
 from sim.env import CsmaEnv, Embedded
 from sim.timing import INTERVAL_SLOTS
@@ -60,8 +60,8 @@ def assert_summary(frame: pd.DataFrame, panel: str) -> None:
 
 def test_closed_loop_scores_every_policy(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, dqn = trained
-    frame = policies.closed_loop(
-        policies.controller_for(run_dir), dqn, [5, 30], seeds=1, hold_steps=2, make_env=short_env
+    frame = experiments.closed_loop(
+        experiments.controller_for(run_dir), dqn, [5, 30], seeds=1, hold_steps=2, make_env=short_env
     )
     assert_summary(frame, "throughput")
     expected = {
@@ -71,7 +71,7 @@ def test_closed_loop_scores_every_policy(trained: tuple[Path, DrlAgent]) -> None
         "BEB 16..1024",
         "p-persistent model, knows N",
         "non-persistent model, knows N",
-        f"model-based, assumes N={policies.N_ASSUMED}",
+        f"model-based, assumes N={experiments.N_ASSUMED}",
         "oracle (Bianchi)",
         *HAND_MADE,
     }
@@ -83,9 +83,9 @@ def test_closed_loop_scores_every_policy(trained: tuple[Path, DrlAgent]) -> None
 
 def test_convergence_traces_every_step(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, dqn = trained
-    n_steps = policies.CHANGE_STEP + 3
-    adaptive = policies.adaptive_policies(policies.controller_for(run_dir), dqn)
-    frame = policies.convergence(adaptive, seeds=1, n_steps=n_steps, make_env=short_env)
+    n_steps = experiments.CHANGE_STEP + 3
+    adaptive = experiments.adaptive_policies(experiments.controller_for(run_dir), dqn)
+    frame = experiments.convergence(adaptive, seeds=1, n_steps=n_steps, make_env=short_env)
     assert_summary(frame, "convergence")
     assert frame.groupby("policy").size().to_dict() == {name: n_steps for name in [*adaptive, "oracle W*(N)"]}
     assert set(adaptive) == {"ICL (transformer)", "DQN (CCOD-style)", "BEB 16..1024", *HAND_MADE}
@@ -93,12 +93,12 @@ def test_convergence_traces_every_step(trained: tuple[Path, DrlAgent]) -> None:
 
 def test_error_sweep_and_training_curve(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, _ = trained
-    controller = policies.controller_for(run_dir)
-    table = {"ICL": (controller, {}), "Idle Sense": policies.hand_made_policies(controller)["Idle Sense"]}
-    sweep = policies.error_sweep(table, [0.0, 0.3], seeds=1, hold_steps=1, n_steps=11, make_env=short_env)
+    controller = experiments.controller_for(run_dir)
+    table = {"ICL": (controller, {}), "Idle Sense": experiments.hand_made_policies(controller)["Idle Sense"]}
+    sweep = experiments.error_sweep(table, [0.0, 0.3], seeds=1, hold_steps=1, n_steps=11, make_env=short_env)
     assert_summary(sweep, "errors")
     assert list(sweep.x) == [0.0, 0.3, 0.0, 0.3] and list(sweep.policy) == ["ICL", "ICL", "Idle Sense", "Idle Sense"]
-    curve = policies.training_curve(run_dir, [10, 30])
+    curve = experiments.training_curve(run_dir, [10, 30])
     assert_summary(curve, "training")
     assert list(curve.x) == [10, 30] and (curve["mean"] <= 1 + 1e-6).all()
 
@@ -108,13 +108,13 @@ def test_controller_needs_a_csma_run(tmp_path: Path, tiny_config: cfg.RunConfig)
     with pytest.raises(
         ValueError, match="closed-loop control needs a csma_window or csma_peak run, got task 'linear_regression'"
     ):
-        policies.controller_for(run_dir)
+        experiments.controller_for(run_dir)
 
 
 def test_world_scores_rate_each_world_against_its_own_oracle(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, dqn = trained
-    table = policies.adaptive_policies(policies.controller_for(run_dir), dqn)
-    frame = policies.world_scores(table, ["bianchi", "mixed_rates"], [10], seeds=1, n_steps=3, backend=Embedded(500))
+    table = experiments.adaptive_policies(experiments.controller_for(run_dir), dqn)
+    frame = experiments.world_scores(table, ["bianchi", "mixed_rates"], [10], seeds=1, n_steps=3, backend=Embedded(500))
     assert set(frame.world) == {"bianchi", "mixed_rates"} and len(frame) == 2 * len(table)
     oracle = frame.groupby("world").oracle_window.first()
     assert oracle["mixed_rates"] > 1.3 * oracle["bianchi"]  # slow stations' collisions cost more airtime
