@@ -26,7 +26,7 @@ from control.experiments import ESTIMATORS, window_accuracy
 from icl import config as cfg
 from icl.baselines import from_spec
 from icl.train import load_model, train
-from paper_figs._csma import run_config, training_stages
+from paper_figs.csma_common import run_config, training_stages
 
 ENCODINGS: dict[str, tuple[str, dict[str, str]]] = {
     "p and z, log2 W (default)": ("ablate-pz", {}),

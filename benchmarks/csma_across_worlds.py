@@ -35,7 +35,7 @@ from control.experiments import controller_for, estimator_controller, fair_test_
 from icl import config as cfg  # noqa: E402
 from icl.baselines import from_spec  # noqa: E402
 from icl.train import load_model, train  # noqa: E402
-from paper_figs._csma import (  # noqa: E402
+from paper_figs.csma_common import (  # noqa: E402
     PEAK_PROBES,
     WORLD_N,
     WORLD_WINDOWS,

@@ -22,7 +22,7 @@ from control.experiments import ESTIMATORS, window_accuracy
 from icl.baselines import from_spec
 from icl.learner import Learner
 from icl.train import load_model, train
-from paper_figs._csma import icl_run_config
+from paper_figs.csma_common import icl_run_config
 from theory.in_context import fixed_target_loss
 
 DISPLAY = ("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format)

@@ -31,7 +31,7 @@ from control.experiments import (
     trained_agent,
 )
 from icl.train import train
-from paper_figs._csma import icl_run_config
+from paper_figs.csma_common import icl_run_config
 from sim.timing import INTERVAL_SLOTS
 
 

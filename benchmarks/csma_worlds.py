@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 
 from control.experiments import controller_for, fair_test_policies, world_scores  # noqa: E402
 from icl.train import train  # noqa: E402
-from paper_figs._csma import drl_for, icl_run_config  # noqa: E402
+from paper_figs.csma_common import drl_for, icl_run_config  # noqa: E402
 from sim.collect import measured_optimum  # noqa: E402
 from sim.csma import simulate  # noqa: E402
 from sim.worlds import WORLDS  # noqa: E402

@@ -19,6 +19,7 @@ from icl import baselines
 from icl.config import RunConfig
 from icl.io import atomic_path
 from icl.learner import Learner
+from icl.train import load_model
 from tasks import Prompt, Task
 
 EVAL_FILE = "eval.csv"
@@ -103,8 +104,6 @@ def learners_for(model: Learner | None, baseline_specs: list[str]) -> dict[str, 
 
 def evaluate_run(run_dir: str | Path) -> tuple[RunConfig, Prompt, pd.DataFrame]:
     """A trained run scored on its evaluation prompts beside its configured baselines (eval.*)."""
-    from icl.train import load_model  # here: training imports nothing of evaluation, and stays so
-
     config, model = load_model(run_dir)
     prompt = eval_prompts(config.task.build(), config)
     frame = evaluate(

@@ -22,7 +22,7 @@ from control.experiments import ESTIMATORS, controller_for, fair_test_policies, 
 from icl.baselines import from_spec
 from icl.train import load_model, train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import drl_for, experiment_env, icl_run_config
+from paper_figs.csma_common import drl_for, experiment_env, icl_run_config
 from paper_figs.plots import level_palette, new_figure, save_figure, styled
 
 DESCRIPTION = "CSMA fair test: the ICL transformer vs hand-made estimators, classic adaptive schemes, DQN"

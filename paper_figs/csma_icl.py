@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter
 from control.experiments import closed_loop, controller_for, training_curve
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import drl_for, experiment_env, icl_run_config, plot_throughput_vs_n, training_stages
+from paper_figs.csma_common import drl_for, experiment_env, icl_run_config, plot_throughput_vs_n, training_stages
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"

@@ -29,7 +29,7 @@ from control.experiments import (
 )
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import drl_for, icl_run_config, plot_convergence, plot_throughput_vs_n
+from paper_figs.csma_common import drl_for, icl_run_config, plot_convergence, plot_throughput_vs_n
 from paper_figs.plots import new_figure, save_figure, styled
 from sim.env import CsmaEnv, Ns3
 from sim.ns3 import Ns3Error, ns3_available

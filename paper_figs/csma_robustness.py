@@ -25,7 +25,7 @@ from control.experiments import (
 )
 from icl.train import train
 from paper_figs import by_size, output_stem, script_main
-from paper_figs._csma import drl_for, experiment_env, legend_below, plot_convergence, policy_palette, run_config
+from paper_figs.csma_common import drl_for, experiment_env, legend_below, plot_convergence, policy_palette, run_config
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.timing import INTERVAL_SLOTS
 

@@ -80,7 +80,7 @@ class Stats:
         return np.where(active, index, np.nan)
 
 
-def _batch_shape(
+def batch_shape(
     n_stations: ArrayLike,
     cw_min: ArrayLike,
     cw_max: ArrayLike | None,
@@ -109,16 +109,17 @@ def _check_slots(n_slots: int) -> None:
         raise ValueError(f"n_slots must be a positive integer up to 2^30 (split longer runs), got {n_slots!r}")
 
 
-def _windows(cw_min: ArrayLike, cw_max: ArrayLike | None, n_configs: int) -> tuple[np.ndarray, np.ndarray]:
+def checked_windows(cw_min: ArrayLike, cw_max: ArrayLike | None, n_configs: int) -> tuple[np.ndarray, np.ndarray]:
     """Each configuration's (cw_min, cw_max), checked; cw_max None means a fixed window."""
-    cw_min = _as_int_array("contention window W (cw_min)", cw_min, n_configs, 1, W_MAX)
-    cw_max = _as_int_array("cw_max", cw_min if cw_max is None else cw_max, n_configs, 1, W_MAX)
+    cw_min = checked_int_array("contention window W (cw_min)", cw_min, n_configs, 1, W_MAX)
+    cw_max = checked_int_array("cw_max", cw_min if cw_max is None else cw_max, n_configs, 1, W_MAX)
     if np.any(cw_max < cw_min):
         raise ValueError("cw_max must be >= cw_min in every configuration")
     return cw_min, cw_max
 
 
-def _as_int_array(name: str, values: ArrayLike, size: int, low: int, high: int) -> np.ndarray:
+def checked_int_array(name: str, values: ArrayLike, size: int, low: int, high: int) -> np.ndarray:
+    """``values`` broadcast to ``size`` integers, each in [low, high] (else a ValueError naming ``name``)."""
     array = np.broadcast_to(np.asarray(values), (size,)).astype(np.int64)
     bad = (array < low) | (array > high)
     if np.any(bad):
@@ -159,7 +160,7 @@ class CsmaSimulator:
         world: World | str = "bianchi",
         workers: int = 1,
     ) -> None:
-        self.n_configs, self.max_stations = _batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
+        self.n_configs, self.max_stations = batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
         self.world = worlds.world(world)
@@ -180,7 +181,7 @@ class CsmaSimulator:
     def set_window(self, cw_min: ArrayLike, cw_max: ArrayLike | None = None) -> None:
         """Set each network's window (fixed when cw_max is None or equal to cw_min); stations keep
         their counters, and legacy stations their BEB."""
-        cw_min, cw_max = _windows(cw_min, cw_max, self.n_configs)
+        cw_min, cw_max = checked_windows(cw_min, cw_max, self.n_configs)
         adjustable = self.layout.adjustable
         self.layout.ipar[:, adjustable, engine.CW_MIN] = cw_min[:, None]
         self.layout.ipar[:, adjustable, engine.CW_MAX] = cw_max[:, None]
@@ -188,7 +189,7 @@ class CsmaSimulator:
     def set_stations(self, n_stations: ArrayLike) -> None:
         """Set the number of active stations (the first N); joining stations start a fresh backoff
         with an empty queue (a full one if saturated)."""
-        n = _as_int_array("number of stations N", n_stations, self.n_configs, 1, self.max_stations)
+        n = checked_int_array("number of stations N", n_stations, self.n_configs, 1, self.max_stations)
         state, fpar = self.state, self.layout.fpar
         active = np.arange(self.max_stations)[None, :] < n[:, None]
         joined = active & ~state[..., engine.ACTIVE].astype(bool)
@@ -269,7 +270,7 @@ class ReferenceSimulator:
         timing: Timing = OFDM_54,
         seed: int = 0,
     ) -> None:
-        n_configs, self.max_stations = _batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
+        n_configs, self.max_stations = batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
         self.n_configs = n_configs
         self.retry_limit = retry_limit
         self.timing = timing
@@ -285,11 +286,11 @@ class ReferenceSimulator:
 
         Stations keep their current counters, as 802.11 stations do when CWmin/CWmax change.
         """
-        self.cw_min, self.cw_max = _windows(cw_min, cw_max, self.n_configs)
+        self.cw_min, self.cw_max = checked_windows(cw_min, cw_max, self.n_configs)
 
     def set_stations(self, n_stations: ArrayLike) -> None:
         """Set the number of active stations; joining stations start a fresh backoff."""
-        n = _as_int_array("number of stations N", n_stations, self.n_configs, 1, self.max_stations)
+        n = checked_int_array("number of stations N", n_stations, self.n_configs, 1, self.max_stations)
         active = np.arange(self.max_stations)[None, :] < n[:, None]
         joined = active & ~self.active
         self.active = active

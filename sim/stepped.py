@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sim import engine, worlds
-from sim.csma import Stats, _as_int_array, _batch_shape, _windows, seeded_layout
+from sim.csma import Stats, batch_shape, checked_int_array, checked_windows, seeded_layout
 from sim.timing import OFDM_54, Timing
 from sim.worlds import World
 
@@ -67,7 +67,7 @@ class SteppedSimulator:
         seed: int = 0,
         world: World | str = "bianchi",
     ) -> None:
-        self.n_configs, self.max_stations = _batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
+        self.n_configs, self.max_stations = batch_shape(n_stations, cw_min, cw_max, max_stations, retry_limit)
         self.world, self.retry_limit = worlds.world(world), retry_limit
         self.rng, layout = seeded_layout(self.world, self.n_configs, self.max_stations, timing, seed)
         self.adjustable = layout.adjustable
@@ -107,14 +107,14 @@ class SteppedSimulator:
 
     def set_window(self, cw_min: ArrayLike, cw_max: ArrayLike | None = None) -> None:
         """Each network's window for its adjustable stations (a world's legacy ones keep theirs)."""
-        cw_min, cw_max = _windows(cw_min, cw_max, self.n_configs)
+        cw_min, cw_max = checked_windows(cw_min, cw_max, self.n_configs)
         self.cw_min[:, self.adjustable] = cw_min[:, None]
         self.cw_max[:, self.adjustable] = cw_max[:, None]
 
     def set_stations(self, n_stations: ArrayLike) -> None:
         """The first N stations are active; a joining one waits for a quiet channel with a fresh
         backoff and an empty queue (full if saturated)."""
-        n = _as_int_array("number of stations N", n_stations, self.n_configs, 1, self.max_stations)
+        n = checked_int_array("number of stations N", n_stations, self.n_configs, 1, self.max_stations)
         active = np.arange(self.max_stations)[None, :] < n[:, None]
         joined = active & ~self.active
         self.active = active

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from icl.config import ConfigError, ModelConfig
-from icl.models import S4D, attention, build_model, retention_decays, retention_parallel, retention_recurrent
+from icl.config import MODEL_FAMILIES, ConfigError, ModelConfig
+from icl.models import MODELS, S4D, attention, build_model, retention_decays, retention_parallel, retention_recurrent
 
 
 def prompt(batch: int = 4, n_points: int = 9, n_dims: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,3 +106,9 @@ def test_unknown_backend() -> None:
     q = torch.randn(1, 1, 2, 8)
     with pytest.raises(ValueError, match="unknown attention backend 'flash'; allowed: math, sdpa, triton"):
         attention(q, q, q, True, "flash")
+
+
+def test_every_model_family_the_config_names_has_its_class() -> None:
+    assert tuple(MODELS) == MODEL_FAMILIES
+    with pytest.raises(ConfigError, match="model.family"):
+        ModelConfig(family="mamba")

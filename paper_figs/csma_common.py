@@ -1,4 +1,5 @@
-"""Pieces shared by the CSMA figures: the ICL optimizer's run configs and the plots of policy comparisons."""
+"""Pieces shared by the CSMA figures, and by the CSMA benchmarks that score the same trained runs: the ICL
+optimizer's run configs, the world tables, the DRL baseline and the plots of policy comparisons."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def world_table(data_dir: Path, name: str, seeds: int, workers: int = 1, options
     use and reused after (one seed count per directory)."""
     path = Path(data_dir) / f"{name}.csv"
     if not path.exists():
-        table = measure("embedded", WORLD_N, WORLD_WINDOWS, list(range(seeds)), interval_slots=5000,
+        table = measure("embedded", WORLD_N, WORLD_WINDOWS, list(range(seeds)), interval_slots=INTERVAL_SLOTS,
                         world=options or name, workers=workers)  # fmt: skip
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False)
