@@ -1,4 +1,6 @@
-"""Reproduce-figure scripts: one module per figure or table.
+"""Reproduce-figure scripts: one module per figure or table (and ``plots``, the shared style;
+``csma_common``, the CSMA runs, tables and plots that the CSMA benchmarks reuse; ``_*``, what some
+figures share).
 
 Each module has ``DESCRIPTION`` and ``reproduce(out_dir, size, seed) -> list[Path]``, runs as
 ``python -m paper_figs.<name> [--size smoke|quick|full]`` and is registered as an entry point of the
