@@ -47,6 +47,7 @@ from paper_figs.csma_common import (  # noqa: E402
     world_table,
 )
 from sim.collect import measure  # noqa: E402
+from sim.timing import INTERVAL_SLOTS  # noqa: E402
 from sim.worlds import WORLDS  # noqa: E402
 
 NAMED_TRAINING = ["bianchi", "unsaturated", "lossy", "coexistence", "hidden"]
@@ -69,10 +70,17 @@ def collect(data: Path, seeds: int, workers: int) -> dict[str, str]:
 def time_numpy_table(seeds: int) -> None:
     """Bianchi's table on the compiled simulator and on the numpy reference, same grid, one core each."""
     timings = {}
-    for engine in ("compiled", "numpy"):
+    for implementation in ("compiled", "numpy"):
         started = time.perf_counter()
-        measure("embedded", WORLD_N, WORLD_WINDOWS, list(range(seeds)), interval_slots=5000, engine=engine)
-        timings[engine] = time.perf_counter() - started
+        measure(
+            "embedded",
+            WORLD_N,
+            WORLD_WINDOWS,
+            list(range(seeds)),
+            interval_slots=INTERVAL_SLOTS,
+            implementation=implementation,
+        )
+        timings[implementation] = time.perf_counter() - started
     ratio = timings["numpy"] / timings["compiled"]
     print(
         f"  Bianchi's table, one core: numpy {timings['numpy']:.2f} s, compiled {timings['compiled']:.2f} s ({ratio:.1f}x)"

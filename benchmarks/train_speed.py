@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 import tasks
-from icl.config import SIZES, ModelConfig, TrainConfig
+from icl.config import MODEL_SIZES, ModelConfig, TrainConfig
 from icl.models import build_model
 from icl.train import make_optimizer, prompt_loss
 
@@ -87,7 +87,7 @@ def time_steps(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=list(SIZES), default="tiny")
+    parser.add_argument("--size", choices=list(MODEL_SIZES), default="tiny")
     parser.add_argument("--n-dims", type=int, default=20)
     parser.add_argument("--n-points", type=int, default=41)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
 
     device = torch.device(args.device)
-    n_embd, n_layer, n_head = SIZES[args.size]
+    n_embd, n_layer, n_head = MODEL_SIZES[args.size]
     task = tasks.get("linear_regression", args.n_dims)
     generator = torch.Generator().manual_seed(0)
     prompts = [task.sample(args.batch_size, args.n_points, generator).to(device) for _ in range(args.steps)]

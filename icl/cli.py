@@ -211,7 +211,7 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
                 done=done,
                 on_rows=keep if args.backend == "ns3" else None,
                 world=args.world,
-                executor=functools.partial(ray_map, address=args.address) if args.engine == "ray" else None,
+                executor=functools.partial(ray_map, address=args.address) if args.executor == "ray" else None,
             )
         except KeyboardInterrupt:
             if kept:
@@ -356,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--step-time", type=float, default=0.1, help="ns-3: simulated seconds measured per window")
     collect.add_argument("--log-dir", help="ns-3: keep each simulation's log here")
     collect.add_argument(
-        "--engine", choices=["local", "ray"], default="local", help="ns-3: where simulations run (Ray: a cluster)"
+        "--executor", choices=["local", "ray"], default="local", help="ns-3: where simulations run (Ray: a cluster)"
     )
     collect.add_argument("--address", help="ns-3 on Ray: a running cluster (default: $RAY_ADDRESS, else local)")
     collect.add_argument("--out", default="data/csma_measurements.csv", help="CSV table to write")

@@ -20,14 +20,14 @@ from typing import Any
 import tasks
 from icl.errors import UserError
 
-SIZES: dict[str, tuple[int, int, int]] = {
+MODEL_SIZES: dict[str, tuple[int, int, int]] = {
     "tiny": (64, 3, 2),
     "small": (128, 6, 4),
     "standard": (256, 12, 8),
 }
 """Model sizes as (n_embd, n_layer, n_head)."""
 
-BACKENDS = ("math", "sdpa", "triton")
+ATTENTION_BACKENDS = ("math", "sdpa", "triton")
 MODEL_FAMILIES = ("gpt", "lstm", "lsa", "retnet", "s4d")
 """The model families by name; ``icl.models.MODELS`` maps each to its class."""
 DEVICES = ("cpu", "cuda")
@@ -134,8 +134,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _one_of("model.family", self.family, MODEL_FAMILIES)
-        _one_of("model.size", self.size, SIZES)
-        _one_of("model.backend", self.backend, BACKENDS)
+        _one_of("model.size", self.size, MODEL_SIZES)
+        _one_of("model.backend", self.backend, ATTENTION_BACKENDS)
         for name in ("n_embd", "n_layer", "n_head"):
             _require(getattr(self, name) >= 0, f"model.{name} must be >= 0 (0 = from size), got {getattr(self, name)}")
         n_embd, _, n_head = self.dims
@@ -144,7 +144,7 @@ class ModelConfig:
     @property
     def dims(self) -> tuple[int, int, int]:
         """(n_embd, n_layer, n_head) after applying the explicit overrides to the size."""
-        preset = SIZES[self.size]
+        preset = MODEL_SIZES[self.size]
         return (self.n_embd or preset[0], self.n_layer or preset[1], self.n_head or preset[2])
 
 

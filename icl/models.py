@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from icl.config import BACKENDS, ModelConfig
+from icl.config import ATTENTION_BACKENDS, ModelConfig
 from kernels.reference import attention_reference
 
 
@@ -34,7 +34,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, causal: bool, backend: str) -> Te
         from kernels.attention import flash_attention  # imported on use: Triton is an optional dependency
 
         return flash_attention(q, k, v, causal)
-    raise ValueError(f"unknown attention backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    raise ValueError(f"unknown attention backend {backend!r}; allowed: {', '.join(ATTENTION_BACKENDS)}")
 
 
 class SelfAttention(nn.Module):

@@ -20,7 +20,7 @@ require_own_packages()  # before importing a package of ours, which may be a nam
 
 from icl.errors import UserError  # noqa: E402
 
-SIZES = ("smoke", "quick", "medium", "full")
+FIGURE_SIZES = ("smoke", "quick", "medium", "full")
 """How big a reproduction is. ``smoke``: toy models and grids, seconds, only to check that the pipeline
 runs end to end (its numbers mean nothing); ``quick``: CPU minutes, the results the slow tests check;
 ``medium``: a larger CPU run (half an hour on 2 cores) where a figure defines one (the Boolean table:
@@ -42,8 +42,8 @@ T = TypeVar("T")
 
 def check_size(size: str) -> None:
     """Refuse an unknown size, naming the allowed ones."""
-    if size not in SIZES:
-        raise UserError(f"unknown figure size {size!r}; allowed: {', '.join(SIZES)}")
+    if size not in FIGURE_SIZES:
+        raise UserError(f"unknown figure size {size!r}; allowed: {', '.join(FIGURE_SIZES)}")
 
 
 _UNSET: object = object()
@@ -65,7 +65,7 @@ def script_main(reproduce: Callable[..., list[Path]], description: str, argv: Se
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--size",
-        choices=SIZES,
+        choices=FIGURE_SIZES,
         default="full",
         help="smoke (seconds), quick (CPU minutes), medium (CPU, longer) or full",
     )

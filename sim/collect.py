@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim import worlds
 from sim.csma import simulate
-from sim.env import BACKENDS, CsmaEnv, Ns3, Observation
+from sim.env import SIMULATORS, CsmaEnv, Ns3, Observation
 from sim.timing import W_MAX
 from sim.worlds import World
 
@@ -78,7 +78,7 @@ def _embedded(
     interval_slots: int,
     world: World | str,
     workers: int,
-    engine: str,
+    implementation: str,
 ) -> list[dict]:
     grid_n, grid_w = (a.ravel() for a in np.meshgrid(n_values, windows, indexing="ij"))
     rows = []
@@ -91,7 +91,7 @@ def _embedded(
             warmup_slots=interval_slots // 10,
             world=world,
             workers=workers,
-            engine=engine,
+            implementation=implementation,
         )
         attempts_per_slot = stats.attempts / stats.slots
         columns = zip(
@@ -128,11 +128,11 @@ def measure(
     done: pd.DataFrame | None = None,
     on_rows: Callable[[list[dict]], None] | None = None,
     world: World | str = "bianchi",
-    engine: str = "compiled",
+    implementation: str = "compiled",
     executor: Executor | None = None,
 ) -> pd.DataFrame:
     """A table (``COLUMNS``) of every (N, W, seed) on ``backend`` in ``world`` (``sim.worlds``; ns-3 runs
-    each world's options as scenario arguments, the embedded simulator on ``engine``: compiled, or the
+    each world's options as scenario arguments, the embedded simulator on ``implementation``: compiled, or the
     numpy reference in Bianchi's world), sorted by N, W and seed.
 
     ``step_time_s`` is ns-3's measuring time per window, ``interval_slots`` the embedded
@@ -144,8 +144,8 @@ def measure(
     collection can keep what it measured. Interrupted (Ctrl-C, or an error), it stops the running
     simulations within seconds instead of finishing the queue.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if backend not in SIMULATORS:
+        raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(SIMULATORS)}")
     if not n_values or not windows or not seeds:
         raise ValueError("n_values, windows and seeds must each name at least one value")
     if min(n_values) < 1:
@@ -155,7 +155,7 @@ def measure(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if backend == "embedded":
-        rows = _embedded(n_values, windows, seeds, interval_slots, world, workers, engine)
+        rows = _embedded(n_values, windows, seeds, interval_slots, world, workers, implementation)
     else:
         rows = _finished_rows(done, n_values, windows, seeds)
         finished = {(row["n_stations"], row["seed"]) for row in rows}

@@ -380,22 +380,22 @@ def simulate(
     seed: int = 0,
     warmup_slots: int = 1000,
     world: World | str = "bianchi",
-    engine: str = "compiled",
+    implementation: str = "compiled",
     workers: int = 1,
 ) -> Stats:
     """Steady-state statistics of many (N, window) configurations in one call, from the compiled
-    simulator in any world, or from the numpy reference (``engine="numpy"``, Bianchi's world)."""
+    simulator in any world, or from the numpy reference (``implementation="numpy"``, Bianchi's world)."""
     options: dict = {"retry_limit": retry_limit, "timing": timing, "seed": seed}
-    if engine == "compiled":
+    if implementation == "compiled":
         simulator: CsmaSimulator | ReferenceSimulator = CsmaSimulator(
             n_stations, cw_min, cw_max, world=world, workers=workers, **options
         )
-    elif engine == "numpy":
+    elif implementation == "numpy":
         if not worlds.world(world).is_bianchi:
             raise ValueError(f"the numpy reference simulates Bianchi's world only, got world {world!r}")
         simulator = ReferenceSimulator(n_stations, cw_min, cw_max, **options)
     else:
-        raise ValueError(f"unknown simulator engine {engine!r}; choose one of: compiled, numpy")
+        raise ValueError(f"unknown simulator implementation {implementation!r}; choose one of: compiled, numpy")
     if warmup_slots > 0:
         simulator.run(warmup_slots)
     return simulator.run(n_slots)

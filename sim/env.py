@@ -301,8 +301,8 @@ class _Ns3Run:
         self.ns3.close()
 
 
-BACKENDS = {"embedded": Embedded, "ns3": Ns3}
-"""The backends by name; a name stands for the backend with its default options."""
+SIMULATORS = {"embedded": Embedded, "ns3": Ns3}
+"""The simulator backends by name; a name stands for the backend with its default options."""
 
 
 class CsmaEnv(gym.Env):
@@ -385,12 +385,12 @@ class CsmaEnv(gym.Env):
         if not windows or any(not 1 <= int(w) <= W_MAX for w in windows):
             raise ValueError(f"windows must be a non-empty list of windows in [1, {W_MAX}], got {list(windows)}")
         if isinstance(backend, str):
-            if backend not in BACKENDS:
-                raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(BACKENDS)}")
-            backend = BACKENDS[backend]()
+            if backend not in SIMULATORS:
+                raise ValueError(f"unknown CsmaEnv backend {backend!r}; allowed: {', '.join(SIMULATORS)}")
+            backend = SIMULATORS[backend]()
         if not isinstance(backend, (Embedded, Ns3)):
             raise ValueError(
-                f"backend must be Embedded(...), Ns3(...) or one of {', '.join(BACKENDS)}; got {backend!r}"
+                f"backend must be Embedded(...), Ns3(...) or one of {', '.join(SIMULATORS)}; got {backend!r}"
             )
         _require_count("n_stations", n_stations)
         _require_count("max_stations", max_stations)

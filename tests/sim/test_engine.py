@@ -24,7 +24,7 @@ def test_bianchi_world_matches_the_numpy_reference_and_the_model(window: int) ->
     slotted chain they share) and throughput within 2%, over 20 networks per N."""
     n = np.repeat(STATIONS, 20)
     compiled = simulate(n, window, n_slots=20_000, retry_limit=None, seed=1)
-    reference = simulate(n, window, n_slots=20_000, retry_limit=None, seed=1, engine="numpy")
+    reference = simulate(n, window, n_slots=20_000, retry_limit=None, seed=1, implementation="numpy")
     model = bianchi.collision_probability(STATIONS, window)
     for stats in (compiled, reference):
         assert (stats.slots == 20_000).all()
@@ -167,8 +167,8 @@ def test_rts_cts_exchange_times() -> None:
         (lambda: WorldRanges(load=(0.9, 0.3)), r"world ranges load must be \(low, high\)"),
         (lambda: WorldRanges(frame_error_rate=(0.1, 1.2)), r"frame_error_rate must be in \[0, 1\)"),
         (lambda: random_worlds(0, 1), "random_worlds needs count >= 1, got 0"),
-        (lambda: simulate([5], 16, world="hidden", engine="numpy"), "the numpy reference simulates Bianchi's"),
-        (lambda: simulate([5], 16, engine="gpu"), "unknown simulator engine 'gpu'"),
+        (lambda: simulate([5], 16, world="hidden", implementation="numpy"), "the numpy reference simulates Bianchi's"),
+        (lambda: simulate([5], 16, implementation="gpu"), "unknown simulator implementation 'gpu'"),
         (lambda: CsmaSimulator([5], 16, workers=0), "workers must be a positive integer, got 0"),
     ],
 )
