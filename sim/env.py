@@ -71,9 +71,6 @@ def _action_space(mode: str, windows: tuple[int, ...]) -> spaces.Space:
     return spaces.Box(low=1.0, high=float(W_MAX), shape=(1,), dtype=np.float64)
 
 
-NS3_RATES_MBPS = (6, 9, 12, 18, 24, 36, 48, 54)
-
-
 @dataclass(frozen=True)
 class Interval:
     """What a backend measured over one interval."""
@@ -200,76 +197,24 @@ class _EmbeddedRun:
         self.simulator = None
 
 
-HE_DATA_MODE = "HeMcs7"
-"""The data rate of 802.11ax worlds on ns-3: HE-MCS 7 (86 Mb/s on 20 MHz with an 800 ns guard interval)."""
-
-
-def _ofdm_mode(rate_mbps: float) -> str:
-    """ns-3's name of an 802.11a rate."""
-    if rate_mbps not in NS3_RATES_MBPS:
-        raise ValueError(f"the ns3 backend simulates 802.11a OFDM rates {NS3_RATES_MBPS} Mb/s, got {rate_mbps:g}")
-    return f"OfdmRate{rate_mbps:g}Mbps"
-
-
-def ns3_world_args(world: World, timing: Timing, max_stations: int, rng: np.random.Generator) -> dict[str, Any]:
-    """Our scenario's arguments for one network of ``world`` (``sim/ns3/scenario.cc``), its stations
-    drawn from ``rng`` as the embedded simulator draws them (``World.stations``)."""
-    drawn = world.stations(1, max_stations, timing, rng)
-    args: dict[str, Any] = {"queueLimit": world.queue_limit}
-    if world.traffic != "saturated":
-        args |= {"traffic": world.traffic, "load": world.load, "capacityFps": 1e6 / timing.success_us}
-        args |= {"onMs": world.on_ms, "offMs": world.off_ms}
-    if world.sensing_range is not None:
-        if world.sensing_range < world.radius:
-            raise ValueError(
-                f"the ns3 backend has one range for every link, so the AP reaches every station only with "
-                f"sensing_range >= radius; got sensing_range {world.sensing_range}, radius {world.radius}"
-            )
-        args["positions"] = ";".join(f"{x:.5f},{y:.5f}" for x, y in drawn.xy[0])
-        args["sensingRange"] = world.sensing_range
-    if world.rts_cts:
-        args |= {"rtsCts": "true", "controlMode": _ofdm_mode(timing.control_rate_mbps)}
-    if world.rates_mbps:
-        args["dataModes"] = ",".join(_ofdm_mode(rate) for rate in drawn.rates_mbps[0])
-    if world.payloads:
-        args["payloads"] = ",".join(str(payload) for payload in drawn.payload_bytes[0])
-    if world.error_range != (0.0, 0.0):
-        args["frameErrorRates"] = ",".join(f"{rate:.6f}" for rate in drawn.frame_error_rates[0])
-    if drawn.legacy.any():
-        args["legacy"] = ",".join("1" if legacy else "0" for legacy in drawn.legacy)
-    if world.standard == "80211ax":
-        args |= {"standard": world.standard, "dataMode": HE_DATA_MODE, "maxAmpdu": world.ampdu_bytes,
-                 "controlMode": _ofdm_mode(timing.control_rate_mbps)}  # fmt: skip
-    return args
-
-
 class _Ns3Run:
     """One ns-3 simulation per episode of one env; the world's stations are drawn from the episode's seed."""
 
     def __init__(self, options: Ns3, network: Network) -> None:
-        timing = network.timing
-        if (timing.slot_us, timing.sifs_us, timing.difs_us) != (9.0, 16.0, 34.0):
-            raise ValueError(
-                f"the ns3 backend simulates 802.11a OFDM (slot 9 us, SIFS 16 us, DIFS 34 us); got {timing}"
-            )
         from sim.ns3 import Ns3Env
+        from sim.ns3.scenario import network_args, ns3_world_args
 
-        sim_args = {
-            "nStations": network.schedule[0],
-            "maxStations": max(network.schedule.values()),
-            "schedule": ",".join(f"{step}:{n}" for step, n in network.schedule.items()),
-            "stepTime": options.step_time_s,
-            "steps": network.max_steps or 0,
-            "payload": timing.payload_bytes,
-            "dataMode": _ofdm_mode(timing.data_rate_mbps),
-            "cwMaxBeb": network.cw_max_beb or 0,
-        }
+        sim_args = network_args(
+            network.schedule, network.timing, options.step_time_s, network.max_steps, network.cw_max_beb
+        )
         self.network, self.step_time_s = network, options.step_time_s
-        ns3_world_args(network.world, timing, sim_args["maxStations"], np.random.default_rng(0))  # checks the world
+        ns3_world_args(network.world, network.timing, sim_args["maxStations"], np.random.default_rng(0))  # checks it
         self.ns3 = Ns3Env(sim_args=sim_args, run_dir=options.run_dir, timeout_s=options.timeout_s)
         self.base_args = dict(self.ns3.sim_args)
 
     def start(self, seed: int) -> None:
+        from sim.ns3.scenario import ns3_world_args
+
         network = self.network
         world_args = ns3_world_args(
             network.world, network.timing, self.base_args["maxStations"], np.random.default_rng(seed)
@@ -281,7 +226,7 @@ class _Ns3Run:
         observation, _, _, _, info = self.ns3.step(np.array([window], dtype=float))
         if info.get("n_stations") != n_stations:
             raise RuntimeError(f"ns-3 ran {info.get('n_stations')} stations where the schedule says {n_stations}")
-        from sim.ns3 import ScenarioObservation
+        from sim.ns3.scenario import ScenarioObservation
 
         seen = ScenarioObservation.of(observation)
         acked = [int(frames) for frames in str(info.get("acked", "")).split("/") if frames]

@@ -18,36 +18,13 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import gymnasium as gym
 import zmq
 
 from sim.ns3.build import Ns3Error, messages, scenario_binary
 from sim.ns3.protocol import pack, space_from_description, unpack
-
-
-class ScenarioObservation(NamedTuple):
-    """Our scenario's observation (``sim/ns3/scenario.cc``) by name, over the last step."""
-
-    transmitted: float
-    """Frames the stations transmitted (RTS frames with RTS/CTS; every MPDU of an A-MPDU)."""
-    acknowledged: float
-    failed: float
-    collision_probability: float
-    """failed / transmitted."""
-    throughput_mbps: float
-    """MSDU throughput at the AP."""
-    virtual_slots: float
-    """Bianchi's virtual slots seen by the AP: idle slots after DIFS, plus one per busy period."""
-    busy_periods: float
-
-    @classmethod
-    def of(cls, array: Sequence[float]) -> ScenarioObservation:
-        if len(array) != len(cls._fields):
-            raise ValueError(f"our ns-3 scenario observes {len(cls._fields)} values, got {len(array)}")
-        return cls(*(float(value) for value in array))
-
 
 PORT_RANGE = (5001, 10000)
 LOG_TAIL_CHARS = 3000

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim import CsmaEnv, Ns3
-from sim.env import ns3_world_args
+from sim.ns3.scenario import ns3_world_args
 from sim.timing import OFDM_54
 from sim.worlds import world
 
