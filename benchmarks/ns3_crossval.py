@@ -20,7 +20,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.collect import best_window, measure  # noqa: E402
+from sim.collect import measure  # noqa: E402
+from sim.table import best_window  # noqa: E402
 from theory import bianchi  # noqa: E402
 
 

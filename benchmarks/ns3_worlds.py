@@ -24,7 +24,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.collect import best_window, measure, window_grid  # noqa: E402
+from sim.collect import measure  # noqa: E402
+from sim.table import best_window  # noqa: E402
+from sim.timing import window_grid  # noqa: E402
 from sim.worlds import NS3_WORLDS, world  # noqa: E402
 
 WINDOWS = window_grid(16, 2048)

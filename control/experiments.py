@@ -25,8 +25,9 @@ from icl import baselines
 from icl.evaluate import bootstrap_mean
 from icl.learner import Learner
 from icl.train import load_model
-from sim.collect import MeasurementTable, measured_optimum
+from sim.collect import measured_optimum
 from sim.env import CsmaEnv, Embedded, Ns3
+from sim.table import MeasurementTable
 from sim.timing import INTERVAL_SLOTS, PAYLOAD_BYTES
 from tasks.csma import INPUTS, CsmaPeakTask, CsmaWindowTask, optimum, throughput_at
 from theory import bianchi, model_based

@@ -175,7 +175,9 @@ def cmd_csma_collect(args: argparse.Namespace) -> None:
     from icl.errors import UserError
     from icl.io import atomic_path
     from icl.sweep import ray_map
-    from sim.collect import COLUMNS, MeasurementTable, measure, window_grid
+    from sim.collect import measure
+    from sim.table import COLUMNS, MeasurementTable
+    from sim.timing import window_grid
 
     out = Path(args.out)
     if out.is_dir():

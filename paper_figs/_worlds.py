@@ -16,7 +16,7 @@ from control.experiments import PolicySpec, controller_for, estimator_controller
 from icl.train import train
 from paper_figs.csma_common import drl_for, held_out, icl_run_config, peak_run_config
 from paper_figs.plots import level_palette, new_figure
-from sim.collect import MeasurementTable
+from sim.table import MeasurementTable
 from theory import bianchi
 
 WORLDS_NOTE = (

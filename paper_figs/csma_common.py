@@ -19,9 +19,9 @@ from icl import config as cfg
 from icl.io import atomic_path
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
-from sim.collect import measure, window_grid
+from sim.collect import measure
 from sim.env import CsmaEnv, Embedded
-from sim.timing import INTERVAL_SLOTS
+from sim.timing import INTERVAL_SLOTS, window_grid
 from sim.worlds import WORLDS, World, WorldRanges, random_worlds, world
 from tasks.csma import INPUTS
 

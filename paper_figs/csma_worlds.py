@@ -22,8 +22,8 @@ from paper_figs import by_size, output_stem, script_main
 from paper_figs._worlds import WORLDS_NOTE, draw, model_window_kept, world_policies
 from paper_figs.csma_common import across_worlds_tables, world_tables
 from paper_figs.plots import save_figure, styled
-from sim.collect import MeasurementTable
 from sim.env import Embedded
+from sim.table import MeasurementTable
 
 DESCRIPTION = "CSMA worlds: where Bianchi's window fails, and every optimizer closed loop in each world"
 NAME = "csma_worlds"

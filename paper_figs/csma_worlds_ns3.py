@@ -22,10 +22,10 @@ from paper_figs import by_size, output_stem, script_main
 from paper_figs._worlds import WORLDS_NOTE, draw, model_window_kept, world_policies
 from paper_figs.csma_common import across_worlds_tables, ns3_world_table
 from paper_figs.plots import save_figure, styled
-from sim.collect import MeasurementTable
 from sim.env import Ns3
 from sim.ns3 import Ns3Error, ns3_available
 from sim.ns3.build import INSTALL_HINT
+from sim.table import MeasurementTable
 from sim.worlds import NS3_WORLDS
 
 DESCRIPTION = "CSMA worlds on ns-3: Bianchi's window against each world's ns-3 oracle, and every optimizer closed loop"

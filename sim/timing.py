@@ -103,3 +103,12 @@ class Timing:
 
 OFDM_54 = Timing()
 """802.11a/g, 54 Mb/s data, 24 Mb/s ACKs, 1500-byte payload."""
+
+
+def window_grid(low: int, high: int, per_octave: int = 2) -> list[int]:
+    """Windows from ``low`` to ``high`` in steps of 1 / ``per_octave`` octave, rounded: the window axis of
+    the measurement grids (``icl csma collect``'s default: 16 .. 1024 in half octaves)."""
+    if not 1 <= low < high or per_octave < 1:
+        raise ValueError(f"need 1 <= low < high and per_octave >= 1, got {low}, {high}, {per_octave}")
+    steps = round(math.log2(high / low) * per_octave)
+    return [round(2 ** (math.log2(low) + k / per_octave)) for k in range(steps + 1)]

@@ -16,7 +16,7 @@ Observations come from Bianchi's model (fast, for training), optionally with fin
 measurement noise and a fraction of erroneous examples, or from a measurement table of a
 simulator (``measurements``: a CSV written by ``icl csma collect``, embedded or ns-3): then N and the
 probe windows are drawn from the table's grid, each example is one measured run, and the optimum
-and the query collision case are the measured ones (``sim.collect.MeasurementTable``).
+and the query collision case are the measured ones (``sim.table.MeasurementTable``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sim.collect import MeasurementTable
 from sim.env import Observation
+from sim.table import MeasurementTable
 from sim.timing import LOG2_W_MAX, PAYLOAD_BYTES, W_MAX, Timing, to_window
 from tasks.base import Functions, Task, register
 from theory import bianchi

@@ -185,7 +185,7 @@ class LeastSquaresZ(OffsetEstimator):
 class PeakFit:
     """The throughput peak read off a ``csma_peak`` prompt's probes: the best probe's window, moved to
     the vertex of the parabola in log2 W through it and its nearest probed windows on either side (as
-    ``sim.collect.best_window`` does on a sweep); at the edge of the probed range, the edge."""
+    ``sim.table.best_window`` does on a sweep); at the edge of the probed range, the edge."""
 
     def predict(self, xs: Tensor, ys: Tensor) -> Tensor:
         check_prompt(xs, ys)

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.collect import COLUMNS, measure
+from sim.collect import measure
 from sim.csma import CsmaSimulator, simulate
+from sim.table import COLUMNS
 from sim.timing import Timing
 from theory import bianchi, markov
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.collect import SWEEP, window_grid
-from sim.timing import LOG2_W_MAX, W_MAX, to_log2, to_window
+from sim.collect import SWEEP
+from sim.timing import LOG2_W_MAX, W_MAX, to_log2, to_window, window_grid
 
 
 def test_log2_and_window_are_inverse_within_the_range_and_clip_outside_it() -> None:

@@ -10,8 +10,10 @@ import torch
 import tasks
 from control.controller import IclController
 from icl.baselines import from_spec
-from sim.collect import MeasurementTable, measure, window_grid
+from sim.collect import measure
 from sim.env import CsmaEnv, Embedded
+from sim.table import MeasurementTable
+from sim.timing import window_grid
 
 WINDOWS = window_grid(8, 4096)
 
