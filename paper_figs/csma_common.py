@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+import json
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,13 @@ from icl import config as cfg
 from icl.io import atomic_path
 from paper_figs import SMOKE_RUN, by_size
 from paper_figs.plots import plot_band
-from sim.collect import measure
+from sim.collect import measure, simulator_digest
 from sim.env import CsmaEnv, Embedded
 from sim.timing import INTERVAL_SLOTS, window_grid
 from sim.worlds import WORLDS, World, WorldRanges, random_worlds, world
 from tasks.csma import INPUTS
+
+log = logging.getLogger(__name__)
 
 
 def _training(size: str, seed: int, steps: int) -> dict[str, Any]:
@@ -78,17 +82,32 @@ def held_out(name: str) -> bool:
     return not TRAIN_RANGES.covers(world(name))
 
 
-def world_table(data_dir: Path, name: str, seeds: int, workers: int = 1, options: World | None = None) -> str:
-    """The measurement table of a world (the named one of ``sim.worlds``, or ``options`` saved under
-    ``name``) on the world grid (``seeds`` runs of 5,000 slots), collected into ``data_dir`` on first
-    use and reused after (one seed count per directory)."""
-    path = Path(data_dir) / f"{name}.csv"
-    if not path.exists():
-        table = measure("embedded", WORLD_N, WORLD_WINDOWS, list(range(seeds)), interval_slots=INTERVAL_SLOTS,
-                        world=options or name, workers=workers)  # fmt: skip
+def cached_table(data_dir: Path, name: str, key: dict[str, Any], collect: Callable[[], pd.DataFrame]) -> str:
+    """A measurement table collected into ``data_dir`` on first use and reused after, its file named by
+    ``name`` and a digest of ``key``: everything its numbers depend on (backend, world, grid, seeds,
+    measuring time, the simulator's code), so a smoke table is never read for a quick figure, nor a
+    table of older code for newer."""
+    key = {**key, "simulator": simulator_digest(key["backend"])}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:12]
+    path = Path(data_dir) / f"{name}-{digest}.csv"
+    if path.exists():
+        log.info("reusing %s (%s)", path, ", ".join(f"{k} {v}" for k, v in key.items() if k != "world"))
+    else:
+        table = collect()
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False)
     return str(path)
+
+
+def world_table(data_dir: Path, name: str, seeds: int, workers: int = 1, options: World | None = None) -> str:
+    """The measurement table of a world (the named one of ``sim.worlds``, or ``options`` saved under
+    ``name``) on the world grid (``seeds`` runs of 5,000 slots), on the embedded simulator."""
+    seed_list = list(range(seeds))
+    key = {"backend": "embedded", "world": repr(options or world(name)), "n": WORLD_N, "windows": WORLD_WINDOWS,
+           "seeds": seeds, "interval_slots": INTERVAL_SLOTS}  # fmt: skip
+    return cached_table(data_dir, name, key, lambda: measure(
+        "embedded", WORLD_N, WORLD_WINDOWS, seed_list, interval_slots=INTERVAL_SLOTS, world=options or name,
+        workers=workers))  # fmt: skip
 
 
 def world_tables(data_dir: Path, seeds: int, workers: int = 1, names: Sequence[str] = tuple(WORLDS)) -> dict[str, str]:
@@ -113,17 +132,15 @@ def across_worlds_tables(data_dir: Path, size: str, seed: int) -> list[str]:
 
 
 def ns3_world_table(
-    data_dir: Path, world: str, n_values: Sequence[int], seeds: int, step_time_s: float, workers: int
+    data_dir: Path, world_name: str, n_values: Sequence[int], seeds: int, step_time_s: float, workers: int
 ) -> str:
     """A world's measurement table on ns-3 (``n_values`` x the world grid's windows, ``seeds`` networks
-    of ``step_time_s`` seconds per window), collected into ``data_dir`` on first use and reused after."""
-    path = Path(data_dir) / f"{world}.csv"
-    if not path.exists():
-        table = measure("ns3", n_values, WORLD_WINDOWS, list(range(seeds)), workers=workers, step_time_s=step_time_s,
-                        world=world, run_dir=str(Path(data_dir) / "logs"))  # fmt: skip
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False)
-    return str(path)
+    of ``step_time_s`` seconds per window)."""
+    key = {"backend": "ns3", "world": repr(world(world_name)), "n": list(n_values), "windows": WORLD_WINDOWS,
+           "seeds": seeds, "step_time_s": step_time_s}  # fmt: skip
+    return cached_table(data_dir, world_name, key, lambda: measure(
+        "ns3", n_values, WORLD_WINDOWS, list(range(seeds)), workers=workers, step_time_s=step_time_s,
+        world=world_name, run_dir=str(Path(data_dir) / "logs")))  # fmt: skip
 
 
 PEAK_PROBES = 12

@@ -11,6 +11,7 @@ measured for one step.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import signal
 import threading
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,22 @@ from sim.env import SIMULATORS, CsmaEnv, Ns3, Observation
 from sim.table import COLUMNS, MeasurementTable
 from sim.timing import W_MAX, window_grid
 from sim.worlds import World
+
+
+def simulator_digest(backend: str) -> str:
+    """What a table measured on ``backend`` depends on beyond its grid and world: the simulator's code
+    (the embedded simulator's sources; for ns-3, also our scenario's and the system's ns-3 version),
+    as a short digest that keys cached tables."""
+    package = Path(__file__).resolve().parent
+    sources = sorted(package.glob("*.py")) + (sorted((package / "ns3").glob("*.[pc]*")) if backend == "ns3" else [])
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + source.read_bytes())
+    if backend == "ns3":
+        from sim.ns3 import ns3_version
+
+        digest.update(str(ns3_version()).encode())
+    return digest.hexdigest()[:12]
 
 
 def _row(
