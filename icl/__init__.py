@@ -1,4 +1,4 @@
-"""Models, baselines, training, evaluation and the CSMA controller (see ARCHITECTURE.md)."""
+"""Learning: models, baselines, training, evaluation, and the `icl` command line (see ARCHITECTURE.md)."""
 
 from icl_testbed import require_own_packages
 

@@ -9,14 +9,17 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = {"sim": 0, "kernels": 0, "theory": 1, "tasks": 2, "icl": 3, "control": 4, "paper_figs": 5}
+LAYERS = {"icl_testbed": -1, "sim": 0, "kernels": 0, "theory": 1, "tasks": 2, "icl": 3, "control": 4, "paper_figs": 5}
 COMMAND_LINE = 6
-"""sim, kernels -> theory -> tasks -> icl -> control -> paper_figs -> command line (icl/cli.py)."""
+"""icl_testbed (the namesake check) -> sim, kernels -> theory -> tasks -> icl -> control -> paper_figs ->
+command line (icl/cli.py, and icl_testbed/command.py, the console script that checks before it hands over)."""
 
 
 def layer_of(path: Path) -> int:
     relative = path.relative_to(ROOT)
-    return COMMAND_LINE if relative == Path("icl/cli.py") else LAYERS[relative.parts[0]]
+    return (
+        COMMAND_LINE if relative in (Path("icl/cli.py"), Path("icl_testbed/command.py")) else LAYERS[relative.parts[0]]
+    )
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -138,21 +141,12 @@ def test_benchmarks_import_no_layer_above_the_command_line() -> None:
         assert "benchmarks" not in imported_packages(path), path
 
 
-def test_the_distribution_module_imports_only_the_command_line() -> None:
-    """icl_testbed sits below every package (each checks through it at import that its namesakes are its
-    own) and hands the ``icl`` command to icl.cli: it may import that and nothing else of ours."""
-    tree = ast.parse((ROOT / "icl_testbed.py").read_text())
-    ours = [
-        node.module
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in LAYERS
-    ]
-    ours += [
-        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.split(".")[0] in LAYERS
-    ]
-    assert ours == ["icl.cli"]
-    for package in LAYERS:
+def test_every_package_checks_its_namesakes_first() -> None:
+    """Each package's ``__init__`` imports icl_testbed (whose check it calls before importing another
+    package of ours), and the console script's module imports nothing of ours but the check and icl.cli."""
+    for package in set(LAYERS) - {"icl_testbed"}:
         assert "icl_testbed" in imported_packages(ROOT / package / "__init__.py"), package
+    assert {module for module, _ in imported_names(ROOT / "icl_testbed" / "command.py")} == {"icl_testbed", "icl.cli"}
 
 
 def test_the_walk_sees_function_level_imports(tmp_path: Path) -> None:
@@ -168,7 +162,7 @@ import importlib, pkgutil, sys
 import matplotlib, torch
 before = (matplotlib.get_backend(), dict(matplotlib.rcParams), torch.random.get_rng_state().clone(),
           torch.get_num_threads())
-for package in ("sim", "kernels", "theory", "tasks", "icl", "control", "paper_figs"):
+for package in ("icl_testbed", "sim", "kernels", "theory", "tasks", "icl", "control", "paper_figs"):
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(module.__path__, package + "."):
         importlib.import_module(info.name)

@@ -1,4 +1,4 @@
-"""This distribution's own module: are its packages the ones Python imports? And the ``icl`` command.
+"""This distribution's own package: are its packages the ones Python imports?
 
 The packages keep short top-level names (``sim``, ``kernels``, ``theory``, ``tasks``, ``icl``,
 ``control``, ``paper_figs``) that other distributions may take too: Hugging Face's ``kernels``, which
@@ -7,7 +7,8 @@ package index. Two distributions cannot share a
 top-level name: whichever comes first on ``sys.path`` shadows the other, or a wheel overwrites the
 other's files. Every package of ours checks at import, and the ``icl`` command before it imports any, so
 that a clash is one line naming the other distribution and the fix, not a ``ModuleNotFoundError`` deep in
-a traceback. This module imports nothing of ours but ``icl.cli``, and that only to run the command.
+a traceback. This package sits below every other and imports none of them; ``icl_testbed.command`` is the
+``icl`` command's entry.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-import sys
-from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
 DISTRIBUTION = "icl-testbed"
 PACKAGES = ("sim", "kernels", "theory", "tasks", "icl", "control", "paper_figs")
-ROOT = Path(__file__).resolve().parent
-"""Where this distribution's packages lie: beside this module (the checkout, or site-packages)."""
+ROOT = Path(__file__).resolve().parents[1]
+"""Where this distribution's packages lie: beside this one (the checkout, or site-packages)."""
 
 
 class ForeignPackageError(ImportError):
@@ -116,14 +115,3 @@ def require_own_packages() -> None:
     message = foreign_packages_message()
     if message is not None:
         raise ForeignPackageError(message)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The ``icl`` command: one line and exit status 2 on such a clash, else ``icl.cli.main``."""
-    message = foreign_packages_message()
-    if message is not None:
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    from icl.cli import main as cli_main
-
-    return cli_main(argv)
