@@ -42,7 +42,8 @@ def _progress() -> Progress:
 def cmd_train(args: argparse.Namespace) -> None:
     from icl import config as cfg
     from icl.models import count_parameters
-    from icl.train import read_metrics, setup, train
+    from icl.runs import read_metrics
+    from icl.train import setup, train
 
     overrides = list(args.set)
     if args.name is not None:
@@ -276,7 +277,7 @@ def cmd_presets(args: argparse.Namespace) -> None:
 
 def cmd_config_show(args: argparse.Namespace) -> None:
     from icl import config as cfg
-    from icl.train import read_run_config
+    from icl.runs import read_run_config
 
     source = Path(args.source)
     if source.is_dir():

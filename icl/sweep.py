@@ -290,7 +290,7 @@ def sweep_table(
     sweep: Sweep, points: Mapping[str, cfg.RunConfig], sweep_dir: Path, failed: Mapping[str, str]
 ) -> pd.DataFrame:
     """Every point's evaluation rows with its grid values, seed, final step and loss, status and error."""
-    from icl.train import read_metrics
+    from icl.runs import read_metrics
 
     frames = []
     for name, config in points.items():

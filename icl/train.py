@@ -7,17 +7,14 @@ and a data-parallel run (``torchrun``) see exactly the prompts of an uninterrupt
 
 from __future__ import annotations
 
-import errno
 import gc
-import json
 import logging
 import math
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,26 +28,23 @@ from torch import Tensor, nn
 
 from icl import config as cfg
 from icl.errors import UserError
-from icl.io import atomic_path, exclusive_lock, remove_stray_temps, temp_name, write_text
 from icl.models import SequenceModel, build_model
-from icl.provenance import provenance
+from icl.runs import (
+    METRICS_FILE,
+    checkpoint_path,
+    claimed,
+    load_checkpoint,
+    load_weights,
+    metrics_line,
+    read_metrics,
+    read_run_config,
+    save_checkpoint,
+    truncate_metrics,
+)
 from icl.tracking import open_trackers
 from tasks import Task
 
 log = logging.getLogger(__name__)
-
-CONFIG_FILE = "config.toml"
-CHECKPOINT_FILE = "checkpoint.pt"
-PROVENANCE_FILE = "provenance.json"
-METRICS_FILE = "metrics.jsonl"
-
-
-class CheckpointError(UserError):
-    """A run directory whose checkpoint is missing, unreadable or from another config."""
-
-
-class MetricsError(UserError):
-    """A ``metrics.jsonl`` damaged other than by a write cut short at its end."""
 
 
 class DivergedError(UserError):
@@ -129,135 +123,6 @@ def _check_memory(config: cfg.RunConfig) -> None:
         )
 
 
-def _create_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
-    """Create ``run_dir`` holding config.toml and provenance.json (how it was made; kept as written when
-    the run resumes), atomically: it appears whole or not at all.
-
-    Returns False when another process created it first (it is then checked like any existing run).
-    """
-    tmp = temp_name(run_dir)
-    os.mkdir(tmp)
-    try:
-        (tmp / CONFIG_FILE).write_text(cfg.to_toml(config))
-        (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance(), indent=2) + "\n")
-        os.rename(tmp, run_dir)
-    except OSError as error:
-        if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
-            return False
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return True
-
-
-def _open_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
-    """Create ``run_dir`` for ``config``, or check that the existing one holds the same config.
-
-    Returns whether this call created it.
-    """
-    if run_dir.parent.exists() and not run_dir.parent.is_dir():
-        raise UserError(f"runs directory {run_dir.parent} is a file; give a directory (--runs-dir)")
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    if not run_dir.exists() and _create_run_dir(run_dir, config):
-        return True
-    if not (run_dir / CONFIG_FILE).exists():
-        raise cfg.ConfigError(f"{run_dir} exists but is not a run directory; choose another name")
-    blocking = _blocking_changes(read_run_config(run_dir), config)
-    if blocking:
-        raise cfg.ConfigError(
-            f"{run_dir} holds a run with a different config ({', '.join(blocking)}); only a larger train.steps "
-            "and eval.* may change on an existing run: choose another name or delete it"
-        )
-    return False
-
-
-@contextmanager
-def _claimed(run_dir: Path, config: cfg.RunConfig) -> Iterator[None]:
-    """Hold ``run_dir`` for this process: created or checked, locked, cleaned of killed writers' files.
-
-    A start that fails before its first checkpoint removes the directory it created, so a failed
-    start never blocks the name.
-    """
-    created = _open_run_dir(run_dir, config)
-    with exclusive_lock(run_dir, f"run {config.name!r} ({run_dir})"):
-        for stray in remove_stray_temps(run_dir):
-            log.info("removed %s, left by a process killed while writing", stray.name)
-        _extend(run_dir, config)
-        try:
-            yield
-        except BaseException:
-            if created and not checkpoint_path(run_dir).exists():
-                shutil.rmtree(run_dir, ignore_errors=True)
-            raise
-
-
-def read_run_config(run_dir: Path) -> cfg.RunConfig:
-    """The config saved in a run directory."""
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.exists():
-        raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    return cfg.load(path, complete=True)
-
-
-def _blocking_changes(saved: cfg.RunConfig, wanted: cfg.RunConfig) -> list[str]:
-    """The keys in which ``wanted`` differs from a run's saved config that forbid resuming it: all but
-    a larger train.steps (the run is extended), eval.* (evaluation only) and train.loggers (where the
-    metrics are mirrored)."""
-    return [
-        key
-        for key in _config_diff(saved, wanted)
-        if not key.startswith("eval.")
-        and key != "train.loggers"
-        and not (key == "train.steps" and wanted.train.steps > saved.train.steps)
-    ]
-
-
-def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
-    """Write ``config`` over a run's saved one when they differ (by ``_blocking_changes``, only in a
-    larger train.steps, eval.* or train.loggers): the run then resumes to its new length, the learning-rate schedule
-    stretched to it from the resumed step."""
-    saved = read_run_config(run_dir)
-    changed = _config_diff(saved, config)
-    if changed:
-        write_text(run_dir / CONFIG_FILE, cfg.to_toml(config))
-        log.info(
-            "run %s: %s changed (%s)",
-            config.name,
-            ", ".join(changed),
-            "extended" if "train.steps" in changed else "resumed as it was",
-        )
-
-
-def _config_diff(a: cfg.RunConfig, b: cfg.RunConfig) -> list[str]:
-    flat_a, flat_b = (
-        {f"{s}.{k}": v for s, sec in cfg.to_dict(c).items() if isinstance(sec, dict) for k, v in sec.items()}
-        for c in (a, b)
-    )
-    return sorted(k for k in flat_a if flat_a[k] != flat_b.get(k)) + (["name"] if a.name != b.name else [])
-
-
-def checkpoint_path(run_dir: Path, step: int | None = None) -> Path:
-    """The latest checkpoint, or the one kept at ``step`` (train.keep_checkpoints)."""
-    return Path(run_dir) / (CHECKPOINT_FILE if step is None else f"checkpoint-{step}.pt")
-
-
-def load_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu", step: int | None = None) -> dict[str, Any]:
-    """A checkpoint of a run directory, or a CheckpointError saying what is wrong with it."""
-    path = checkpoint_path(run_dir, step)
-    if not path.exists():
-        what = "no checkpoint" if step is None else f"no checkpoint kept at step {step}"
-        raise CheckpointError(f"{what} in {run_dir}: train it first (icl train; train.keep_checkpoints)")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-        if not {"model", "optimizer", "step"} <= set(state):
-            raise KeyError("model/optimizer/step")
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the same user-facing error
-        raise CheckpointError(
-            f"checkpoint {path} is corrupted ({type(error).__name__}); delete it to retrain"
-        ) from None
-    return state
-
-
 def load_model(
     run_dir: str | Path, device: str | torch.device = "cpu", step: int | None = None
 ) -> tuple[cfg.RunConfig, SequenceModel]:
@@ -265,67 +130,8 @@ def load_model(
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     model = build_model(config.model, config.task.n_dims, config.task.n_points)
-    _load_weights(model, load_checkpoint(run_dir, device, step)["model"], checkpoint_path(run_dir, step))
+    load_weights(model, load_checkpoint(run_dir, device, step)["model"], checkpoint_path(run_dir, step))
     return config, model.to(device)
-
-
-def _load_weights(model: nn.Module, weights: dict[str, Tensor], path: Path) -> None:
-    """``model.load_state_dict``, with one line naming the first tensor of another shape or name."""
-    expected = model.state_dict()
-    for key in sorted(set(expected) | set(weights)):
-        have, want = weights.get(key), expected.get(key)
-        if have is None or want is None or have.shape != want.shape:
-            there = "missing" if have is None else f"of shape {list(have.shape)}"
-            here = "no such tensor" if want is None else f"shape {list(want.shape)}"
-            raise CheckpointError(
-                f"checkpoint {path} holds a model of another size or kind: {key} is {there} there, "
-                f"the run's config ({CONFIG_FILE}) gives {here}"
-            )
-    model.load_state_dict(weights)
-
-
-def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
-
-
-def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:
-    """The records of a metrics file, and whether a torn last line (a cut-short write) was dropped."""
-    if not path.exists():
-        return [], False
-    *lines, tail = path.read_bytes().decode("utf-8", errors="replace").split("\n")
-    records = []
-    for number, line in enumerate(lines, 1):
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict) or not isinstance(record.get("step"), int):
-                raise ValueError("no integer 'step'")
-        except ValueError as error:
-            raise MetricsError(
-                f"{path}, line {number}: not a metrics record ({error}); delete that line or the run"
-            ) from None
-        records.append(record)
-    if tail:
-        log.warning("%s: dropped its last line, cut short by an interrupted write", path)
-    return records, bool(tail)
-
-
-def _metrics_line(record: dict[str, Any]) -> str:
-    """One record as a line of metrics.jsonl (strict JSON: a non-finite value is an error, never ``NaN``)."""
-    return json.dumps(record, allow_nan=False) + "\n"
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Keep the records up to ``step`` (the checkpoint resumed from); rewrite only if that drops any."""
-    records, torn = _parse_metrics(path)
-    kept = [record for record in records if record["step"] <= step]
-    if torn or len(kept) < len(records):
-        write_text(path, "".join(_metrics_line(record) for record in kept))
-
-
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The logged metrics of a run, one dict per logged step."""
-    return _parse_metrics(Path(run_dir) / METRICS_FILE)[0]
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -365,7 +171,7 @@ def train(
             f"train.batch_size ({config.train.batch_size}) must be divisible by the {world_size} ranks"
         )
     run_dir = Path(runs_dir) / config.name
-    with _claimed(run_dir, config) if rank == 0 else nullcontext():
+    with claimed(run_dir, config) if rank == 0 else nullcontext():
         device = run.device
         if world_size > 1:
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
@@ -429,11 +235,11 @@ def _resume(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, d
     start = 0
     if checkpoint_path(run_dir).exists():
         state = load_checkpoint(run_dir, device)
-        _load_weights(model, state["model"], checkpoint_path(run_dir))
+        load_weights(model, state["model"], checkpoint_path(run_dir))
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
     if rank == 0:
-        _truncate_metrics(run_dir / METRICS_FILE, start)
+        truncate_metrics(run_dir / METRICS_FILE, start)
     return start
 
 
@@ -472,7 +278,7 @@ def _step_batch(run: Setup, step: int, n_points: int, n_dims: int, rank: int, wo
 
 def _append_metrics(metrics: Any, record: dict[str, Any]) -> None:
     """Append one record's line and flush it."""
-    metrics.write(_metrics_line(record))
+    metrics.write(metrics_line(record))
     metrics.flush()
 
 
@@ -541,9 +347,9 @@ def _train_loop(
             if on_step is not None:
                 on_step(done, loss_value)
             if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
-                _save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
+                save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
             if rank == 0 and done in train_cfg.keep_checkpoints:
-                _save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
+                save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
     finally:
         if metrics is not None:
             metrics.close()

@@ -21,15 +21,8 @@ import torch
 from icl import config as cfg
 from icl.cli import main
 from icl.io import exclusive_lock
-from icl.train import (
-    CHECKPOINT_FILE,
-    METRICS_FILE,
-    DivergedError,
-    MetricsError,
-    load_checkpoint,
-    read_metrics,
-    train,
-)
+from icl.runs import CHECKPOINT_FILE, METRICS_FILE, MetricsError, load_checkpoint, read_metrics
+from icl.train import DivergedError, train
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="mounting a tmpfs needs root")

@@ -12,7 +12,8 @@ import pytest
 
 from icl import config as cfg
 from icl.errors import UserError
-from icl.train import read_metrics, train
+from icl.runs import read_metrics
+from icl.train import train
 
 
 def tensorboard_losses(run_dir: Path) -> dict[int, float]:

@@ -12,16 +12,8 @@ import pytest
 import torch
 
 from icl import config as cfg
-from icl.train import (
-    CHECKPOINT_FILE,
-    CheckpointError,
-    load_checkpoint,
-    load_model,
-    read_metrics,
-    read_run_config,
-    train,
-    train_many,
-)
+from icl.runs import CHECKPOINT_FILE, CheckpointError, load_checkpoint, read_metrics, read_run_config
+from icl.train import load_model, train, train_many
 
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from icl import config as cfg
-from icl.train import read_metrics, train
+from icl.runs import read_metrics
+from icl.train import train
 from kernels.attention import SHORT_MAX, flash_attention
 from kernels.reference import attention_reference
 
