@@ -30,16 +30,19 @@ from tasks.csma import INPUTS
 log = logging.getLogger(__name__)
 
 
+CSMA_PRESET = "csma_window"
+"""The controller's training recipe, a shipped preset (``icl/configs/csma_window.toml``): every CSMA
+run of the figures and benchmarks starts from it."""
+
+
 def _training(size: str, seed: int, steps: int) -> dict[str, Any]:
-    """The training settings of every CSMA run: AdamW at 1e-3 on a cosine schedule (smoke: shrunk)."""
+    """The training settings of every CSMA run: the preset's, at ``steps`` steps (smoke: shrunk)."""
+    preset = cfg.read_toml(CSMA_PRESET)
     return {
+        **{f"train.{key}": value for key, value in preset["train"].items()},
         "train.steps": steps,
-        "train.lr": 1e-3,
-        "train.lr_schedule": "cosine",
         "train.seed": seed,
-        "train.log_every": 100,
-        "train.checkpoint_every": 500,
-        "eval.n_prompts": 512,
+        "eval.n_prompts": preset["eval"]["n_prompts"],
         **by_size(size, SMOKE_RUN, {}, {}),
     }
 
@@ -53,19 +56,19 @@ def run_config(
     model_size: str = "tiny",
     **task_params: Any,
 ) -> cfg.RunConfig:
-    """The ICL optimizer's training run: csma_window prompts (10 probes + query), tiny model (smoke: the
-    quick run, shrunk); ``task_params`` add csma_window options (an ablated encoding, an error mode)."""
+    """The ICL optimizer's training run: the preset (csma_window prompts of 10 probes + query, tiny
+    model) at ``error_fraction`` (smoke: the quick run, shrunk); ``task_params`` add csma_window options
+    (an ablated encoding, an error mode)."""
+    preset = cfg.read_toml(CSMA_PRESET)
     values = {
         "name": f"{name}-{size}-seed{seed}",
-        "task.name": "csma_window",
         "task.n_dims": INPUTS[task_params.get("inputs", "p_z")],
-        "task.n_points": 11,
-        "task.params": {"measurement_slots": INTERVAL_SLOTS, "error_fraction": error_fraction, **task_params},
+        "task.params": {**preset["task"]["params"], "error_fraction": error_fraction, **task_params},
         "model.size": model_size,
-        **_training(size, seed, 20_000 if size == "full" else 2000),
+        **_training(size, seed, 20_000 if size == "full" else preset["train"]["steps"]),
         "train.keep_checkpoints": list(keep_checkpoints),
     }
-    return cfg.from_dict(cfg.set_values({}, values))
+    return cfg.from_dict(cfg.set_values(preset, values))
 
 
 WORLD_N = [2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50]

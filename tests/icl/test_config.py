@@ -61,3 +61,16 @@ def test_bad_config_names_the_key(overrides: list[str], message: str) -> None:
 def test_missing_config_file() -> None:
     with pytest.raises(cfg.ConfigError, match="neither a file nor a preset"):
         cfg.load("no/such.toml")
+
+
+def test_the_csma_preset_is_the_controllers_recipe() -> None:
+    """Its probes measure as long as an env step does, and its baselines are the hand-made estimators."""
+    from sim.timing import INTERVAL_SLOTS
+
+    config = cfg.load("csma_window")
+    assert config.task.params["measurement_slots"] == INTERVAL_SLOTS
+    assert config.task.build().name == "csma_window"
+    assert (
+        "median_offset" in config.eval.baselines
+        and f"mle_offset:measurement_slots={INTERVAL_SLOTS}" in config.eval.baselines
+    )
