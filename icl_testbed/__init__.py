@@ -3,11 +3,10 @@
 The packages keep short top-level names (``sim``, ``kernels``, ``theory``, ``tasks``, ``icl``,
 ``control``, ``paper_figs``) that other distributions may take too: Hugging Face's ``kernels``, which
 transformers 5 requires, python-control's ``control``, and ``tasks``, ``theory`` and ``icl`` on the
-package index. Two distributions cannot share a
-top-level name: whichever comes first on ``sys.path`` shadows the other, or a wheel overwrites the
-other's files. Every package of ours checks at import, and the ``icl`` command before it imports any, so
-that a clash is one line naming the other distribution and the fix, not a ``ModuleNotFoundError`` deep in
-a traceback. This package sits below every other and imports none of them; ``icl_testbed.command`` is the
+package index. Two distributions cannot share a top-level name: whichever comes first on ``sys.path``
+shadows the other, or a wheel overwrites the other's files. Every package of ours checks at import, and
+the ``icl`` command before it imports any, so that a clash is one line naming the other distribution
+and the fix, not a ``ModuleNotFoundError`` deep in a traceback. This package sits below every other and imports none of them; ``icl_testbed.command`` is the
 ``icl`` command's entry.
 """
 

@@ -121,11 +121,10 @@ def world_tables(data_dir: Path, seeds: int, workers: int = 1, names: Sequence[s
 def random_world_tables(
     data_dir: Path, count: int, seed: int, seeds: int, workers: int = 1, ranges: WorldRanges = TRAIN_RANGES
 ) -> list[str]:
-    """The tables of ``count`` worlds drawn from ``ranges`` (domain randomisation, ``seed``), each saved
-    under a digest of its options, so changed ranges never reuse a stale table."""
+    """The tables of ``count`` worlds drawn from ``ranges`` (domain randomisation, ``seed``); each file is
+    keyed by its world's options (``cached_table``), so changed ranges never reuse a stale table."""
     drawn = random_worlds(count, seed, ranges)
-    names = [f"random-{hashlib.sha256(repr(w).encode()).hexdigest()[:12]}" for w in drawn]
-    return [world_table(data_dir, name, seeds, workers, options=w) for name, w in zip(names, drawn)]
+    return [world_table(data_dir, f"random{i}", seeds, workers, options=w) for i, w in enumerate(drawn)]
 
 
 def across_worlds_tables(data_dir: Path, size: str, seed: int) -> list[str]:

@@ -61,8 +61,9 @@ def _ns3_job(
     n: int, windows: Sequence[int], seed: int, step_time_s: float, run_dir: str | None, world: World | str
 ) -> list[dict]:
     job_dir = None if run_dir is None else os.path.join(run_dir, f"n{n}-seed{seed}")
-    backend = Ns3(step_time_s, run_dir=job_dir)
-    env = CsmaEnv(n, max_stations=max(n, 64), world=world, backend=backend, oracle_observations=True)
+    env = CsmaEnv(
+        n, max_stations=max(n, 64), world=world, backend=Ns3(step_time_s, run_dir=job_dir), oracle_observations=True
+    )
     try:
         env.reset(seed=seed)
         rows = []
