@@ -36,9 +36,11 @@ LOCK_INPUTS = $(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml
 LOCK_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml - --python-version 3.11 --generate-hashes --quiet \
 	--find-links $(TORCH_FIND_LINKS) --no-emit-package torch --custom-compile-command "make lock"
 
-# The dev lock is resolved first; the base and bench locks keep its versions (it is what CI tests).
+# The dev lock is resolved first; the base and bench locks keep its versions (it is what CI tests). Pinned
+# versions stay unless `make lock UPGRADE=--upgrade` asks for the newest that pyproject allows.
+UPGRADE ?=
 lock: $(STAMP)
-	$(LOCK_INPUTS) | $(LOCK_COMPILE) --upgrade --extra dev -o lock/dev.txt
+	$(LOCK_INPUTS) | $(LOCK_COMPILE) $(UPGRADE) --extra dev -o lock/dev.txt
 	$(LOCK_INPUTS) | $(LOCK_COMPILE) -c lock/dev.txt -o lock/base.txt
 	$(LOCK_INPUTS) | $(LOCK_COMPILE) -c lock/dev.txt --extra dev --extra bench -o lock/bench.txt
 

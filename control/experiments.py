@@ -87,10 +87,17 @@ def oracle_window(n_stations: int) -> int:
     return round(optimum(n_stations, PAYLOAD_BYTES)[0])
 
 
+def _window_task(task: tasks.Task) -> CsmaWindowTask | CsmaPeakTask:
+    """``task`` as one whose labels map to windows, or a clear error naming the tasks that do."""
+    if not isinstance(task, CsmaWindowTask | CsmaPeakTask):
+        raise ValueError(f"a CSMA experiment needs the csma_window or csma_peak task, got {type(task).__name__}")
+    return task
+
+
 def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
     """Throughput ratio S(predicted W) / S(W*) of the checkpoints kept at ``stages``."""
     config, _ = load_model(run_dir)
-    task = config.task.build()
+    task = _window_task(config.task.build())
     prompt = task.sample(config.eval.n_prompts, config.task.n_points, torch.Generator().manual_seed(config.eval.seed))
     n, payloads = prompt.info["n_stations"], prompt.info["payload_bytes"]
     oracle = throughput_at(n, prompt.info["w_star"].log2(), payloads)
@@ -128,17 +135,19 @@ def window_accuracy(
     rows = []
     for n in n_values:
         for eps in eps_values:
-            task = tasks.get(
-                "csma_window",
-                INPUTS[encoding.get("inputs", "p_z")],
-                **encoding,
-                error_mode=error_mode,
-                n_min=n,
-                n_max=n,
-                error_fraction=eps,
-                measurement_slots=measurement_slots,
-                frame_error_rate=frame_error_rate,
-                payload_bytes=[payload_bytes],
+            task = _window_task(
+                tasks.get(
+                    "csma_window",
+                    INPUTS[encoding.get("inputs", "p_z")],
+                    **encoding,
+                    error_mode=error_mode,
+                    n_min=n,
+                    n_max=n,
+                    error_fraction=eps,
+                    measurement_slots=measurement_slots,
+                    frame_error_rate=frame_error_rate,
+                    payload_bytes=[payload_bytes],
+                )
             )
             prompt = task.sample(n_prompts, n_points, torch.Generator().manual_seed(seed + 1000 * n))
             truth, payloads = prompt.info["w_star"].log2(), prompt.info["payload_bytes"]
@@ -214,7 +223,11 @@ ESTIMATORS = {
 """The hand-made in-context estimators (baseline specs) the transformer is compared with."""
 
 
-SCHEMES = {"p* tracker": CollisionTracker, "Idle Sense": IdleSense, "Kalman N estimate + W*(N)": KalmanN}
+SCHEMES: dict[str, Callable[[], Policy]] = {
+    "p* tracker": CollisionTracker,
+    "Idle Sense": IdleSense,
+    "Kalman N estimate + W*(N)": KalmanN,
+}
 """The classic adaptive schemes, which need no training and no probes."""
 
 
@@ -430,7 +443,7 @@ def convergence(
             with make_env(N_BEFORE, n_schedule=schedule, **env_options) as env:
                 traces[name].append(policy.run(env, n_steps, seed=seed).throughput_mbps)
     rows = []
-    for policy, values in traces.items():
-        values = np.array(values)
-        rows += [summary_row("convergence", policy, step, values[:, step], step) for step in range(n_steps)]
+    for name, trace in traces.items():
+        values = np.array(trace)
+        rows += [summary_row("convergence", name, step, values[:, step], step) for step in range(n_steps)]
     return pd.DataFrame(rows)

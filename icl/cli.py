@@ -17,11 +17,15 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from icl.sweep import Progress as SweepProgress
 
 console = Console(stderr=True)
 
@@ -247,7 +251,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     with _progress() as progress:
         bar = progress.add_task("points", total=len(points), status="")
 
-        def on_progress(state) -> None:  # type: ignore[no-untyped-def]
+        def on_progress(state: SweepProgress) -> None:
             finished = state.reused + state.done + len(state.failed)
             status = f"{state.running} running, {len(state.failed)} failed, {state.reused} reused"
             progress.update(bar, completed=finished, status=status)

@@ -274,7 +274,7 @@ def from_dict(data: dict[str, Any], klass: type = RunConfig, prefix: str = "") -
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             _require(isinstance(value, dict), f"[{prefix}{name}] must be a table, got {value!r}")
             kwargs[name] = from_dict(value, hint, f"{prefix}{name}.")
         else:

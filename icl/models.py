@@ -264,7 +264,11 @@ class Retention(nn.Module):
         batch, n, n_embd = x.shape
         q, k, v, gate = self.qkvg(x).split(n_embd, dim=-1)
         q, k, v = (t.view(batch, n, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
-        out = retention_parallel(q * q.shape[-1] ** -0.5, k, v, self.gamma).transpose(1, 2).reshape(batch, n, n_embd)
+        out = (
+            retention_parallel(q * q.shape[-1] ** -0.5, k, v, typing.cast(Tensor, self.gamma))
+            .transpose(1, 2)
+            .reshape(batch, n, n_embd)
+        )
         out = self.norm(out.reshape(batch * n, n_embd)).view(batch, n, n_embd)
         return self.proj(F.silu(gate) * out)
 
@@ -384,7 +388,7 @@ class S4DModel(MixerModel):
     mixer = S4DMixer
 
 
-MODELS: dict[str, type[SequenceModel]] = {
+MODELS: dict[str, typing.Callable[[ModelConfig, int, int], SequenceModel]] = {
     "gpt": TransformerModel,
     "lstm": LstmModel,
     "lsa": LinearSelfAttention,

@@ -8,6 +8,7 @@ import pandas as pd
 
 from icl import config as cfg
 from icl.evaluate import eval_prompts, evaluate, learners_for
+from icl.learner import Learner
 from icl.models import SequenceModel
 from icl.train import load_model, train
 from paper_figs import SMOKE_RUN, by_size
@@ -126,7 +127,7 @@ def run_config(task: str, family: str, size: str, seed: int, teaching: bool = Fa
     the same cost per step; smoke: the same, shrunk), the paper's setting (n = 28, standard
     transformer, lr 1e-4, GPU) in the full size; the LSTM has 2 layers in all."""
     params = {"teaching": True} if teaching else {}
-    values = {
+    values: dict[str, object] = {
         "name": f"bool-{task}{'-teaching' if teaching else ''}-{family}-{size}-seed{seed}",
         "task.name": task,
         "task.params": params,
@@ -189,7 +190,9 @@ def class_results(
     the baselines (by default the class's: ``baselines_for``)."""
     configs = {family: run_config(task, family, size, seed, teaching) for family in models or families(size)}
     first = next(iter(configs.values()))
-    learners = {model.label: model for model in (trained_model(config, runs_dir) for config in configs.values())}
+    learners: dict[str, Learner] = {
+        model.label: model for model in (trained_model(config, runs_dir) for config in configs.values())
+    }
     learners.update(learners_for(None, list(first.eval.baselines if baselines is None else baselines)))
     prompt = eval_prompts(first.task.build(), first)
     frame = evaluate(

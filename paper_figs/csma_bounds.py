@@ -49,11 +49,11 @@ def throughput_panel(size: str, seed: int) -> pd.DataFrame:
             rows += [{"N": n, "source": label, "error_octaves": e, "mean": v, "ci_low": v, "ci_high": v}
                      for e, v in zip(fine, values)]  # fmt: skip
         windows = np.append(best * np.exp2(errors), best).round()
-        losses = []
-        for s in range(seeds):
-            tput = simulate(np.full(len(windows), n), windows, n_slots=slots, seed=seed * 1000 + s).throughput_mbps
-            losses.append(1 - tput[:-1] / tput[-1])
-        losses = np.array(losses)
+        runs = [
+            simulate(np.full(len(windows), n), windows, n_slots=slots, seed=seed * 1000 + s).throughput_mbps
+            for s in range(seeds)
+        ]
+        losses = np.array([1 - tput[:-1] / tput[-1] for tput in runs])
         low, high = bootstrap_mean(losses, 1000, 0.95, seed)
         rows += [{"N": n, "source": "simulator", "error_octaves": e, "mean": m, "ci_low": lo, "ci_high": hi}
                  for e, m, lo, hi in zip(errors, losses.mean(axis=0), low, high)]  # fmt: skip

@@ -94,6 +94,8 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         _, snapshot = load_model(run_dir, step=None if step == config.train.steps else step)
         per_prompt = prompt_scores(snapshot.predict(prompt.xs, prompt.ys), prompt)[:, 1:].mean(dim=1)
         low, high = bootstrap_mean(per_prompt.numpy()[:, None], config.eval.n_bootstrap, 0.95, config.eval.seed)
+        if not isinstance(snapshot, LinearSelfAttention):
+            raise ValueError(f"the LSA figure reads the weights of an lsa model, got {type(snapshot).__name__}")
         distance, even = structure_error(snapshot, gamma_star)
         rows.append(
             {

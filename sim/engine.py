@@ -90,7 +90,7 @@ def _draw_backoff(rng: np.ndarray, c: int, state: np.ndarray, ipar: np.ndarray, 
 
 
 @njit(cache=True, nogil=True)
-def _freeze(state: np.ndarray, c: int, k: int, t: np.int64, slot_ns: np.int64) -> None:
+def _freeze(state: np.ndarray, c: int, k: int, t: np.int64, slot_ns: int) -> None:
     """Stop station k's countdown at time t, keeping the slots it has left."""
     if state[c, k, COUNTING] == 1:
         elapsed = (t - state[c, k, COUNT_FROM]) // slot_ns
@@ -100,7 +100,7 @@ def _freeze(state: np.ndarray, c: int, k: int, t: np.int64, slot_ns: np.int64) -
 
 
 @njit(cache=True, nogil=True)
-def _next_event(state: np.ndarray, net: np.ndarray, c: int, n_slots: int, slot_ns: np.int64) -> tuple:
+def _next_event(state: np.ndarray, net: np.ndarray, c: int, n_slots: int, slot_ns: int) -> tuple:
     """The time and kind of network c's next event (kinds break ties in handling order)."""
     best_t, best_kind = NEVER, _START + 1
     for k in range(state.shape[1]):
@@ -141,7 +141,7 @@ def _start(
     counts: np.ndarray,
     c: int,
     t: np.int64,
-    slot_ns: np.int64,
+    slot_ns: int,
 ) -> None:
     """Every station whose backoff expires at t sends; the stations that hear a sender freeze."""
     n = state.shape[1]
@@ -183,8 +183,8 @@ def _end(
     rng: np.ndarray,
     c: int,
     t: np.int64,
-    slot_ns: np.int64,
-    gap_ns: np.int64,
+    slot_ns: int,
+    gap_ns: int,
     retry_limit: int,
 ) -> None:
     """The vulnerable phases ending at t: successes hold every station for the rest of the exchange,
@@ -244,7 +244,7 @@ def _traffic(
     rng: np.ndarray,
     c: int,
     t: np.int64,
-    slot_ns: np.int64,
+    slot_ns: int,
     queue_cap: int,
 ) -> None:
     """Arrivals and on/off switches at t. A frame reaching an empty station whose backoff has run out
@@ -286,8 +286,8 @@ def _run_network(
     rng: np.ndarray,
     c: int,
     n_slots: int,
-    slot_ns: np.int64,
-    gap_ns: np.int64,
+    slot_ns: int,
+    gap_ns: int,
     retry_limit: int,
     queue_cap: int,
 ) -> None:
@@ -330,8 +330,8 @@ def _run_domain(
     rng: np.ndarray,
     c: int,
     n_slots: int,
-    slot_ns: np.int64,
-    gap_ns: np.int64,
+    slot_ns: int,
+    gap_ns: int,
     retry_limit: int,
     sending: np.ndarray,
     expiry: np.ndarray,
@@ -356,7 +356,7 @@ def _run_domain(
         idle = first - now
         if slots + idle >= n_slots:
             idle = n_slots - slots
-            slots, idle_slots, airtime, now = n_slots, idle_slots + idle, airtime + idle * slot_ns, now + idle
+            slots, idle_slots, airtime, now = np.int64(n_slots), idle_slots + idle, airtime + idle * slot_ns, now + idle
             break
         slots += idle + 1
         idle_slots += idle
@@ -404,8 +404,8 @@ def run_block(
     counts: np.ndarray,
     rng: np.ndarray,
     n_slots: int,
-    slot_ns: np.int64,
-    gap_ns: np.int64,
+    slot_ns: int,
+    gap_ns: int,
     retry_limit: int,
     queue_cap: int,
     one_domain: bool,

@@ -146,8 +146,8 @@ class TableSource:
 
     def log2_window(self, n_stations: Tensor, p: Tensor) -> Tensor:
         """log2 of the window at which each network sees p: its measured curve, interpolated."""
-        p = p.double().numpy()
-        rows = [self.table.log2_window_at(int(k), p[i]) for i, k in enumerate(n_stations.tolist())]
+        levels = p.double().numpy()
+        rows = [self.table.log2_window_at(int(k), levels[i]) for i, k in enumerate(n_stations.tolist())]
         return torch.from_numpy(np.stack(rows)).float()
 
 

@@ -80,7 +80,7 @@ def find_toolchain() -> Toolchain:
     cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if cxx is None:
         missing.append("g++")
-    if missing:
+    if missing or cxx is None:
         raise Ns3Error(f"ns-3 bridge needs {', '.join(missing)}, not found on PATH; {INSTALL_HINT}")
     absent = [m for m in PKG_MODULES if subprocess.run(["pkg-config", "--exists", m]).returncode != 0]
     if absent:
@@ -188,6 +188,7 @@ def messages() -> ModuleType:
         lambda staging: _run([protoc, f"-I{PROTO.parent}", f"--python_out={staging}", str(PROTO)], staging, "protoc"),
     )
     spec = importlib.util.spec_from_file_location("ns3opengym_messages_pb2", directory / "messages_pb2.py")
+    assert spec is not None and spec.loader is not None, "a .py file always has a loader"
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
