@@ -57,7 +57,8 @@ class Ns3Env(gym.Env):
     Whatever the simulation declares in its init message (Box, Discrete, Dict, Tuple). Our CSMA
     scenario (``sim/ns3/scenario.cc``): action ``Box(1, 65536, (1,))``, the window W; observation
     ``Box(0, 1e9, (7,))``: frames transmitted, acknowledged, failed, the collision probability,
-    the throughput at the AP (Mb/s), Bianchi virtual slots and busy periods, over the last step.
+    the throughput at the AP (Mb/s), Bianchi virtual slots and busy periods, over the last step
+    (``sim.ns3.scenario.ScenarioObservation`` says how attempts are counted).
 
     ## Reward, episode end, info
     As the simulation sends them: our scenario rewards throughput (Mb/s), ends after ``--steps``

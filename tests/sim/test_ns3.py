@@ -16,6 +16,9 @@ import zmq
 
 from sim import CsmaEnv, Ns3
 from sim.ns3 import Ns3Env, Ns3Error, build
+from sim.ns3.scenario import ScenarioObservation, network_args, ns3_world_args
+from sim.timing import OFDM_54
+from sim.worlds import world
 from theory import bianchi
 
 pytestmark = pytest.mark.ns3
@@ -80,6 +83,25 @@ def test_change_of_n_raises_the_collision_probability(tmp_path):
     idle = [np.mean([row[0][2] for row in part]) for part in (rows[:3], rows[3:])]
     assert idle[0] == pytest.approx(float((1 - 2 / 65) ** 5 / (1 - (1 - 2 / 65) ** 5)), rel=0.2)
     assert idle[1] < idle[0] / 2.5
+
+
+def test_a_step_acknowledges_no_more_frames_than_it_transmitted(tmp_path):
+    """802.11ax A-MPDUs in 10 ms steps while N changes: stations that join set up Block Ack (ADDBA) and
+    some (re)associate, management frames whose acknowledgements once counted as acknowledged data.
+    Every step acknowledges at most the MPDUs it transmitted, and its collision probability is a
+    probability."""
+    args = network_args({0: 2, 3: 20}, OFDM_54, 0.01, 8, None)
+    args |= ns3_world_args(world("ax_ampdu"), OFDM_54, args["maxStations"], np.random.default_rng(0))
+    env = Ns3Env(sim_args=args, run_dir=tmp_path)
+    env.reset(seed=3)
+    steps = [env.step(np.array([32.0])) for _ in range(8)]
+    env.close()
+    for observation, _, _, _, info in steps:
+        seen = ScenarioObservation.of(observation)
+        assert seen.acknowledged <= seen.transmitted, info
+        assert seen.failed == seen.transmitted - seen.acknowledged
+        assert 0 <= seen.collision_probability <= 1
+    assert sum(ScenarioObservation.of(step[0]).acknowledged for step in steps) > 0
 
 
 def test_same_seed_same_episode(tmp_path):
