@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -129,6 +130,41 @@ def test_crash_is_reported_with_the_log_and_leaves_no_process(env):
         env.step([32])
     env.reset(seed=1)
     assert env.step([32])[0].shape == (7,)
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch) -> Path:
+    """This test's own temporary directory (TMPDIR), so that what an env leaves there is its own."""
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setenv("TMPDIR", str(directory))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile keeps the first directory it found
+    return directory
+
+
+def test_without_a_run_dir_nothing_is_left_behind(temp_dir, tmp_path):
+    """A run, a simulation killed mid-episode, a failing start and an env never closed leave nothing in
+    the temporary directory (errors still show the log's tail); a given run_dir keeps its log."""
+    env = Ns3Env(sim_args={"nStations": 2, "stepTime": 0.01})
+    env.reset(seed=0)
+    env.step(np.array([32.0]))
+    env.close()
+    assert sorted(temp_dir.iterdir()) == []
+    env = Ns3Env(sim_args={"nStations": 2, "stepTime": 0.01})
+    env.reset(seed=0)
+    os.killpg(env.process.pid, signal.SIGKILL)
+    with pytest.raises(Ns3Error, match=r"exited \(code -9\)[\s\S]*a temporary file[\s\S]*--openGymPort"):
+        env.step(np.array([32.0]))
+    env.close()
+    failing = [sys.executable, "-c", "print('no simulation here'); raise SystemExit(3)"]
+    with pytest.raises(Ns3Error, match=r"exited \(code 3\)[\s\S]*no simulation here"):
+        Ns3Env(failing).reset(seed=0)
+    assert sorted(temp_dir.iterdir()) == []
+    kept = Ns3Env(failing, run_dir=tmp_path / "logs")
+    with pytest.raises(Ns3Error, match=r"Log .*logs/ns3\.log ends with"):
+        kept.reset(seed=0)
+    kept.close()
+    assert "no simulation here" in (tmp_path / "logs" / "ns3.log").read_text()
 
 
 def test_hang_times_out_and_the_simulation_is_killed(tmp_path):
