@@ -135,8 +135,8 @@ class Embedded:
 @dataclass(frozen=True)
 class Ns3:
     """Our scenario on the system's ns-3 (``sim.ns3``; 802.11a, or 802.11ax where the world says), one
-    simulation per episode: one step is ``step_time_s`` simulated seconds; the log goes to ``run_dir``;
-    every wait is bounded by ``timeout_s``."""
+    simulation per episode: one step is ``step_time_s`` simulated seconds; the log goes to ``run_dir``
+    (without one, to a temporary file that leaves nothing behind); every wait is bounded by ``timeout_s``."""
 
     step_time_s: float = 0.1
     run_dir: str | None = None

@@ -4,8 +4,10 @@ The environment binds a REP socket (a given port, or a free one in 5001-10000 as
 starts the simulation with ``--openGymPort=PORT --simSeed=SEED`` and the scenario's arguments, and
 then answers its requests: SimInitMsg with SimInitAck, each EnvStateMsg with an EnvActMsg. Any
 ns3-gym scenario works (ours, ``sim/ns3/scenario.cc``, is the default). The simulator's output goes
-to ``<run_dir>/ns3.log``. Every wait has a timeout; a simulation that exits, crashes or hangs is
-killed (with its whole process group) and reported with the tail of its log.
+to ``<run_dir>/ns3.log`` (kept, one run after another) or, without a run_dir, to an unnamed temporary
+file, so that nothing is left behind however the run or this process ends. Every wait has a timeout;
+a simulation that exits, crashes or hangs is killed (with its whole process group) and reported with
+the tail of its log.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import gymnasium as gym
 import zmq
@@ -27,7 +29,7 @@ from sim.ns3.build import Ns3Error, messages, scenario_binary
 from sim.ns3.protocol import pack, space_from_description, unpack
 
 PORT_RANGE = (5001, 10000)
-LOG_TAIL_CHARS = 3000
+LOG_TAIL_BYTES = 3000
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -57,7 +59,8 @@ class Ns3Env(gym.Env):
     Whatever the simulation declares in its init message (Box, Discrete, Dict, Tuple). Our CSMA
     scenario (``sim/ns3/scenario.cc``): action ``Box(1, 65536, (1,))``, the window W; observation
     ``Box(0, 1e9, (7,))``: frames transmitted, acknowledged, failed, the collision probability,
-    the throughput at the AP (Mb/s), Bianchi virtual slots and busy periods, over the last step.
+    the throughput at the AP (Mb/s), Bianchi virtual slots and busy periods, over the last step
+    (``sim.ns3.scenario.ScenarioObservation`` says how attempts are counted).
 
     ## Reward, episode end, info
     As the simulation sends them: our scenario rewards throughput (Mb/s), ends after ``--steps``
@@ -68,7 +71,9 @@ class Ns3Env(gym.Env):
     ``command`` starts the simulation (default: our scenario, built on first use); ``sim_args``
     become ``--key=value`` arguments. With ``start_sim=False`` the environment only listens on
     ``port`` and a simulation started elsewhere connects to it, as with ns3-gym's ``startSim=False``.
-    ``timeout_s`` bounds every wait for the simulation. ``reset`` starts a fresh simulation.
+    ``timeout_s`` bounds every wait for the simulation. ``reset`` starts a fresh simulation. The
+    simulation's log is ``<run_dir>/ns3.log`` where ``run_dir`` is given, else an unnamed temporary
+    file (errors show its tail).
 
     ## Example
     >>> env = Ns3Env(sim_args={"nStations": 10, "stepTime": 0.1})
@@ -102,9 +107,11 @@ class Ns3Env(gym.Env):
         self.sim_args = {**defaults, **dict(sim_args or {})}
         self.port = port
         self.start_sim = start_sim
-        self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="icl-ns3-"))
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.run_dir / "ns3.log"
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.log_path = self.run_dir / "ns3.log" if self.run_dir is not None else None
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._log: IO[bytes] | None = None
         self.timeout_s = timeout_s
         self.action_space: gym.Space | None = None
         self.observation_space: gym.Space | None = None
@@ -113,7 +120,7 @@ class Ns3Env(gym.Env):
         self._process: subprocess.Popen | None = None
         self._awaiting_reply = False
         self._closed = False
-        self._finalizer = weakref.finalize(self, Ns3Env._release, self._context, [])
+        self._finalizer = weakref.finalize(self, Ns3Env._release, self._context, [], None)
 
     @property
     def process(self) -> subprocess.Popen | None:
@@ -136,7 +143,7 @@ class Ns3Env(gym.Env):
         self._send(pb.SimInitAck(done=True, stopSimReq=False))
         observation, _, over, _, info = self._state()
         if over:
-            raise Ns3Error(f"the ns-3 simulation ended before its first step; log: {self.log_path}")
+            self._fail("the ns-3 simulation ended before its first step")
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
@@ -149,7 +156,7 @@ class Ns3Env(gym.Env):
         return self._state()
 
     def close(self) -> None:
-        """Stop the simulation (politely, then by force) and release the socket; idempotent."""
+        """Stop the simulation (politely, then by force), release the socket, close the log; idempotent."""
         if self._closed:
             return
         self._stop()
@@ -182,21 +189,25 @@ class Ns3Env(gym.Env):
         args += [f"--{key}={value}" for key, value in self.sim_args.items()]
         if self.command is None:
             args.append(f"--parentPid={os.getpid()}")  # our scenario exits once this process is gone
-        with open(self.log_path, "ab") as log:
-            log.write(f"$ {' '.join([*command, *args])}\n".encode())
-            log.flush()
-            try:
-                self._process = subprocess.Popen(
-                    [*command, *args],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            except OSError as error:
-                raise Ns3Error(f"cannot start the ns-3 simulation {command[0]}: {error}") from error
+        self._close_log()
+        log = open(self.log_path, "a+b") if self.log_path is not None else tempfile.TemporaryFile(prefix="icl-ns3-")
+        self._log = log
+        launched: list[subprocess.Popen] = []
         self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, Ns3Env._release, self._context, [self._process])
+        self._finalizer = weakref.finalize(self, Ns3Env._release, self._context, launched, log)
+        log.write(f"$ {' '.join([*command, *args])}\n".encode())
+        log.flush()
+        try:
+            self._process = subprocess.Popen(
+                [*command, *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise Ns3Error(f"cannot start the ns-3 simulation {command[0]}: {error}") from error
+        launched.append(self._process)
 
     def _state(self) -> tuple[Any, float, bool, bool, dict]:
         pb = messages()
@@ -230,8 +241,21 @@ class Ns3Env(gym.Env):
 
     def _fail(self, reason: str) -> None:
         self._stop(polite=False)
-        tail = self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:] if self.log_path.exists() else ""
-        raise Ns3Error(f"{reason}.\nLog {self.log_path} ends with:\n{tail}")
+        where = self.log_path or "(a temporary file; pass run_dir to keep it)"
+        raise Ns3Error(f"{reason}.\nLog {where} ends with:\n{self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        """The last bytes of the latest simulation's log ('' where none was started here)."""
+        if self._log is None:
+            return ""
+        size = os.fstat(self._log.fileno()).st_size
+        start = max(0, size - LOG_TAIL_BYTES)
+        return os.pread(self._log.fileno(), size - start, start).decode(errors="replace")
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def _stop(self, polite: bool = True) -> None:
         """End the current simulation: answer with stopSimReq if it waits, give it a moment, kill it."""
@@ -251,7 +275,9 @@ class Ns3Env(gym.Env):
             self._process = None
 
     @staticmethod
-    def _release(context: zmq.Context, processes: list[subprocess.Popen]) -> None:
+    def _release(context: zmq.Context, processes: list[subprocess.Popen], log: IO[bytes] | None) -> None:
         for process in processes:
             _kill_group(process)
+        if log is not None:
+            log.close()
         context.destroy(linger=0)

@@ -15,8 +15,9 @@
 // with --cwMaxBeb > 0, binary exponential backoff from CWmin = W - 1 to CWmax = cwMaxBeb - 1.
 // --schedule "step:n,step:n" changes the number of active stations from those steps on.
 //
-// Observation (Box of 7 doubles): frames transmitted by the stations (RTS frames with RTS/CTS; with
-// aggregation, every MPDU inside an A-MPDU), frames acknowledged (by ACK or Block Ack),
+// Observation (Box of 7 doubles): attempts, the frames transmitted by the stations (data MPDUs,
+// every MPDU inside an A-MPDU with aggregation; RTS frames with RTS/CTS), the attempts acknowledged
+// (by ACK or Block Ack, one per MPDU; acknowledged management frames are no attempts but with RTS/CTS),
 // frames failed (transmitted - acknowledged: collisions, and channel losses where there are some),
 // the collision probability estimate failed / transmitted, the MSDU throughput at the AP in Mb/s,
 // the number of Bianchi "virtual slots" seen by the AP (idle slots after DIFS, plus one per
@@ -26,8 +27,9 @@
 // Action: Box of 1 value, the window W in [1, 65536]. The run ends after --steps steps
 // (game over: the final state carries reason GameOver; earlier states carry no reason, as in
 // ns3-gym), or runs until the agent stops it when --steps=0. The first state reports the window in
-// force before any action (802.11a's CWmin + 1 = 16). A frame's attempt counts in the step in which
-// its outcome is known, so a step never reports more acknowledged than transmitted frames.
+// force before any action (802.11a's CWmin + 1 = 16). An attempt counts in the step in which its
+// outcome is known (its acknowledgement, or the station's next attempt), acknowledged or not, so a
+// step never reports more acknowledged than transmitted frames.
 //
 // Lifetime: the scenario exits (saying why on stderr) when the process that started it (or the one
 // --parentPid names, as our Python agent does) is gone, and, when --agentTimeout > 0 (default 60 s), when the agent does not answer within that time (an
@@ -424,12 +426,17 @@ class CsmaScenario
         }
     }
 
-    void OnStationAcked(uint32_t station, Ptr<const WifiMpdu>)
+    // An acknowledgement counts with the attempt it resolves, the station's last one, while that has
+    // MPDUs outstanding: a data MPDU's or, with RTS/CTS, an RTS's (whatever frame it protected). Without
+    // RTS/CTS management frames (association and ADDBA requests, sent as a station joins and sets up
+    // Block Ack) are acknowledged too but are no attempts, so their acknowledgements do not count.
+    void OnStationAcked(uint32_t station, Ptr<const WifiMpdu> mpdu)
     {
+        if (!(m_rtsAttempts || mpdu->GetHeader().IsData()) || m_outstanding[station] == 0)
+            return;
+        --m_outstanding[station];
         ++m_now.acked;
         ++m_acked[station];
-        if (m_outstanding[station] > 0)
-            --m_outstanding[station];
     }
 
     void OnApRx(Ptr<const Packet> packet)

@@ -20,11 +20,16 @@ class ScenarioObservation(NamedTuple):
     """Our scenario's observation (``sim/ns3/scenario.cc``) by name, over the last step."""
 
     transmitted: float
-    """Frames the stations transmitted (RTS frames with RTS/CTS; every MPDU of an A-MPDU)."""
+    """Attempts: the data MPDUs the stations transmitted (every MPDU of an A-MPDU; RTS frames with
+    RTS/CTS), each counted in the step in which its outcome is known (its acknowledgement, or the
+    station's next attempt), which may come after the step it was sent in."""
     acknowledged: float
+    """The attempts of ``transmitted`` acknowledged (by ACK or Block Ack, one per MPDU), so never more;
+    acknowledged management frames (association and ADDBA requests) are no attempts but with RTS/CTS."""
     failed: float
+    """transmitted - acknowledged."""
     collision_probability: float
-    """failed / transmitted."""
+    """failed / transmitted (0 in a step without attempts)."""
     throughput_mbps: float
     """MSDU throughput at the AP."""
     virtual_slots: float

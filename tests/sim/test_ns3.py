@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -16,6 +17,9 @@ import zmq
 
 from sim import CsmaEnv, Ns3
 from sim.ns3 import Ns3Env, Ns3Error, build
+from sim.ns3.scenario import ScenarioObservation, network_args, ns3_world_args
+from sim.timing import OFDM_54
+from sim.worlds import world
 from theory import bianchi
 
 pytestmark = pytest.mark.ns3
@@ -82,6 +86,25 @@ def test_change_of_n_raises_the_collision_probability(tmp_path):
     assert idle[1] < idle[0] / 2.5
 
 
+def test_a_step_acknowledges_no_more_frames_than_it_transmitted(tmp_path):
+    """802.11ax A-MPDUs in 10 ms steps while N changes: stations that join set up Block Ack (ADDBA) and
+    some (re)associate, management frames whose acknowledgements once counted as acknowledged data.
+    Every step acknowledges at most the MPDUs it transmitted, and its collision probability is a
+    probability."""
+    args = network_args({0: 2, 3: 20}, OFDM_54, 0.01, 8, None)
+    args |= ns3_world_args(world("ax_ampdu"), OFDM_54, args["maxStations"], np.random.default_rng(0))
+    env = Ns3Env(sim_args=args, run_dir=tmp_path)
+    env.reset(seed=3)
+    steps = [env.step(np.array([32.0])) for _ in range(8)]
+    env.close()
+    for observation, _, _, _, info in steps:
+        seen = ScenarioObservation.of(observation)
+        assert seen.acknowledged <= seen.transmitted, info
+        assert seen.failed == seen.transmitted - seen.acknowledged
+        assert 0 <= seen.collision_probability <= 1
+    assert sum(ScenarioObservation.of(step[0]).acknowledged for step in steps) > 0
+
+
 def test_same_seed_same_episode(tmp_path):
     def run(seed: int) -> list[float]:
         env = Ns3Env(sim_args={"nStations": 8, "stepTime": 0.05}, run_dir=tmp_path)
@@ -107,6 +130,41 @@ def test_crash_is_reported_with_the_log_and_leaves_no_process(env):
         env.step([32])
     env.reset(seed=1)
     assert env.step([32])[0].shape == (7,)
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch) -> Path:
+    """This test's own temporary directory (TMPDIR), so that what an env leaves there is its own."""
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setenv("TMPDIR", str(directory))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile keeps the first directory it found
+    return directory
+
+
+def test_without_a_run_dir_nothing_is_left_behind(temp_dir, tmp_path):
+    """A run, a simulation killed mid-episode, a failing start and an env never closed leave nothing in
+    the temporary directory (errors still show the log's tail); a given run_dir keeps its log."""
+    env = Ns3Env(sim_args={"nStations": 2, "stepTime": 0.01})
+    env.reset(seed=0)
+    env.step(np.array([32.0]))
+    env.close()
+    assert sorted(temp_dir.iterdir()) == []
+    env = Ns3Env(sim_args={"nStations": 2, "stepTime": 0.01})
+    env.reset(seed=0)
+    os.killpg(env.process.pid, signal.SIGKILL)
+    with pytest.raises(Ns3Error, match=r"exited \(code -9\)[\s\S]*a temporary file[\s\S]*--openGymPort"):
+        env.step(np.array([32.0]))
+    env.close()
+    failing = [sys.executable, "-c", "print('no simulation here'); raise SystemExit(3)"]
+    with pytest.raises(Ns3Error, match=r"exited \(code 3\)[\s\S]*no simulation here"):
+        Ns3Env(failing).reset(seed=0)
+    assert sorted(temp_dir.iterdir()) == []
+    kept = Ns3Env(failing, run_dir=tmp_path / "logs")
+    with pytest.raises(Ns3Error, match=r"Log .*logs/ns3\.log ends with"):
+        kept.reset(seed=0)
+    kept.close()
+    assert "no simulation here" in (tmp_path / "logs" / "ns3.log").read_text()
 
 
 def test_hang_times_out_and_the_simulation_is_killed(tmp_path):
