@@ -27,6 +27,7 @@ from icl import config as cfg
 from icl.baselines import from_spec
 from icl.train import load_model, train
 from paper_figs.csma_common import run_config, training_stages
+from paper_figs.names import name_of
 
 ENCODINGS: dict[str, tuple[str, dict[str, str]]] = {
     "p and z, log2 W (default)": ("ablate-pz", {}),
@@ -78,7 +79,7 @@ def robustness(size: str, runs: Path, n_prompts: int) -> None:
         label: load_model(trained(run_config(name, size, 0, eps, training_stages(size), **options), runs))[1]
         for label, (name, eps, options) in ROBUST.items()
     }
-    learners.update({name: from_spec(spec) for name, spec in ESTIMATORS.items()})
+    learners.update({name_of(spec): from_spec(spec) for spec in ESTIMATORS})
     table = pd.concat(
         [
             window_accuracy(learners, N_VALUES, eps, n_prompts, seed=2, error_mode=mode)
@@ -87,7 +88,7 @@ def robustness(size: str, runs: Path, n_prompts: int) -> None:
         ignore_index=True,
     )
     cells = table.pivot_table(index=["error_mode", "eps", "N"], columns="learner", values="median_octaves", sort=False)
-    best = cells[list(ESTIMATORS)].min(axis=1).clip(lower=1e-3)
+    best = cells[[name_of(spec) for spec in ESTIMATORS]].min(axis=1).clip(lower=1e-3)
     summary = cells[list(ROBUST)].assign(**{"best estimator": best})
     for label in ROBUST:
         summary[f"{label} / best"] = cells[label] / best

@@ -46,6 +46,7 @@ from paper_figs.csma_common import (  # noqa: E402
     random_world_tables,
     world_table,
 )
+from paper_figs.names import name_of  # noqa: E402
 from sim.collect import measure  # noqa: E402
 from sim.timing import INTERVAL_SLOTS  # noqa: E402
 from sim.worlds import WORLDS  # noqa: E402
@@ -152,9 +153,10 @@ def main() -> None:
         print("4. closed loop, probes charged: mean throughput / measured oracle (%)")
         across = controller_for(trained["randomised worlds"])
         policies = {f"ICL peak, transformer {label}": (controller_for(run), {}) for label, run in trained.items()}
-        policies["ICL peak, parabola fit"] = (estimator_controller(across, "peak_fit"), {})
+        policies[name_of("icl-peak:peak_fit")] = (estimator_controller(across, "peak_fit"), {})
         p_star = controller_for(train(icl_run_config("quick", 0), runs))
-        policies.update(fair_test_policies(p_star, drl_for(runs, "quick", 0), drl_for(runs, "quick", 0, "td3")))
+        fair = fair_test_policies(p_star, drl_for(runs, "quick", 0), drl_for(runs, "quick", 0, "td3"))
+        policies.update({name_of(key): spec for key, spec in fair.items()})
         scores = world_scores(policies, list(WORLDS), args.n, args.closed_loop_seeds, args.steps)
         scores["held out"] = scores.world.map(held_out)
         mean = scores.pivot_table(index="policy", columns=["held out", "world"], values="throughput_ratio")

@@ -23,6 +23,7 @@ from icl.baselines import from_spec
 from icl.learner import Learner
 from icl.train import load_model, train
 from paper_figs.csma_common import icl_run_config
+from paper_figs.names import name_of
 from theory.in_context import fixed_target_loss
 
 DISPLAY = ("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.3f}".format)
@@ -53,14 +54,14 @@ def main() -> None:
 
     config = icl_run_config("quick", seed=0)
     _, model = load_model(train(config, Path(args.runs)))
-    learners = {"transformer (ICL)": model, **{name: from_spec(spec) for name, spec in ESTIMATORS.items()}}
+    learners = {"transformer (ICL)": model, **{name_of(spec): from_spec(spec) for spec in ESTIMATORS}}
     learners.update({f"transformer ({Path(run).name})": load_model(Path(run))[1] for run in args.also})
     table = window_accuracy(learners, args.n, args.eps, args.prompts, seed=1)
     if args.csv:
         table.to_csv(args.csv, index=False)
     cells = table.pivot_table(index=["N", "eps"], columns="learner", values="median_octaves", sort=False)
     ratios = table.pivot_table(index=["N", "eps"], columns="learner", values="throughput_ratio", sort=False)
-    estimators = list(ESTIMATORS)
+    estimators = [name_of(spec) for spec in ESTIMATORS]
     best = cells[estimators].min(axis=1).clip(lower=1e-3)  # at N = 2 the likelihood sits on its grid's end: 0
     summary = pd.DataFrame(
         {

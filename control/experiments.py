@@ -105,7 +105,7 @@ def training_curve(run_dir: Path, stages: Sequence[int]) -> pd.DataFrame:
     for steps in stages:
         _, model = load_model(run_dir, step=steps)
         ratio = throughput_at(n, task.log2_window_of(model.predict(prompt.xs, prompt.ys)[:, -1]), payloads) / oracle
-        rows.append(summary_row("training", "ICL (transformer)", steps, ratio, config.eval.seed))
+        rows.append(summary_row("training", "icl:transformer", steps, ratio, config.eval.seed))
     return pd.DataFrame(rows)
 
 
@@ -213,20 +213,24 @@ PolicySpec = tuple[Policy, Mapping[str, Any]]
 """A policy and the env options it needs (``{"backoff": "beb"}`` for BEB, else none)."""
 
 
-ESTIMATORS = {
-    "median of offsets": "median_offset",
-    "shortest half": "shorth_offset",
-    "Huber M-estimate": "huber_offset",
-    "binomial likelihood": f"mle_offset:measurement_slots={INTERVAL_SLOTS}",
-    "least squares on z": "least_squares_z",
-}
+ESTIMATORS = (
+    "median_offset",
+    "shorth_offset",
+    "huber_offset",
+    f"mle_offset:measurement_slots={INTERVAL_SLOTS}",
+    "least_squares_z",
+)
 """The hand-made in-context estimators (baseline specs) the transformer is compared with."""
+
+ORACLE = "oracle"
+"""The key of the oracle policy, the window W*(N) of the true N (policies are named by keys; figures
+show their human names)."""
 
 
 SCHEMES: dict[str, Callable[[], Policy]] = {
-    "p* tracker": CollisionTracker,
-    "Idle Sense": IdleSense,
-    "Kalman N estimate + W*(N)": KalmanN,
+    "p_star_tracker": CollisionTracker,
+    "idle_sense": IdleSense,
+    "kalman_n": KalmanN,
 }
 """The classic adaptive schemes, which need no training and no probes."""
 
@@ -239,7 +243,7 @@ def estimator_controller(controller: IclController, spec: str) -> IclController:
 def hand_made_policies(controller: IclController) -> dict[str, PolicySpec]:
     """The hand-made policies every CSMA figure shows beside the transformer: the controller reading
     its prompts with the median of offsets, and the classic schemes."""
-    table: dict[str, PolicySpec] = {"ICL, median of offsets": (estimator_controller(controller, "median_offset"), {})}
+    table: dict[str, PolicySpec] = {"icl:median_offset": (estimator_controller(controller, "median_offset"), {})}
     table.update({name: (scheme(), {}) for name, scheme in SCHEMES.items()})
     return table
 
@@ -248,15 +252,15 @@ def fair_test_policies(controller: IclController, dqn: DrlAgent, td3: DrlAgent) 
     """Every policy of the fair test: the ICL controller with the transformer and with each hand-made
     estimator reading the same prompts, the classic adaptive schemes, the DQN and TD3 agents, BEB and
     the model-based windows (knowing N, and assuming N_ASSUMED)."""
-    table: dict[str, PolicySpec] = {"ICL, transformer": (controller, {})}
-    for name, spec in ESTIMATORS.items():
-        table[f"ICL, {name}"] = (estimator_controller(controller, spec), {})
+    table: dict[str, PolicySpec] = {"icl:transformer": (controller, {})}
+    for spec in ESTIMATORS:
+        table[f"icl:{spec}"] = (estimator_controller(controller, spec), {})
     table.update({name: (scheme(), {}) for name, scheme in SCHEMES.items()})
-    table["DQN (CCOD-style)"] = (dqn, {})
-    table["TD3 (CCOD-style)"] = (td3, {})
-    table["BEB 16..1024"] = (FixedWindow(16), {"backoff": "beb"})
-    table["p-persistent model, knows N"] = (Oracle(lambda n: round(model_based.p_persistent_window(n))), {})
-    table[f"model-based, assumes N={N_ASSUMED}"] = (FixedWindow(oracle_window(N_ASSUMED)), {})
+    table["dqn"] = (dqn, {})
+    table["td3"] = (td3, {})
+    table["beb"] = (FixedWindow(16), {"backoff": "beb"})
+    table["p_persistent_window"] = (Oracle(lambda n: round(model_based.p_persistent_window(n))), {})
+    table[f"assumed_n_window:n={N_ASSUMED}"] = (FixedWindow(oracle_window(N_ASSUMED)), {})
     return table
 
 
@@ -264,10 +268,10 @@ def adaptive_policies(controller: IclController, dqn: DrlAgent) -> dict[str, Pol
     """The policies that follow a change of N: the ICL controller, the hand-made policies, the
     CCOD-style DQN and 802.11 BEB."""
     return {
-        "ICL (transformer)": (controller, {}),
+        "icl:transformer": (controller, {}),
         **hand_made_policies(controller),
-        "DQN (CCOD-style)": (dqn, {}),
-        "BEB 16..1024": (FixedWindow(16), {"backoff": "beb"}),
+        "dqn": (dqn, {}),
+        "beb": (FixedWindow(16), {"backoff": "beb"}),
     }
 
 
@@ -347,7 +351,7 @@ def world_scores(
 def recovery_steps(curves: pd.DataFrame, within: float = 0.05) -> pd.Series:
     """Per policy of a ``convergence`` frame: steps after the change of N until its mean throughput is
     within ``within`` of the oracle's and stays there (NaN if it never does)."""
-    oracle = curves[curves.policy == "oracle W*(N)"].set_index("x")["mean"]
+    oracle = curves[curves.policy == ORACLE].set_index("x")["mean"]
     steps = {}
     for policy, rows in curves.groupby("policy", sort=False):
         below = (rows.set_index("x")["mean"] / oracle).loc[CHANGE_STEP:].to_numpy() < 1 - within
@@ -366,16 +370,16 @@ def closed_loop(
     """Steady-state throughput per policy and N in ``make_env``'s simulator (``held_throughput``): the
     ICL controller, the hand-made policies, the DQN, and fixed windows (the oracle, BEB, the models)."""
     n_steps = len(controller.probe_windows) + hold_steps
-    learned = {"ICL (transformer)": controller, **{k: p for k, (p, _) in hand_made_policies(controller).items()}}
-    learned["DQN (CCOD-style)"] = dqn
+    learned = {"icl:transformer": controller, **{k: p for k, (p, _) in hand_made_policies(controller).items()}}
+    learned["dqn"] = dqn
     rows = []
     for n in n_grid:
         fixed_policies = (
-            ("oracle W*(N)", oracle_window(n), "fixed"),
-            ("BEB 16..1024", 16, "beb"),
-            ("p-persistent model, knows N", round(model_based.p_persistent_window(n)), "fixed"),
-            ("non-persistent model, knows N", round(model_based.non_persistent_window(n)), "fixed"),
-            (f"model-based, assumes N={N_ASSUMED}", oracle_window(N_ASSUMED), "fixed"),
+            (ORACLE, oracle_window(n), "fixed"),
+            ("beb", 16, "beb"),
+            ("p_persistent_window", round(model_based.p_persistent_window(n)), "fixed"),
+            ("non_persistent_window", round(model_based.non_persistent_window(n)), "fixed"),
+            (f"assumed_n_window:n={N_ASSUMED}", oracle_window(N_ASSUMED), "fixed"),
         )
         results: dict[str, list[float]] = {policy: [] for policy in learned}
         results.update({policy: [] for policy, _, _ in fixed_policies})
@@ -392,7 +396,7 @@ def closed_loop(
         rows.append(
             {
                 "panel": "throughput",
-                "policy": "oracle (Bianchi)",
+                "policy": f"{ORACLE} (theory)",
                 "x": n,
                 "mean": theory,
                 "ci_low": theory,
@@ -436,7 +440,7 @@ def convergence(
     """Throughput per step of each policy, and of the oracle W*(N), in ``make_env``'s simulator when N
     changes from N_BEFORE to N_AFTER at CHANGE_STEP."""
     schedule = {CHANGE_STEP: N_AFTER}
-    runs = {**policies, "oracle W*(N)": (Oracle(oracle_window), {})}
+    runs = {**policies, ORACLE: (Oracle(oracle_window), {})}
     traces: dict[str, list[list[float]]] = {name: [] for name in runs}
     for seed in range(seeds):
         for name, (policy, env_options) in runs.items():

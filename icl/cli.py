@@ -155,6 +155,12 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     names = [args.name] if args.name else list(available)
     if args.name and args.name not in available:
         raise UserError(f"unknown figure {args.name!r}; allowed: {', '.join(available)}")
+    if args.size is None:
+        import torch
+
+        args.size = "full" if args.name and torch.cuda.is_available() else "quick"
+        found = "a GPU" if torch.cuda.is_available() else "no GPU"
+        console.print(f"size: {args.size} (found {found}; --size smoke|quick|medium|full to choose)")
     if not args.name and args.size == "full":
         raise UserError("reproducing every figure at full size is a GPU job; name one, or add --quick")
     check_size(args.size)
@@ -337,9 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("name", nargs="?", help="figure name (icl figures); all when omitted")
     reproduce.add_argument(
         "--size",
-        default="full",
         help="smoke (toy size, seconds: checks the pipeline), quick (CPU minutes), medium (a longer CPU run where "
-        "a figure has one: the whole Boolean table at n = 10) or full (the paper's; GPU)",
+        "a figure has one: the whole Boolean table at n = 10) or full (the paper's; GPU); default: full for one "
+        "figure where a GPU is found, else quick",
     )
     reproduce.add_argument("--quick", dest="size", action="store_const", const="quick", help="the same as --size quick")
     reproduce.add_argument("--out", default="figures", help="output folder (default: figures)")

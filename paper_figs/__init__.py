@@ -55,6 +55,12 @@ def by_size(size: str, smoke: T, quick: T, full: T, medium: T = _UNSET) -> T:  #
     return {"smoke": smoke, "quick": quick, "medium": quick if medium is _UNSET else medium, "full": full}[size]
 
 
+def size_mark(size: str) -> str | None:
+    """What a figure of ``size`` says across its panels: a smoke figure checks the plumbing only."""
+    check_size(size)
+    return "smoke size: not a result" if size == "smoke" else None
+
+
 def output_stem(out_dir: Path, name: str, size: str) -> Path:
     """Where a figure's PNG/PDF/CSV go: ``out_dir/name`` (full), else ``out_dir/name_<size>``."""
     return Path(out_dir) / (name if size == "full" else f"{name}_{size}")

@@ -74,18 +74,7 @@ def families(size: str) -> tuple[str, ...]:
     return by_size(size, FAMILIES[:2], FAMILIES[:2], FAMILIES, medium=FAMILIES)
 
 
-GENERIC_BASELINES = ("null", "averaging", "knn:n_neighbors=1", "knn:n_neighbors=3")
-LABELS = {
-    "null": "null (majority label)",
-    "averaging": "averaging",
-    "knn:n_neighbors=1": "1-NN",
-    "knn:n_neighbors=3": "3-NN",
-    "elimination": "elimination",
-    "elimination:target='disjunction'": "elimination",
-    "perceptron": "perceptron",
-    "gf2_parity": "GF(2) elimination",
-}
-"""Display names of the learners; the GD-trained net is "FF net (GD)"."""
+GENERIC_BASELINES = ("majority_label", "averaging", "knn:n_neighbors=1", "knn:n_neighbors=3")
 
 
 def quick_points(task: str, teaching: bool, size: str = "quick") -> int:
@@ -104,9 +93,10 @@ def size_label(size: str) -> str:
     return by_size(size, " (smoke, n = 10)", " (quick, n = 10)", " (n = 28)", medium=" (medium, n = 10)")
 
 
-def label(learner: str) -> str:
-    """The display name of a learner key."""
-    return "FF net (GD)" if learner.startswith("gd_net") else LABELS.get(learner, learner)
+def learner_key(learner: str) -> str:
+    """A learner's key across classes, its parameters dropped but k-NN's k: elimination for conjunctions
+    and for disjunctions is one learner, and so is the GD-trained net whatever its size."""
+    return learner if learner.startswith("knn:") else learner.partition(":")[0]
 
 
 def gd_net_spec(size: str) -> str:
@@ -198,5 +188,5 @@ def class_results(
     frame = evaluate(
         learners, prompt, n_bootstrap=first.eval.n_bootstrap, confidence=first.eval.confidence, seed=first.eval.seed
     )
-    frame["learner"] = frame.learner.map(label)
+    frame["learner"] = frame.learner.map(learner_key)
     return frame

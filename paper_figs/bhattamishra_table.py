@@ -23,8 +23,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from icl.train import train_many
-from paper_figs import by_size, output_stem, script_main
+from paper_figs import by_size, output_stem, script_main, size_mark
 from paper_figs._boolean import PAPER_PATTERN, class_results, families, run_config, size_label
+from paper_figs.names import name_of
 from paper_figs.plots import new_figure, save_figure, styled
 from tasks import BOOLEAN_TASKS
 
@@ -37,20 +38,20 @@ COLUMNS = (
     "RetNet",
     "S4D",
     "elimination",
-    "GF(2) elimination",
+    "gf2_parity",
     "perceptron",
-    "FF net (GD)",
-    "1-NN",
-    "3-NN",
+    "gd_net",
+    "knn:n_neighbors=1",
+    "knn:n_neighbors=3",
     "averaging",
-    "null (majority label)",
+    "majority_label",
 )
 """Column order: trained models, exact learners, generic baselines."""
 
 
 LEARNT = 0.95
 """The accuracy at the last example from which a class counts as learnt (the issue's 95%)."""
-NULL = "null (majority label)"
+NULL = "majority_label"
 
 
 def final_accuracy(frame: pd.DataFrame, column: str = "mean") -> pd.DataFrame:
@@ -92,6 +93,7 @@ def draw(data: pd.DataFrame, size: str) -> Figure:
         cmap="viridis",
         ax=ax,
         cbar_kws={"label": "accuracy at the last example"},
+        xticklabels=[name_of(learner) for learner in table.columns],
     )
     ax.set_title(f"In-context accuracy at the last example{size_label(size)}")
     ax.grid(False)
@@ -117,6 +119,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         fig,
         data,
         output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
         note=f"\u2605 accuracy >= {LEARNT:.0%}; \u25cb chance: the 95% interval reaches a coin flip or the null learner's. "
         "Paper: the pattern Bhattamishra et al. report at n = 28 (near-perfect, partial, chance).",
     )

@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from icl.train import train_many
-from paper_figs import output_stem, script_main
+from paper_figs import output_stem, script_main, size_mark
 from paper_figs._boolean import class_results, run_config, size_label
-from paper_figs.plots import new_figure, plot_curves, save_figure, styled
+from paper_figs.names import colour_of, name_of
+from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "Bhattamishra et al. 2023: conjunctions with and without a teaching-sequence prefix"
 NAME = "bhattamishra_teaching"
@@ -43,15 +44,20 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
             teaching=teaching,
             baselines=("elimination",),
         )
-        frame["learner"] = frame.learner + ", " + prompts
-        frames.append(frame)
+        frames.append(frame.assign(prompts=prompts))
     data = pd.concat(frames, ignore_index=True)
     fig, (ax,) = new_figure(1, width_in=6.0, height_in=4.0)
-    plot_curves(ax, data, f"Conjunctions{size_label(size)}")
-    ax.set_ylim(0, 1.02)
+    for (learner, prompts), rows in data.groupby(["learner", "prompts"], sort=False):
+        plot_band(ax, rows.k, rows["mean"], rows.ci_low, rows.ci_high, color=colour_of(learner),
+                  label=f"{name_of(learner)}, {prompts}", style="-" if prompts == kinds[0][1] else "--")  # fmt: skip
+    ax.set(xlabel="in-context examples k", ylabel="accuracy", title=f"Conjunctions{size_label(size)}", ylim=(0, 1.02))
     ax.legend(fontsize=8, frameon=True, loc="lower right")
     return save_figure(
-        fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over prompts."
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
+        note="Shaded: 95% bootstrap intervals over prompts.",
     )
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import seaborn as sns
 
 from icl.evaluate import bootstrap_mean
-from paper_figs import by_size, output_stem, script_main
+from paper_figs import by_size, output_stem, script_main, size_mark
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.csma import simulate
 from sim.timing import INTERVAL_SLOTS
@@ -141,6 +141,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         fig,
         data,
         output_stem(Path(out_dir), NAME, size),
+        mark=size_mark(size),
         note="Shaded: 95% bootstrap intervals, over seeds (left) and of the 95th percentile over prompts (right).",
     )
 

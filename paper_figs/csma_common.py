@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 
 from control.drl import DrlAgent
@@ -20,6 +19,7 @@ from control.experiments import EnvFactory, trained_agent
 from icl import config as cfg
 from icl.io import atomic_path
 from paper_figs import SMOKE_RUN, by_size
+from paper_figs.names import THEORY, name_of, palette_of
 from paper_figs.plots import plot_band
 from sim.collect import measure, simulator_digest
 from sim.env import CsmaEnv, Embedded
@@ -186,23 +186,18 @@ def experiment_env(size: str) -> EnvFactory:
     return functools.partial(CsmaEnv, backend=Embedded(slots))
 
 
-def policy_palette(policies: Sequence[str]) -> dict[str, Any]:
-    """A distinct colour per policy: the colour-blind palette while it lasts (10), then tab20."""
-    return dict(zip(policies, sns.color_palette("colorblind" if len(policies) <= 10 else "tab20", len(policies))))
-
-
 def legend_below(ax: Axes) -> None:
     """The policies' legend under the axes, in two columns (a dozen policies would hide the curves)."""
     ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
 
 
 def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, Any]:
-    """Throughput vs N per policy with bands (Bianchi's oracle dashed); returns the policy colours."""
+    """Throughput vs N per policy with bands (closed-form curves dashed); returns the policy colours."""
     policies = list(loop.policy.unique())
-    palette = policy_palette(policies)
+    palette = palette_of(policies)
     for policy in policies:
         rows = loop[loop.policy == policy]
-        dashed = policy == "oracle (Bianchi)"
+        dashed = policy.endswith(THEORY)
         plot_band(
             ax,
             rows.x,
@@ -210,7 +205,7 @@ def plot_throughput_vs_n(ax: Axes, loop: pd.DataFrame, title: str) -> dict[str, 
             None if dashed else rows.ci_low,
             rows.ci_high,
             color=palette[policy],
-            label=policy,
+            label=name_of(policy),
             style="--" if dashed else "-o",
         )
     ax.set_xlabel("number of stations N")
@@ -224,11 +219,11 @@ def plot_convergence(
     ax: Axes, curves: pd.DataFrame, change_step: int, step_label: str, title: str, palette: dict[str, Any] | None = None
 ) -> None:
     """Throughput per step per policy with bands, the change of N marked."""
-    palette = palette or policy_palette(list(curves.policy.unique()))
+    palette = palette or palette_of(list(curves.policy.unique()))
     for policy in curves.policy.unique():
         rows = curves[curves.policy == policy]
         color = palette[policy]
-        plot_band(ax, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=color, label=policy)
+        plot_band(ax, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=color, label=name_of(policy))
     ax.axvline(change_step, color="grey", ls=":", lw=1)
     ax.set_xlabel(step_label)
     ax.set_ylabel("throughput (Mb/s)")

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import seaborn as sns
 
 from control.experiments import ESTIMATORS, controller_for, fair_test_policies, score_policies, window_accuracy
 from icl.baselines import from_spec
 from icl.train import load_model, train
-from paper_figs import by_size, output_stem, script_main
-from paper_figs.csma_common import drl_for, experiment_env, icl_run_config
+from paper_figs import by_size, output_stem, script_main, size_mark
+from paper_figs.csma_common import drl_for, experiment_env, icl_run_config, legend_below
+from paper_figs.names import name_of, palette_of
 from paper_figs.plots import level_palette, new_figure, save_figure, styled
 
 DESCRIPTION = "CSMA fair test: the ICL transformer vs hand-made estimators, classic adaptive schemes, DQN"
@@ -40,7 +40,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     out_dir = Path(out_dir)
     config = icl_run_config(size, seed)
     run_dir = train(config, out_dir / "runs")
-    learners = {TRANSFORMER: load_model(run_dir)[1], **{name: from_spec(spec) for name, spec in ESTIMATORS.items()}}
+    learners = {TRANSFORMER: load_model(run_dir)[1], **{spec: from_spec(spec) for spec in ESTIMATORS}}
     n_values = by_size(size, [2, 20, 120], [2, 3, 5, 10, 20, 50, 80, 120], [2, 3, 5, 10, 20, 35, 50, 80, 120])
     eps_values = by_size(size, [0.0, 0.2], [0.0, 0.1, 0.2, 0.3], [0.0, 0.1, 0.2, 0.3, 0.4])
     n_prompts = by_size(size, 50, 400, 2000)
@@ -61,18 +61,20 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     data = pd.concat([accuracy, closed], ignore_index=True)
 
     fig, (left, middle, right) = new_figure(3, width_in=5.4, height_in=4.4)
-    palette = dict(zip(learners, sns.color_palette("colorblind", len(learners))))
+    palette = palette_of(list(learners))
     by_n = accuracy[accuracy.panel == "vs N"]
     for (name, eps), rows in by_n.groupby(["learner", "eps"], sort=False):
         left.plot(rows.N, rows.median_octaves.clip(lower=FLOOR), "-o" if eps == 0 else "--s", color=palette[name], ms=4,
-                  label=name if eps == 0 else None)  # fmt: skip
+                  label=name_of(name) if eps == 0 else None)  # fmt: skip
     left.axvspan(min(n_values) * 0.9, TRAINING_RANGE[0], color="grey", alpha=0.15, lw=0)
     left.axvspan(TRAINING_RANGE[1], max(n_values) * 1.1, color="grey", alpha=0.15, lw=0)
     left.set(xscale="log", yscale="log", xlabel="number of stations N", ylabel=OCTAVES,
              title=r"vs N; solid: $\varepsilon = 0$, dashed: $\varepsilon = 0.2$; grey: untrained N")  # fmt: skip
     left.legend(fontsize=7)
     for name, rows in accuracy[accuracy.panel == "vs eps"].groupby("learner", sort=False):
-        middle.plot(rows.eps, rows.median_octaves.clip(lower=FLOOR), "-o", color=palette[name], ms=4, label=name)
+        middle.plot(
+            rows.eps, rows.median_octaves.clip(lower=FLOOR), "-o", color=palette[name], ms=4, label=name_of(name)
+        )
     middle.set(yscale="log", xlabel=r"fraction of wrong examples $\varepsilon$", ylabel=OCTAVES,
                title="vs wrong examples, N = 20")  # fmt: skip
     middle.legend(fontsize=7)
@@ -82,19 +84,20 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     colours = level_palette(len(mean.columns))
     for i, n in enumerate(mean.columns):
         offset = (i - (len(mean.columns) - 1) / 2) * 0.25
-        right.barh([p + offset for p in positions], mean[n], height=0.25, label=f"N = {n}", color=colours[i],
-                   xerr=[mean[n] - p5[n], [0] * len(mean)], error_kw={"lw": 0.8})  # fmt: skip
-    right.set_yticks(list(positions), mean.index, fontsize=7)
+        right.errorbar(mean[n], [p + offset for p in positions], xerr=[mean[n] - p5[n], [0] * len(mean)], fmt="o",
+                       ms=4, color=colours[i], elinewidth=0.8, label=f"N = {n}")  # fmt: skip
+    right.set_yticks(list(positions), [name_of(policy) for policy in mean.index], fontsize=7)
     right.invert_yaxis()
     right.axvline(100, color="black", ls="--", lw=1)
-    right.set(xlim=(max(0.0, float(p5.min().min()) - 5), 105), xlabel=r"throughput, probes charged (% of oracle $W^*(N)$)",
-              title="closed loop: mean, whisker to the 5th percentile")  # fmt: skip
-    right.legend(fontsize=7, loc="lower left")
+    right.set(xlabel=r"throughput, probes charged (% of oracle $W^*(N)$)",
+              title="closed loop: mean (dot) and 5th percentile (whisker end)")  # fmt: skip
+    legend_below(right)
     return save_figure(
         fig,
         data,
         output_stem(out_dir, NAME, size),
-        note="Right: bars are means over seeds, whiskers reach the 5th percentile.",
+        mark=size_mark(size),
+        note="Right: dots are means over seeds, whiskers reach the 5th percentile; dashed: the oracle.",
     )
 
 

@@ -20,8 +20,9 @@ from matplotlib.ticker import FuncFormatter
 
 from control.experiments import closed_loop, controller_for, training_curve
 from icl.train import train
-from paper_figs import by_size, output_stem, script_main
+from paper_figs import by_size, output_stem, script_main, size_mark
 from paper_figs.csma_common import drl_for, experiment_env, icl_run_config, plot_throughput_vs_n, training_stages
+from paper_figs.names import name_of
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 
 DESCRIPTION = "CSMA: ICL window optimizer vs oracle, BEB and misestimated-N model on the simulator; training curve"
@@ -50,8 +51,8 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         curve["mean"],
         curve.ci_low,
         curve.ci_high,
-        color=palette["ICL (transformer)"],
-        label="ICL (transformer)",
+        color=palette["icl:transformer"],
+        label=name_of("icl:transformer"),
         style="-o",
         scale=100,
     )
@@ -65,6 +66,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         fig,
         data,
         output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
         note="Shaded: 95% bootstrap intervals over seeds (left) and networks (right).",
     )
 

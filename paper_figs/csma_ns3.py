@@ -28,7 +28,7 @@ from control.experiments import (
     convergence,
 )
 from icl.train import train
-from paper_figs import by_size, output_stem, script_main
+from paper_figs import by_size, output_stem, script_main, size_mark
 from paper_figs.csma_common import drl_for, icl_run_config, plot_convergence, plot_throughput_vs_n
 from paper_figs.plots import new_figure, save_figure, styled
 from sim.env import CsmaEnv, Ns3
@@ -75,7 +75,13 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         "convergence after a change of N, ns-3",
         palette,
     )
-    return save_figure(fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over seeds.")
+    return save_figure(
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
+        note="Shaded: 95% bootstrap intervals over seeds.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,14 +18,16 @@ from control.experiments import (
     CHANGE_STEP,
     N_AFTER,
     N_BEFORE,
+    ORACLE,
     adaptive_policies,
     controller_for,
     convergence,
     error_sweep,
 )
 from icl.train import train
-from paper_figs import by_size, output_stem, script_main
-from paper_figs.csma_common import drl_for, experiment_env, legend_below, plot_convergence, policy_palette, run_config
+from paper_figs import by_size, output_stem, script_main, size_mark
+from paper_figs.csma_common import drl_for, experiment_env, legend_below, plot_convergence, run_config
+from paper_figs.names import name_of, palette_of
 from paper_figs.plots import new_figure, plot_band, save_figure, styled
 from sim.timing import INTERVAL_SLOTS
 
@@ -48,13 +50,13 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     n_steps = by_size(size, CHANGE_STEP + 2, 45, 80)
     curves = convergence(policies, by_size(size, 2, 4, 20), n_steps, make_env=make_env)
     data = pd.concat([sweep, curves], ignore_index=True)
-    palette = policy_palette([*policies, "oracle W*(N)"])
+    palette = palette_of([*policies, ORACLE])
 
     fig, (left, right) = new_figure(2, width_in=5.2)
     for policy, rows in sweep.groupby("policy", sort=False):
-        plot_band(left, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=palette[policy], label=policy,
+        plot_band(left, rows.x, rows["mean"], rows.ci_low, rows.ci_high, color=palette[policy], label=name_of(policy),
                   style="-o", scale=100)  # fmt: skip
-    left.axhline(100, color="black", ls="--", lw=1, label="oracle W*(N)")
+    left.axhline(100, color="black", ls="--", lw=1, label=name_of(ORACLE))
     left.axhline(95, color="grey", ls=":", lw=1, label="5% below the oracle")
     left.set_xlabel(r"fraction of erroneous collision measurements $\varepsilon$")
     left.set_ylabel("throughput (% of oracle)")
@@ -68,7 +70,13 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         "convergence after a change of N",
         palette,
     )
-    return save_figure(fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over seeds.")
+    return save_figure(
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
+        note="Shaded: 95% bootstrap intervals over seeds.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

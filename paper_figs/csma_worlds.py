@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from control.experiments import world_scores
-from paper_figs import by_size, output_stem, script_main
+from paper_figs import by_size, output_stem, script_main, size_mark
 from paper_figs._worlds import WORLDS_NOTE, draw, model_window_kept, world_policies
 from paper_figs.csma_common import across_worlds_tables, world_tables
 from paper_figs.plots import save_figure, styled
@@ -50,6 +50,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         fig,
         data,
         output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
         note=WORLDS_NOTE,
     )
 

@@ -17,7 +17,7 @@ import pandas as pd
 from icl import config as cfg
 from icl.evaluate import evaluate_run, with_theory
 from icl.train import train
-from paper_figs import output_stem, script_main
+from paper_figs import output_stem, script_main, size_mark
 from paper_figs._regression import Panel, panel_config
 from paper_figs.plots import new_figure, plot_curves, save_figure, styled
 from theory.regression import least_squares_curve
@@ -69,14 +69,19 @@ def panel_results(panel: Panel, config: cfg.RunConfig, runs_dir: Path) -> pd.Dat
 def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     """Train, evaluate and plot all panels; returns the PNG, PDF and CSV paths."""
     out_dir = Path(out_dir)
-    frames = [panel_results(p, panel_config(p, size, seed, NAME), out_dir / "runs") for p in PANELS]
+    configs = [panel_config(panel, size, seed, NAME) for panel in PANELS]
+    frames = [panel_results(panel, config, out_dir / "runs") for panel, config in zip(PANELS, configs)]
     fig, axes = new_figure(len(PANELS))
-    for ax, panel, frame in zip(axes, PANELS, frames):
-        plot_curves(ax, frame, panel.title)
+    for ax, panel, config, frame in zip(axes, PANELS, configs, frames):
+        plot_curves(ax, frame, f"{panel.title}, d = {config.task.n_dims}")
         ax.legend(fontsize=8, frameon=True)
     data = pd.concat(frames, ignore_index=True)
     return save_figure(
-        fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over prompts."
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
+        note="Shaded: 95% bootstrap intervals over prompts.",
     )
 
 

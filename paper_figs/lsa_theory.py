@@ -21,7 +21,8 @@ from icl import config as cfg
 from icl.evaluate import bootstrap_mean, eval_prompts, evaluate, learners_for, prompt_scores
 from icl.models import LinearSelfAttention
 from icl.train import load_model, train
-from paper_figs import by_size, output_stem, script_main
+from paper_figs import by_size, output_stem, script_main, size_mark
+from paper_figs.names import colour_of, name_of
 from paper_figs.plots import new_figure, plot_band, plot_curves, save_figure, styled
 from theory.lsa import lsa_curve, optimal_gamma
 from theory.regression import least_squares_curve
@@ -74,12 +75,10 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     _, model = load_model(run_dir)
     specs = [f"averaging:step_size={gamma_star:.6f}", "least_squares", "averaging"]
     curves = evaluate(learners_for(model, specs), prompt, seed=config.eval.seed)
-    curves["learner"] = curves.learner.replace(
-        {"LSA": "trained LSA", specs[0]: "one GD step, gamma*", "averaging": "averaging (gamma = 1)"}
-    )
+    curves["learner"] = curves.learner.replace({specs[0]: "gd_step"})
     theory = pd.DataFrame(
         {
-            "learner": ["LSA optimum (theory)"] * n_points + ["least_squares (theory)"] * n_points,
+            "learner": ["lsa_optimum (theory)"] * n_points + ["least_squares (theory)"] * n_points,
             "k": [*range(n_points), *range(n_points)],
             "mean": [*lsa_curve(gamma_star, n_points, n_dims), *least_squares_curve(n_points, n_dims)],
         }
@@ -101,7 +100,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
             {
                 "panel": "training",
                 "step": step,
-                "learner": "trained LSA",
+                "learner": "LSA",
                 "mean": float(per_prompt.mean()),
                 "ci_low": low[0],
                 "ci_high": high[0],
@@ -113,7 +112,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     optimum = float(lsa_curve(gamma_star, n_points, n_dims)[1:].mean())
 
     fig, axes = new_figure(3, width_in=5.2)
-    order = [*(name for name in curves.learner.unique() if name != "trained LSA"), "trained LSA"]
+    order = [*(key for key in curves.learner.unique() if key != "LSA"), "LSA"]
     plot_curves(axes[0], curves, f"d = {n_dims}, trained on {n_points - 1} examples", order=order)
     axes[0].legend(fontsize=7, frameon=True)
     plot_band(
@@ -122,8 +121,8 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         training["mean"],
         training.ci_low,
         training.ci_high,
-        color="C0",
-        label="trained LSA",
+        color=colour_of("LSA"),
+        label=name_of("LSA"),
         style="o-",
     )
     axes[1].axhline(optimum, color="k", ls="--", label="predicted optimum")
@@ -155,7 +154,11 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
     data["gamma_star"] = gamma_star
     data["optimum_mean_error"] = optimum
     return save_figure(
-        fig, data, output_stem(out_dir, NAME, size), note="Shaded: 95% bootstrap intervals over prompts."
+        fig,
+        data,
+        output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
+        note="Shaded: 95% bootstrap intervals over prompts.",
     )
 
 

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 
 from icl.evaluate import write_csv
 from icl.io import atomic_path
+from paper_figs.names import THEORY, name_of, palette_of
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -90,14 +91,14 @@ def plot_band(
 def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] | None = None) -> None:
     """Mean score vs number of in-context examples per learner, with its bootstrap band.
 
-    Rows whose ``learner`` ends in "(theory)" are drawn dashed without a band. Normalised errors
+    Rows whose ``learner`` key ends in " (theory)" are drawn dashed without a band. Normalised errors
     are shown up to ``Y_CAP``.
     """
     learners = list(order) if order is not None else list(frame.learner.unique())
-    palette = dict(zip(learners, sns.color_palette("colorblind", len(learners))))
+    palette = palette_of(learners)
     for learner in learners:
         rows = frame[frame.learner == learner].sort_values("k")
-        theory = learner.endswith("(theory)")
+        theory = learner.endswith(THEORY)
         plot_band(
             ax,
             rows.k,
@@ -105,7 +106,7 @@ def plot_curves(ax: Axes, frame: pd.DataFrame, title: str, order: Sequence[str] 
             None if theory else rows.ci_low,
             rows.ci_high,
             color=palette[learner],
-            label=learner,
+            label=name_of(learner),
             style="--" if theory else "-",
         )
     metric = frame.metric.iloc[0]
@@ -124,13 +125,18 @@ def new_figure(n_panels: int, width_in: float = 4.5, height_in: float = 3.6) -> 
     return fig, list(axes[0])
 
 
-def save_figure(fig: Figure, data: pd.DataFrame, stem: str | Path, note: str | None = None) -> list[Path]:
+def save_figure(
+    fig: Figure, data: pd.DataFrame, stem: str | Path, note: str | None = None, mark: str | None = None
+) -> list[Path]:
     """Write ``stem``.png, ``stem``.pdf and ``stem``.csv atomically; returns the paths. ``note`` is
-    printed under the panels (what the bands and whiskers are), so the figure explains itself."""
+    printed under the panels (what the bands and whiskers are), so the figure explains itself; ``mark``
+    (``paper_figs.size_mark``) is written large across them."""
     stem = Path(stem)
     fig.tight_layout()
     if note:
         fig.text(0.01, 0.0, note, ha="left", va="top", fontsize="small", color="0.3")
+    if mark:
+        fig.text(0.5, 0.5, mark, ha="center", va="center", fontsize=28, color="red", alpha=0.3, rotation=20)
     paths = []
     for suffix in (".png", ".pdf"):
         path = stem.with_suffix(suffix)

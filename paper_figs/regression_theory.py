@@ -14,7 +14,7 @@ from pathlib import Path
 
 from icl.evaluate import evaluate_run, with_theory
 from icl.train import train
-from paper_figs import output_stem, script_main
+from paper_figs import output_stem, script_main, size_mark
 from paper_figs._regression import Panel, panel_config
 from paper_figs.plots import new_figure, plot_curves, save_figure, styled
 from theory.regression import least_squares_curve, ridge_curve
@@ -55,6 +55,7 @@ def reproduce(out_dir: Path, size: str = "full", seed: int = 0) -> list[Path]:
         fig,
         frame,
         output_stem(out_dir, NAME, size),
+        mark=size_mark(size),
         note="Shaded: 95% bootstrap intervals over prompts; dashed: theory.",
     )
 

@@ -28,7 +28,7 @@ BASELINES: dict[str, type[Learner]] = {
     "gd_net": GradientDescentNet,
     "greedy_tree": GreedyTree,
     "boosted_trees": BoostedTrees,
-    "null": MajorityLabel,
+    "majority_label": MajorityLabel,
     "elimination": Elimination,
     "gf2_parity": Gf2Parity,
     "perceptron": Perceptron,

@@ -13,7 +13,7 @@ from control.controller import FixedWindow, Oracle, Trace, run_fixed
 from sim.env import CsmaEnv
 
 pytestmark = pytest.mark.pipeline  # closed-loop simulations (seconds each)
-SCHEMES = {"p* tracker": CollisionTracker(), "Idle Sense": IdleSense(), "Kalman N": KalmanN()}
+SCHEMES = {"p_star_tracker": CollisionTracker(), "idle_sense": IdleSense(), "Kalman N": KalmanN()}
 
 
 @pytest.mark.parametrize("name", list(SCHEMES))
@@ -30,7 +30,7 @@ def test_each_scheme_settles_near_the_oracle(name: str, n: int) -> None:
 def test_schemes_follow_a_change_of_n() -> None:
     curves = experiments.convergence({name: (scheme, {}) for name, scheme in SCHEMES.items()}, seeds=2, n_steps=40)
     steps = experiments.recovery_steps(curves)
-    assert steps["oracle W*(N)"] == 0
+    assert steps["oracle"] == 0
     assert (steps[list(SCHEMES)] <= 12).all(), steps
 
 
@@ -62,9 +62,9 @@ def test_probes_are_charged_and_fairness_is_measured() -> None:
 def test_recovery_is_nan_when_a_policy_never_recovers() -> None:
     steps = range(experiments.CHANGE_STEP + 3)
     curves = pd.DataFrame(
-        [{"policy": "oracle W*(N)", "x": t, "mean": 10.0} for t in steps]
+        [{"policy": "oracle", "x": t, "mean": 10.0} for t in steps]
         + [{"policy": "stuck", "x": t, "mean": 10.0 if t < experiments.CHANGE_STEP else 5.0} for t in steps]
         + [{"policy": "late", "x": t, "mean": 5.0 if t < experiments.CHANGE_STEP + 2 else 10.0} for t in steps]
     )
     steps = experiments.recovery_steps(curves)
-    assert np.isnan(steps["stuck"]) and steps["late"] == 2 and steps["oracle W*(N)"] == 0
+    assert np.isnan(steps["stuck"]) and steps["late"] == 2 and steps["oracle"] == 0

@@ -19,7 +19,7 @@ from sim.timing import INTERVAL_SLOTS
 pytestmark = pytest.mark.pipeline  # trains a toy model and runs closed-loop experiments
 
 COLUMNS = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
-HAND_MADE = {"ICL, median of offsets", "p* tracker", "Idle Sense", "Kalman N estimate + W*(N)"}
+HAND_MADE = {"icl:median_offset", "p_star_tracker", "idle_sense", "kalman_n"}
 
 
 def short_env(n_stations: int, **options: object) -> CsmaEnv:
@@ -65,19 +65,19 @@ def test_closed_loop_scores_every_policy(trained: tuple[Path, DrlAgent]) -> None
     )
     assert_summary(frame, "throughput")
     expected = {
-        "ICL (transformer)",
-        "DQN (CCOD-style)",
-        "oracle W*(N)",
-        "BEB 16..1024",
-        "p-persistent model, knows N",
-        "non-persistent model, knows N",
-        f"model-based, assumes N={experiments.N_ASSUMED}",
-        "oracle (Bianchi)",
+        "icl:transformer",
+        "dqn",
+        "oracle",
+        "beb",
+        "p_persistent_window",
+        "non_persistent_window",
+        f"assumed_n_window:n={experiments.N_ASSUMED}",
+        "oracle (theory)",
         *HAND_MADE,
     }
     assert set(frame.policy) == expected and len(frame) == 2 * len(expected)
-    oracle = frame[frame.policy == "oracle W*(N)"].set_index("x")["mean"]
-    beb = frame[frame.policy == "BEB 16..1024"].set_index("x")["mean"]
+    oracle = frame[frame.policy == "oracle"].set_index("x")["mean"]
+    beb = frame[frame.policy == "beb"].set_index("x")["mean"]
     assert oracle[30] > beb[30], "at N = 30 the oracle window beats BEB's 16..1024"
 
 
@@ -87,17 +87,17 @@ def test_convergence_traces_every_step(trained: tuple[Path, DrlAgent]) -> None:
     adaptive = experiments.adaptive_policies(experiments.controller_for(run_dir), dqn)
     frame = experiments.convergence(adaptive, seeds=1, n_steps=n_steps, make_env=short_env)
     assert_summary(frame, "convergence")
-    assert frame.groupby("policy").size().to_dict() == {name: n_steps for name in [*adaptive, "oracle W*(N)"]}
-    assert set(adaptive) == {"ICL (transformer)", "DQN (CCOD-style)", "BEB 16..1024", *HAND_MADE}
+    assert frame.groupby("policy").size().to_dict() == {name: n_steps for name in [*adaptive, "oracle"]}
+    assert set(adaptive) == {"icl:transformer", "dqn", "beb", *HAND_MADE}
 
 
 def test_error_sweep_and_training_curve(trained: tuple[Path, DrlAgent]) -> None:
     run_dir, _ = trained
     controller = experiments.controller_for(run_dir)
-    table = {"ICL": (controller, {}), "Idle Sense": experiments.hand_made_policies(controller)["Idle Sense"]}
+    table = {"ICL": (controller, {}), "idle_sense": experiments.hand_made_policies(controller)["idle_sense"]}
     sweep = experiments.error_sweep(table, [0.0, 0.3], seeds=1, hold_steps=1, n_steps=11, make_env=short_env)
     assert_summary(sweep, "errors")
-    assert list(sweep.x) == [0.0, 0.3, 0.0, 0.3] and list(sweep.policy) == ["ICL", "ICL", "Idle Sense", "Idle Sense"]
+    assert list(sweep.x) == [0.0, 0.3, 0.0, 0.3] and list(sweep.policy) == ["ICL", "ICL", "idle_sense", "idle_sense"]
     curve = experiments.training_curve(run_dir, [10, 30])
     assert_summary(curve, "training")
     assert list(curve.x) == [10, 30] and (curve["mean"] <= 1 + 1e-6).all()

@@ -88,20 +88,20 @@ def test_gf2_elimination_is_exact_exactly_when_the_query_is_determined() -> None
 
 def test_perceptron_learns_halfspaces_and_null_predicts_the_majority() -> None:
     prompt = tasks.get("halfspace", 10).sample(256, 80, gen(3))
-    frame = evaluate({"perceptron": from_spec("perceptron"), "null": from_spec("null")}, prompt, n_bootstrap=10)
+    frame = evaluate({"perceptron": from_spec("perceptron"), "majority_label": from_spec("majority_label")}, prompt, n_bootstrap=10)
     assert value_at(frame, "perceptron", 79) > 0.85
-    assert value_at(frame, "null", 79) < 0.7
+    assert value_at(frame, "majority_label", 79) < 0.7
     xs = torch.ones(1, 4, 2)
     ys = torch.tensor([[1.0, -1.0, -1.0, 1.0]])
-    assert from_spec("null").predict(xs, ys).sign().tolist() == [[0.0, 1.0, 0.0, -1.0]]
+    assert from_spec("majority_label").predict(xs, ys).sign().tolist() == [[0.0, 1.0, 0.0, -1.0]]
 
 
 def test_logistic_net_learns_conjunctions() -> None:
     prompt = tasks.get("conjunction", 8).sample(64, 40, gen(4))
     frame = evaluate(
-        {"net": from_spec("gd_net:loss='logistic',n_steps=100"), "null": from_spec("null")}, prompt, n_bootstrap=10
+        {"net": from_spec("gd_net:loss='logistic',n_steps=100"), "majority_label": from_spec("majority_label")}, prompt, n_bootstrap=10
     )
-    assert value_at(frame, "net", 39) > value_at(frame, "null", 39) + 0.1
+    assert value_at(frame, "net", 39) > value_at(frame, "majority_label", 39) + 0.1
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_logistic_net_learns_conjunctions() -> None:
         ("elimination:target='parity'", "target must be one of conjunction, disjunction"),
         ("perceptron:n_epochs=0", "n_epochs must be a positive integer"),
         ("gd_net:loss='hinge'", "loss must be one of squared_error, logistic"),
-        ("null:alpha=1", "baseline 'null' has no parameter 'alpha'; allowed: none"),
+        ("majority_label:alpha=1", "baseline 'majority_label' has no parameter 'alpha'; allowed: none"),
     ],
 )
 def test_bad_baseline_parameters(spec: str, message: str) -> None:

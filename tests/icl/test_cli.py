@@ -148,3 +148,24 @@ def test_reproduce_reports_progress_and_writes_the_figure(tmp_path: Path, capsys
     ]
     err = capsys.readouterr().err
     assert "1/1" in err and "csma_bounds in" in err
+
+
+@pytest.mark.parametrize(("gpu", "size"), [(False, "quick"), (True, "full")])
+def test_reproduce_without_a_size_takes_the_largest_the_machine_runs_and_says_so(
+    gpu: bool, size: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    import icl.cli
+
+    asked = []
+
+    class Figure:
+        def load(self):  # noqa: ANN202 - stands in for an entry point
+            return lambda out, size, seed: asked.append(size) or []
+
+    monkeypatch.setattr(icl.cli, "figures", lambda: {"csma_bounds": Figure()})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert main(["reproduce", "csma_bounds", "--out", str(tmp_path)]) == 0
+    assert asked == [size]
+    assert f"size: {size} (found {'a' if gpu else 'no'} GPU" in " ".join(capsys.readouterr().err.split())

@@ -24,7 +24,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 
 
 def test_the_median_of_offsets_finds_the_window_inside_training(data: pd.DataFrame) -> None:
-    rows = data[(data.panel == "vs N") & (data.learner == "median of offsets") & data.N.between(5, 50)]
+    rows = data[(data.panel == "vs N") & (data.learner == "median_offset") & data.N.between(5, 50)]
     assert len(rows) >= 8 and (rows.median_octaves <= 0.1).all(), rows
 
 
@@ -39,10 +39,10 @@ def test_no_cell_inside_training_where_the_transformer_beats_every_estimator(dat
 
 def test_probes_cost_throughput_that_schemes_without_probes_do_not_pay(data: pd.DataFrame) -> None:
     closed = data[data.panel == "closed loop"].set_index(["policy", "N"])
-    in_context = [f"ICL, {name}" for name in ["transformer", *ESTIMATORS]]
+    in_context = [f"icl:{name}" for name in ["transformer", *ESTIMATORS]]
     for policy in in_context:
         assert (closed.loc[policy].held_ratio >= 0.97).all(), policy
         assert (closed.loc[policy].throughput_ratio < closed.loc[policy].held_ratio).all(), policy
-    for policy in ("p* tracker", "Idle Sense", "Kalman N estimate + W*(N)"):
+    for policy in ("p_star_tracker", "idle_sense", "kalman_n"):
         assert (closed.loc[policy].throughput_ratio >= 0.95).all(), policy
     assert (closed.p5_throughput_ratio <= closed.throughput_ratio + 1e-12).all()

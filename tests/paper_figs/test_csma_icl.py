@@ -27,13 +27,13 @@ def throughput(data: pd.DataFrame, policy: str) -> pd.Series:
 def test_outputs(quick_figure: tuple[list[Path], pd.DataFrame]) -> None:
     paths, data = quick_figure
     assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
-    assert {"ICL (transformer)", "oracle W*(N)", "BEB 16..1024", "oracle (Bianchi)"} <= set(data.policy)
+    assert {"icl:transformer", "oracle", "beb", "oracle (theory)"} <= set(data.policy)
 
 
 def test_icl_is_near_the_oracle_and_beats_beb_at_50(quick_figure: tuple[list[Path], pd.DataFrame]) -> None:
     """The CSMA targets: within 2% of the oracle on average over N in [5, 50]; >= 25% over BEB at N = 50."""
     _, data = quick_figure
-    icl, oracle, beb = (throughput(data, p) for p in ("ICL (transformer)", "oracle W*(N)", "BEB 16..1024"))
+    icl, oracle, beb = (throughput(data, p) for p in ("icl:transformer", "oracle", "beb"))
     assert (icl / oracle).mean() >= 0.98
     assert icl[50] >= 1.25 * beb[50]
 
@@ -42,7 +42,7 @@ def test_model_based_policies_that_know_n_are_near_the_oracle(quick_figure: tupl
     """p-persistent and non-persistent CSMA's model-based windows, given the true N, stay within 2% of the
     oracle in closed loop; assuming the wrong N costs more at the extremes of N."""
     _, data = quick_figure
-    oracle = throughput(data, "oracle W*(N)")
+    oracle = throughput(data, "oracle")
     for policy in ("p-persistent model, knows N", "non-persistent model, knows N"):
         assert (throughput(data, policy) / oracle).min() >= 0.98, policy
     assert (throughput(data, "model-based, assumes N=20") / oracle).min() < 0.98

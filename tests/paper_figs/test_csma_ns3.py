@@ -25,12 +25,12 @@ def series(data: pd.DataFrame, panel: str, policy: str) -> pd.Series:
 
 
 def test_icl_is_near_the_oracle_on_ns3_and_beats_beb(data: pd.DataFrame) -> None:
-    icl, oracle = series(data, "throughput", "ICL (transformer)"), series(data, "throughput", "oracle W*(N)")
+    icl, oracle = series(data, "throughput", "icl:transformer"), series(data, "throughput", "oracle")
     assert (icl / oracle > 0.95).all()
-    assert icl[50] > 1.15 * series(data, "throughput", "BEB 16..1024")[50]
+    assert icl[50] > 1.15 * series(data, "throughput", "beb")[50]
 
 
 def test_icl_recovers_after_the_change_of_n(data: pd.DataFrame) -> None:
-    icl, oracle = series(data, "convergence", "ICL (transformer)"), series(data, "convergence", "oracle W*(N)")
+    icl, oracle = series(data, "convergence", "icl:transformer"), series(data, "convergence", "oracle")
     after = (icl / oracle)[icl.index >= csma_ns3.CHANGE_STEP + 8]
     assert after.mean() > 0.95

@@ -19,7 +19,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 
 
 def test_within_5_percent_of_the_oracle_with_20_percent_errors(data: pd.DataFrame) -> None:
-    errors = data[(data.panel == "errors") & (data.policy == "ICL (transformer)")].set_index("x")["mean"]
+    errors = data[(data.panel == "errors") & (data.policy == "icl:transformer")].set_index("x")["mean"]
     assert errors[0.0] >= 0.98
     assert errors[0.2] >= 0.95
 
@@ -29,5 +29,5 @@ def test_back_near_the_oracle_one_prompt_after_n_changes(data: pd.DataFrame) -> 
     curves = data[data.panel == "convergence"].pivot_table(index="x", columns="policy", values="mean")
     settled = fig.CHANGE_STEP + 2 + 10
     after = curves.loc[settled:]
-    assert after["ICL (transformer)"].mean() >= 0.95 * after["oracle W*(N)"].mean()
-    assert after["BEB 16..1024"].mean() < 0.8 * after["oracle W*(N)"].mean()
+    assert after["icl:transformer"].mean() >= 0.95 * after["oracle"].mean()
+    assert after["beb"].mean() < 0.8 * after["oracle"].mean()

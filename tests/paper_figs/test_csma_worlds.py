@@ -28,6 +28,6 @@ def test_the_schemes_that_never_probe_lead_in_bianchis_world(data: pd.DataFrame)
     """Probes are charged: in Bianchi's world the p* tracker and the Kalman estimate reach 97% of the
     oracle, every in-context controller (12 or 10 probes a prompt) stays below them."""
     closed = data[(data.panel == "closed loop") & (data.world == "bianchi")].groupby("policy").throughput_ratio.mean()
-    assert closed["p* tracker"] > 0.97 and closed["Kalman N estimate + W*(N)"] > 0.97
-    in_context = closed[closed.index.str.startswith("ICL")]
-    assert (in_context < closed["p* tracker"]).all()
+    assert closed["p_star_tracker"] > 0.97 and closed["kalman_n"] > 0.97
+    in_context = closed[closed.index.str.startswith("icl")]
+    assert (in_context < closed["p_star_tracker"]).all()

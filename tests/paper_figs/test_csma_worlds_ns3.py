@@ -30,7 +30,7 @@ def test_every_policy_ran_in_every_world_on_ns3(data: pd.DataFrame) -> None:
     assert closed.groupby("policy").world.nunique().eq(len(NS3_WORLDS)).all()
     assert closed.throughput_ratio.between(0.05, 1.5).all() and closed.fairness.between(0, 1).all()
     bianchi = closed[closed.world == "bianchi"].groupby("policy").throughput_ratio.mean()
-    assert bianchi["Kalman N estimate + W*(N)"] > 0.9
+    assert bianchi["kalman_n"] > 0.9
 
 
 def test_aggregation_moves_the_optimum_to_larger_windows(data: pd.DataFrame) -> None:

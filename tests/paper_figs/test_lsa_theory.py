@@ -21,6 +21,6 @@ def test_quick_figure_reaches_the_predicted_optimum(tmp_path) -> None:
     optimum = data.optimum_mean_error.iloc[0]
     assert final.ci_low <= optimum * 1.02 and abs(final["mean"] / optimum - 1) < 0.05
     curves = data[data.panel == "error vs k"]
-    measured = curves[curves.learner == "trained LSA"].set_index("k")["mean"]
-    predicted = curves[curves.learner == "LSA optimum (theory)"].set_index("k")["mean"]
+    measured = curves[curves.learner == "LSA"].set_index("k")["mean"]
+    predicted = curves[curves.learner == "lsa_optimum (theory)"].set_index("k")["mean"]
     assert np.all(np.abs(measured[1:] / predicted[1:] - 1) < 0.05)

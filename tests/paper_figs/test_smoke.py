@@ -13,21 +13,22 @@ import pytest
 from control.experiments import ESTIMATORS
 from icl.cli import figures
 from icl.errors import UserError
+from paper_figs.names import name_of
 from sim.worlds import WORLDS
 
 BOOLEAN = ["task", "learner", "k", "metric", "mean", "ci_low", "ci_high", "n_prompts"]
 REGRESSION = ["panel", *BOOLEAN]
 POLICY = ["panel", "policy", "x", "mean", "ci_low", "ci_high"]
-HAND_MADE = {"ICL, median of offsets", "p* tracker", "Idle Sense", "Kalman N estimate + W*(N)"}
+HAND_MADE = {"icl:median_offset", "p_star_tracker", "idle_sense", "kalman_n"}
 CSMA_POLICIES = {
-    "ICL (transformer)",
-    "DQN (CCOD-style)",
-    "oracle W*(N)",
-    "BEB 16..1024",
-    "p-persistent model, knows N",
-    "non-persistent model, knows N",
-    "model-based, assumes N=20",
-    "oracle (Bianchi)",
+    "icl:transformer",
+    "dqn",
+    "oracle",
+    "beb",
+    "p_persistent_window",
+    "non_persistent_window",
+    "assumed_n_window:n=20",
+    "oracle (theory)",
     *HAND_MADE,
 }
 WORLD_COLUMNS = ["panel", "world", "N", "run", "kept", "policy", "eps", "throughput_ratio", "p5_throughput_ratio"] + [
@@ -38,10 +39,8 @@ WORLD_COLUMNS = ["panel", "world", "N", "run", "kept", "policy", "eps", "through
 ]
 WORLD_VALUES = {
     "panel": {"model window", "closed loop"},
-    "policy": {"ICL p*, transformer (Bianchi)", "ICL p*, median of offsets", "ICL peak, transformer (across worlds)"}
-    | {"ICL peak, parabola fit"}
-    | {"p* tracker", "Idle Sense", "Kalman N estimate + W*(N)", "Bianchi's W*(N), knows N"}
-    | {"DQN (CCOD-style)", "BEB 16..1024", ""},
+    "policy": {"icl:transformer", "icl:median_offset", "icl-peak:transformer", "icl-peak:peak_fit"}
+    | {"p_star_tracker", "idle_sense", "kalman_n", "bianchi_window", "dqn", "beb", ""},
 }
 """The worlds figures' columns and values (embedded and ns-3)."""
 SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
@@ -49,20 +48,14 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         BOOLEAN,
         {
             "task": {"conjunction", "disjunction", "parity"},
-            "learner": {"transformer", "LSTM", "elimination", "GF(2) elimination", "FF net (GD)", "1-NN", "3-NN"}
-            | {"averaging", "null (majority label)"},
+            "learner": {"transformer", "LSTM", "elimination", "gf2_parity", "gd_net", "knn:n_neighbors=1"}
+            | {"knn:n_neighbors=3", "averaging", "majority_label"},
         },
     ),
     "bhattamishra_teaching": (
-        BOOLEAN,
-        {
-            "learner": {
-                f"{who}, {prompts}"
-                for who in ("transformer", "elimination")
-                for prompts in ("teaching prefix", "random examples")
-            }
-        },
-    ),  # fmt: skip
+        [*BOOLEAN, "prompts"],
+        {"learner": {"transformer", "elimination"}, "prompts": {"teaching prefix", "random examples"}},
+    ),
     "csma_bounds": (
         ["N", "source", "error_octaves", "mean", "ci_low", "ci_high", "panel", "eps"],
         {
@@ -76,13 +69,10 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         + ["policy", "held_ratio", "fairness", "throughput_mbps"],
         {
             "panel": {"vs N", "vs eps", "closed loop"},
-            "learner": {"transformer", "median of offsets", "shortest half", "Huber M-estimate", "binomial likelihood"}
-            | {"least squares on z", ""},
-            "policy": {f"ICL, {name}" for name in ESTIMATORS}
-            | {"ICL, transformer", "p* tracker", "Idle Sense"}
-            | {"Kalman N estimate + W*(N)", "DQN (CCOD-style)", "TD3 (CCOD-style)", "BEB 16..1024"}
-            | {"p-persistent model, knows N"}
-            | {"model-based, assumes N=20", ""},
+            "learner": {"transformer", *ESTIMATORS, ""},
+            "policy": {f"icl:{spec}" for spec in ESTIMATORS}
+            | {"icl:transformer", "p_star_tracker", "idle_sense", "kalman_n", "dqn", "td3", "beb"}
+            | {"p_persistent_window", "assumed_n_window:n=20", ""},
         },
     ),
     "csma_worlds": (WORLD_COLUMNS, {**WORLD_VALUES, "world": set(WORLDS)}),
@@ -93,7 +83,7 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         POLICY,
         {
             "panel": {"errors", "convergence"},
-            "policy": {"ICL (transformer)", "DQN (CCOD-style)", "BEB 16..1024", "oracle W*(N)", *HAND_MADE},
+            "policy": {"icl:transformer", "dqn", "beb", "oracle", *HAND_MADE},
         },
     ),
     "garg_fig2": (
@@ -108,8 +98,8 @@ SHAPES: dict[str, tuple[list[str], dict[str, set[str]]]] = {
         [*BOOLEAN, "panel", "step", "preconditioner_distance", "even_weights", "gamma_star", "optimum_mean_error"],
         {
             "panel": {"error vs k", "training"},
-            "learner": {"trained LSA", "LSA optimum (theory)", "one GD step, gamma*", "averaging (gamma = 1)"}
-            | {"least_squares", "least_squares (theory)"},
+            "learner": {"LSA", "lsa_optimum (theory)", "gd_step", "averaging", "least_squares"}
+            | {"least_squares (theory)"},
         },
     ),
     "regression_theory": (
@@ -140,6 +130,8 @@ def test_figure_pipeline_runs_at_smoke_size(name: str, tmp_path: Path) -> None:
     assert list(data.columns) == columns
     for column, expected in values.items():
         assert set(data[column].fillna("").astype(str)) == expected, column  # "": the row has none
+    for column in {"learner", "policy"} & set(data.columns):
+        assert all(name_of(key) for key in data[column].dropna()), column  # one name per key, in paper_figs.names
     assert data["mean"].notna().all() if "mean" in data else data.select_dtypes("number").notna().any(axis=1).all()
 
 
