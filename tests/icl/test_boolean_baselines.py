@@ -88,7 +88,9 @@ def test_gf2_elimination_is_exact_exactly_when_the_query_is_determined() -> None
 
 def test_perceptron_learns_halfspaces_and_null_predicts_the_majority() -> None:
     prompt = tasks.get("halfspace", 10).sample(256, 80, gen(3))
-    frame = evaluate({"perceptron": from_spec("perceptron"), "majority_label": from_spec("majority_label")}, prompt, n_bootstrap=10)
+    frame = evaluate(
+        {"perceptron": from_spec("perceptron"), "majority_label": from_spec("majority_label")}, prompt, n_bootstrap=10
+    )
     assert value_at(frame, "perceptron", 79) > 0.85
     assert value_at(frame, "majority_label", 79) < 0.7
     xs = torch.ones(1, 4, 2)
@@ -99,7 +101,9 @@ def test_perceptron_learns_halfspaces_and_null_predicts_the_majority() -> None:
 def test_logistic_net_learns_conjunctions() -> None:
     prompt = tasks.get("conjunction", 8).sample(64, 40, gen(4))
     frame = evaluate(
-        {"net": from_spec("gd_net:loss='logistic',n_steps=100"), "majority_label": from_spec("majority_label")}, prompt, n_bootstrap=10
+        {"net": from_spec("gd_net:loss='logistic',n_steps=100"), "majority_label": from_spec("majority_label")},
+        prompt,
+        n_bootstrap=10,
     )
     assert value_at(frame, "net", 39) > value_at(frame, "majority_label", 39) + 0.1
 
