@@ -29,6 +29,10 @@ ACTIONS = ("window", "log2_window", "discrete")
 """How an action names the window: W itself, log2(W) / 16 in [0, 1], or an index into ``windows``."""
 DISCRETE_WINDOWS = (16, 32, 64, 128, 256, 512, 1024)
 """The windows of the discrete action space by default (CCOD's)."""
+MAX_STATIONS = 2007
+"""The most stations a network may have: 802.11 association IDs run from 1 to 2007 (IEEE 802.11-2020,
+9.4.1.8), so an access point associates at most 2007 stations (ns-3's ApWifiMac stops at the 2008th).
+The embedded simulator's sensing graph takes max_stations^2 bytes per network: 4 MB at this bound."""
 
 
 def _require_count(name: str, value: Any) -> None:
@@ -288,8 +292,9 @@ class CsmaEnv(gym.Env):
 
     ## Arguments
     The network: ``n_stations`` (N at step 0), ``n_schedule`` (step -> N from that step on),
-    ``max_stations``, ``backoff`` ("fixed" or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC
-    timing), ``max_steps``, ``observation_error``, ``oracle_observations``, ``world`` (a
+    ``max_stations`` (at most ``MAX_STATIONS``, 2007: 802.11's association IDs), ``backoff`` ("fixed"
+    or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC timing), ``max_steps``,
+    ``observation_error``, ``oracle_observations``, ``world`` (a
     ``sim.worlds.World`` or the name of one: traffic, hidden stations, losses, mixed rates, legacy
     stations; churn is a schedule, ``sim.worlds.churn``). How it is simulated: ``backend``, an
     ``Embedded(interval_slots)`` (``sim.csma``; one step is that many virtual slots) or an
@@ -339,6 +344,11 @@ class CsmaEnv(gym.Env):
             )
         _require_count("n_stations", n_stations)
         _require_count("max_stations", max_stations)
+        if max_stations > MAX_STATIONS:
+            raise ValueError(
+                f"max_stations must be in [1, {MAX_STATIONS}] (802.11 association IDs end at {MAX_STATIONS}), "
+                f"got {max_stations}"
+            )
         if max_steps is not None:
             _require_count("max_steps", max_steps)
         if backoff not in BACKOFFS:

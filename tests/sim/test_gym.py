@@ -13,7 +13,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3 import DQN, PPO
 
-from sim.env import Embedded
+from sim.env import MAX_STATIONS, CsmaEnv, Embedded
 
 ID = "sim.gym_envs:icl_testbed/Csma-v0"
 
@@ -74,6 +74,13 @@ def test_stable_baselines3_ppo_and_dqn_drive_it_through_gymnasium_make() -> None
     observation, _ = env.reset(seed=1)
     action, _ = dqn.predict(observation, deterministic=True)
     assert env.action_space.contains(int(action)) and np.isfinite(env.step(int(action))[1])
+
+
+@pytest.mark.parametrize("max_stations", [MAX_STATIONS + 1, 10**6])
+def test_too_many_stations_is_one_line_naming_the_allowed_range(max_stations: int) -> None:
+    with pytest.raises(ValueError, match=r"max_stations must be in \[1, 2007\] \(802.11 association IDs end at 2007\)"):
+        CsmaEnv(5, max_stations=max_stations)
+    CsmaEnv(5, max_stations=MAX_STATIONS).reset(seed=0)
 
 
 def test_importing_sim_registers_nothing() -> None:
