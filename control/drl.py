@@ -27,7 +27,7 @@ from stable_baselines3.common.noise import NormalActionNoise
 
 from control.controller import Trace
 from icl.io import atomic_path
-from sim.env import DISCRETE_WINDOWS, CsmaEnv, Observation
+from sim.env import DISCRETE_WINDOWS, RENDER_MODES, CsmaEnv, Observation, ansi_frame
 from sim.timing import to_window
 
 LOG2_WINDOW_RANGE = (math.log2(DISCRETE_WINDOWS[0]), math.log2(DISCRETE_WINDOWS[-1]))
@@ -50,13 +50,30 @@ class CcodEnv(gym.Env):
     """CCOD's view of a ``CsmaEnv``: the collision history as state, scaled throughput as reward.
 
     For training it builds a fresh network each episode (``make_env(episode)``, truncated after
-    ``episode_steps``); for control it wraps one env.
+    ``episode_steps``); for control it wraps one env. ``render_mode="ansi"``: ``render()`` is the last
+    step as a line of text. Registered as ``icl_testbed/Ccod-v0`` (``ccod_env``, ``control.gym_envs``).
     """
 
+    metadata = CsmaEnv.metadata
+
     def __init__(
-        self, make_env: Callable[[int], CsmaEnv], episode_steps: int | None, history: int, algorithm: str
+        self,
+        make_env: Callable[[int], CsmaEnv],
+        episode_steps: int | None,
+        history: int,
+        algorithm: str,
+        render_mode: str | None = None,
     ) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown DRL algorithm {algorithm!r}; allowed: {', '.join(ALGORITHMS)}")
+        if isinstance(history, bool) or not isinstance(history, int) or history < 1:
+            raise ValueError(f"history must be a positive integer, got {history!r}")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(
+                f"render_mode {render_mode!r} is not allowed; choose None or one of: {', '.join(RENDER_MODES)}"
+            )
         self.make_env, self.episode_steps, self.history, self.algorithm = make_env, episode_steps, history, algorithm
+        self.render_mode = render_mode
         self.observation_space = spaces.Box(0.0, 1.0, (history,), dtype=np.float32)
         self.action_space = (
             spaces.Discrete(len(DISCRETE_WINDOWS)) if algorithm == "dqn" else spaces.Box(-1.0, 1.0, (1,))
@@ -64,6 +81,7 @@ class CcodEnv(gym.Env):
         self.env: CsmaEnv | None = None
         self.episode = -1
         self.trace = Trace()
+        self.last: tuple[int, int, Observation] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -73,7 +91,7 @@ class CcodEnv(gym.Env):
         if self.env is None or self.episode_steps is not None:
             self.env = self.make_env(self.episode)
         self.env.reset(seed=self.episode if seed is None else seed)
-        self.state, self.steps, self.trace = np.zeros(self.history, dtype=np.float32), 0, Trace()
+        self.state, self.steps, self.trace, self.last = np.zeros(self.history, dtype=np.float32), 0, Trace(), None
         return self.state.copy(), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -81,14 +99,36 @@ class CcodEnv(gym.Env):
         raw, reward, terminated, truncated, info = self.env.step(window)
         observation = Observation.of(raw)
         self.trace.record(window, observation, info, probing=False)
+        self.last = (int(info["n_stations"]), window, observation)
         self.state = np.append(self.state[1:], np.float32(observation.collision_probability))
         self.steps += 1
         truncated = truncated or (self.episode_steps is not None and self.steps >= self.episode_steps)
         return self.state.copy(), reward / REWARD_SCALE_MBPS, terminated, truncated, info
 
+    def render(self) -> str | None:
+        """The last step as one line of text (``render_mode="ansi"``); None without a render mode."""
+        if self.render_mode is None:
+            return None
+        if self.last is None:
+            return f"step {self.steps}: no interval run yet\n"
+        return ansi_frame(self.steps, *self.last)
+
     def close(self) -> None:
         if self.env is not None:
             self.env.close()
+
+
+def ccod_env(
+    n_stations: int = 10, *, history: int = 4, algorithm: str = "dqn", render_mode: str | None = None, **network: Any
+) -> CcodEnv:
+    """CCOD's view of one network, ``CsmaEnv(n_stations, **network)`` (the env of ``icl_testbed/Ccod-v0``):
+    ``algorithm`` "dqn" acts with an index into CCOD's windows 16..1024, "td3" with a point of [-1, 1] on
+    log2 W in [4, 10]; the state is the last ``history`` collision probabilities."""
+    fixed = sorted({"action", "windows", "observation", "reward"} & set(network))
+    if fixed:
+        raise ValueError(f"the CCOD view sets the window and reads raw measurements itself; drop {fixed[0]!r}")
+    env = CsmaEnv(n_stations, **network)
+    return CcodEnv(lambda episode: env, None, history, algorithm, render_mode=render_mode)
 
 
 @contextlib.contextmanager

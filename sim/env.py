@@ -25,10 +25,23 @@ from sim.timing import INTERVAL_SLOTS, LOG2_W_MAX, OFDM_54, W_MAX, Timing, to_wi
 from sim.worlds import World
 
 BACKOFFS = ("fixed", "beb")
-ACTIONS = ("window", "log2_window", "discrete")
-"""How an action names the window: W itself, log2(W) / 16 in [0, 1], or an index into ``windows``."""
+ACTIONS = ("window", "log2_window", "signed_log2_window", "discrete")
+"""How an action names the window: W itself, log2(W) / 16 in [0, 1], log2(W) / 8 - 1 in [-1, 1] (the
+range RL libraries expect: its middle is W = 256), or an index into ``windows``."""
+OBSERVATIONS = ("raw", "scaled")
+"""Observation units: ``raw`` (float64: collision probability, Mb/s, idle slots) or ``scaled`` (float32,
+about unit range: the same collision probability, throughput / the fastest data rate of the network,
+log2(1 + idle slots) / 16, attempts per slot unchanged)."""
+REWARDS = ("mbps", "scaled")
+"""Reward units: throughput in Mb/s, or throughput / the fastest data rate of the network (about [0, 1])."""
+RENDER_MODES = ("ansi",)
+"""``render()`` with ``render_mode="ansi"``: one line of text for the last step."""
 DISCRETE_WINDOWS = (16, 32, 64, 128, 256, 512, 1024)
 """The windows of the discrete action space by default (CCOD's)."""
+MAX_STATIONS = 2007
+"""The most stations a network may have: 802.11 association IDs run from 1 to 2007 (IEEE 802.11-2020,
+9.4.1.8), so an access point associates at most 2007 stations (ns-3's ApWifiMac stops at the 2008th).
+The embedded simulator's sensing graph takes max_stations^2 bytes per network: 4 MB at this bound."""
 
 
 def _require_count(name: str, value: Any) -> None:
@@ -57,6 +70,11 @@ def _window(action: Any, mode: str, windows: tuple[int, ...]) -> float:
         if not np.isfinite(scaled) or not 0 <= scaled <= 1:
             raise ValueError(f"action (log2(W) / 16) must be in [0, 1], got {scaled}")
         return float(to_window(LOG2_W_MAX * scaled))
+    if mode == "signed_log2_window":
+        signed = _number(action, "log2(W) / 8 - 1")
+        if not np.isfinite(signed) or not -1 <= signed <= 1:
+            raise ValueError(f"action (log2(W) / 8 - 1) must be in [-1, 1], got {signed}")
+        return float(to_window(LOG2_W_MAX * (signed + 1) / 2))
     window = _number(action, "the contention window W")
     if not np.isfinite(window) or not 1 <= window <= W_MAX:
         raise ValueError(f"action (contention window W) must be in [1, {W_MAX}], got {window}")
@@ -68,6 +86,8 @@ def _action_space(mode: str, windows: tuple[int, ...]) -> spaces.Space:
         return spaces.Discrete(len(windows))
     if mode == "log2_window":
         return spaces.Box(low=0.0, high=1.0, shape=(1,), dtype=np.float32)
+    if mode == "signed_log2_window":
+        return spaces.Box(low=-1.0, high=1.0, shape=(1,), dtype=np.float32)
     return spaces.Box(low=1.0, high=float(W_MAX), shape=(1,), dtype=np.float64)
 
 
@@ -102,6 +122,16 @@ class Observation(NamedTuple):
         if len(array) not in (3, 4):
             raise ValueError(f"a CsmaEnv observation has 3 entries (4 with oracle_observations), got {len(array)}")
         return cls(*(float(value) for value in array))
+
+    def scaled(self, peak_rate_mbps: float) -> Observation:
+        """This observation in ``observation="scaled"`` units (``OBSERVATIONS``): about unit range, as RL
+        libraries expect; ``peak_rate_mbps`` is the fastest data rate of the network."""
+        return Observation(
+            self.collision_probability,
+            self.throughput_mbps / peak_rate_mbps,
+            float(np.log2(1.0 + self.idle_slots_per_transmission) / LOG2_W_MAX),
+            self.attempts_per_slot,
+        )
 
 
 @dataclass(frozen=True)
@@ -246,6 +276,15 @@ class _Ns3Run:
         self.ns3.close()
 
 
+def ansi_frame(step: int, n_stations: int, window: int, measured: Observation) -> str:
+    """One line of text for a step (``render_mode="ansi"``): N, the window and what was measured."""
+    return (
+        f"step {step}: N={n_stations} W={window} p={measured.collision_probability:.3f} "
+        f"throughput={measured.throughput_mbps:.2f} Mb/s "
+        f"idle slots/transmission={measured.idle_slots_per_transmission:.2f}\n"
+    )
+
+
 SIMULATORS = {"embedded": Embedded, "ns3": Ns3}
 """The simulator backends by name; a name stands for the backend with its default options."""
 
@@ -257,13 +296,14 @@ class CsmaEnv(gym.Env):
     The window W, applied to every station for the next interval (CWmin = CWmax = W; with
     ``backoff="beb"`` binary exponential backoff from W up to ``cw_max_beb``), as ``action`` says:
     ``"window"``: ``Box(1, 65536, (1,), float64)``, W itself; ``"log2_window"``:
-    ``Box(0, 1, (1,), float32)``, log2(W) / 16 (normalised, as RL libraries prefer);
+    ``Box(0, 1, (1,), float32)``, log2(W) / 16; ``"signed_log2_window"``: ``Box(-1, 1, (1,), float32)``,
+    log2(W) / 8 - 1 (the range RL libraries expect; the registered ids' default; 0 is W = 256);
     ``"discrete"``: ``Discrete(len(windows))``, an index into ``windows`` (CCOD's 16..1024 by
     default). A plain number, or any array holding one number, is accepted.
 
     ## Observation space
-    ``Box(low=0, high=[1, 1e4, 1e9], (3,), float64)``, over the last interval, what a station or
-    the AP can measure:
+    With ``observation="raw"`` (the default), ``Box(low=0, high=[1, 1e4, 1e9], (3,), float64)``, over the
+    last interval, what a station or the AP can measure:
 
     | index | observation | unit |
     |-------|-------------|------|
@@ -275,30 +315,41 @@ class CsmaEnv(gym.Env):
     it is N tau, so it reveals N to within one step; no policy that claims not to know N may use it.
     With ``observation_error`` = eps, each reported collision probability is, with probability eps,
     a wrong measurement (uniform in [0, 0.9]); throughput (the reward) is always the true one.
+    With ``observation="scaled"`` (the registered ids' default) the same entries in float32 on about unit
+    range (``Observation.scaled``): throughput divided by the fastest data rate of the network (its
+    ``peak_rate_mbps``) and log2(1 + idle slots) / 16; ``info["raw_observation"]`` always holds the raw one.
 
     ## Reward
-    The interval's throughput in Mb/s.
+    The interval's throughput: in Mb/s (``reward="mbps"``, the default) or divided by ``peak_rate_mbps``
+    (``reward="scaled"``, the registered ids' default).
 
     ## Info
-    ``n_stations``, ``window``, ``airtime_us``, ``erroneous`` (the collision reading was replaced) and
+    ``n_stations``, ``window``, ``airtime_us``, ``erroneous`` (the collision reading was replaced),
+    ``raw_observation`` (the observation in raw units, whatever ``observation`` says) and
     ``station_successes`` (frames each station delivered; -1: absent).
 
     ## Episode end
-    Truncated after ``max_steps`` steps when it is set; never terminated otherwise.
+    Truncated after ``max_steps`` steps when it is set; never terminated otherwise. The registered ids
+    truncate after ``sim.gym_envs.EPISODE_STEPS`` steps (gymnasium's ``TimeLimit``).
+
+    ## Rendering
+    ``render_mode="ansi"``: ``render()`` returns one line of text for the last step (N, W, what was
+    measured); None (the default): it returns None.
 
     ## Arguments
     The network: ``n_stations`` (N at step 0), ``n_schedule`` (step -> N from that step on),
-    ``max_stations``, ``backoff`` ("fixed" or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC
-    timing), ``max_steps``, ``observation_error``, ``oracle_observations``, ``world`` (a
+    ``max_stations`` (at most ``MAX_STATIONS``, 2007: 802.11's association IDs), ``backoff`` ("fixed"
+    or "beb"), ``cw_max_beb``, ``timing`` (802.11 PHY/MAC timing), ``max_steps``,
+    ``observation_error``, ``oracle_observations``, ``world`` (a
     ``sim.worlds.World`` or the name of one: traffic, hidden stations, losses, mixed rates, legacy
     stations; churn is a schedule, ``sim.worlds.churn``). How it is simulated: ``backend``, an
     ``Embedded(interval_slots)`` (``sim.csma``; one step is that many virtual slots) or an
     ``Ns3(step_time_s, run_dir, timeout_s)`` (our scenario on the system's ns-3), or the name of one
-    ("embedded", "ns3") for its defaults.
+    ("embedded", "ns3") for its defaults. Units: ``action``, ``observation``, ``reward`` (above).
 
     ## Registration
     ``gymnasium.make("sim.gym_envs:icl_testbed/Csma-v0", ...)`` (the module registers the ids when
-    gymnasium imports it; ``icl_testbed/CsmaNs3-v0`` runs ns-3).
+    gymnasium imports it; ``icl_testbed/CsmaNs3-v0`` runs ns-3): scaled units and a time limit by default.
 
     ## Example
     >>> env = CsmaEnv(20, n_schedule={50: 40}, backend=Embedded(interval_slots=5000))
@@ -306,7 +357,8 @@ class CsmaEnv(gym.Env):
     >>> observation, reward, terminated, truncated, info = env.step([128])
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+    """``render_fps``: how fast a viewer would show the frames; the simulation is not real time."""
 
     def __init__(
         self,
@@ -324,9 +376,20 @@ class CsmaEnv(gym.Env):
         world: World | str = "bianchi",
         action: str = "window",
         windows: Sequence[int] = DISCRETE_WINDOWS,
+        observation: str = "raw",
+        reward: str = "mbps",
+        render_mode: str | None = None,
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"action {action!r} is not allowed; choose one of: {', '.join(ACTIONS)}")
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation {observation!r} is not allowed; choose one of: {', '.join(OBSERVATIONS)}")
+        if reward not in REWARDS:
+            raise ValueError(f"reward {reward!r} is not allowed; choose one of: {', '.join(REWARDS)}")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(
+                f"render_mode {render_mode!r} is not allowed; choose None or one of: {', '.join(RENDER_MODES)}"
+            )
         if not windows or any(not 1 <= int(w) <= W_MAX for w in windows):
             raise ValueError(f"windows must be a non-empty list of windows in [1, {W_MAX}], got {list(windows)}")
         if isinstance(backend, str):
@@ -339,6 +402,11 @@ class CsmaEnv(gym.Env):
             )
         _require_count("n_stations", n_stations)
         _require_count("max_stations", max_stations)
+        if max_stations > MAX_STATIONS:
+            raise ValueError(
+                f"max_stations must be in [1, {MAX_STATIONS}] (802.11 association IDs end at {MAX_STATIONS}), "
+                f"got {max_stations}"
+            )
         if max_steps is not None:
             _require_count("max_steps", max_steps)
         if backoff not in BACKOFFS:
@@ -361,22 +429,31 @@ class CsmaEnv(gym.Env):
         self.observation_error = observation_error
         self.action, self.windows = action, tuple(int(w) for w in windows)
         self.action_space = _action_space(action, self.windows)
+        self.observation, self.reward, self.render_mode = observation, reward, render_mode
         self.oracle_observations = bool(oracle_observations)
+        self.world = worlds.world(world)
+        self.peak_rate_mbps = max((timing.data_rate_mbps, *self.world.rates_mbps))
+        """The fastest data rate of the network: the scale of throughput in scaled units."""
+        self._n_observed = 4 if self.oracle_observations else 3
         high = Observation(
             collision_probability=1.0,
             throughput_mbps=1e4,
             idle_slots_per_transmission=1e9,
             attempts_per_slot=float(max_stations),
-        )[: 4 if self.oracle_observations else 3]
-        self.observation_space = spaces.Box(low=np.zeros(len(high)), high=np.array(high), dtype=np.float64)
+        )
+        if observation == "scaled":
+            high = high.scaled(self.peak_rate_mbps)
+        dtype = np.float32 if observation == "scaled" else np.float64
+        high_array = np.array(high[: self._n_observed], dtype=dtype)
+        self.observation_space = spaces.Box(low=np.zeros_like(high_array), high=high_array, dtype=dtype)
         beb_max = cw_max_beb if backoff == "beb" else None
         self.backend = backend
-        self.world = worlds.world(world)
         network = Network(self.schedule, max_stations, timing, beb_max, max_steps, self.world)
         self._backend = backend.open(network)
         self._started = False
         self._closed = False
         self._step = 0
+        self._last: tuple[int, int, Observation] | None = None
 
     def n_stations_at(self, step: int) -> int:
         """The number of stations in force at ``step`` under the schedule."""
@@ -389,7 +466,9 @@ class CsmaEnv(gym.Env):
         self._step = 0
         self._backend.start(int(self.np_random.integers(2**31 - 1)))
         self._started = True
-        return np.zeros(self.observation_space.shape), {"n_stations": self.n_stations_at(0)}
+        self._last = None
+        info = {"n_stations": self.n_stations_at(0), "raw_observation": np.zeros(self._n_observed)}
+        return np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._closed:
@@ -408,14 +487,36 @@ class CsmaEnv(gym.Env):
         measured = Observation(
             p, interval.throughput_mbps, interval.idle_slots_per_transmission, interval.attempts_per_slot
         )
-        observation = np.array(measured if self.oracle_observations else measured[:3])
+        raw = np.array(measured[: self._n_observed])
+        if self.observation == "scaled":
+            observation = np.array(measured.scaled(self.peak_rate_mbps)[: self._n_observed], dtype=np.float32)
+        else:
+            observation = raw.copy()
+        reward = interval.throughput_mbps
+        if self.reward == "scaled":
+            reward /= self.peak_rate_mbps
         truncated = self.max_steps is not None and self._step >= self.max_steps
         if truncated:
             self._started = False
-        info = {"n_stations": n, "window": window_int, "airtime_us": interval.airtime_us, "erroneous": erroneous}
+        self._last = (n, window_int, measured)
+        info = {
+            "n_stations": n,
+            "window": window_int,
+            "airtime_us": interval.airtime_us,
+            "erroneous": erroneous,
+            "raw_observation": raw,
+        }
         if interval.station_successes is not None:
             info["station_successes"] = interval.station_successes
-        return observation, interval.throughput_mbps, False, truncated, info
+        return observation, reward, False, truncated, info
+
+    def render(self) -> str | None:
+        """The last step as one line of text (``render_mode="ansi"``); None without a render mode."""
+        if self.render_mode is None:
+            return None
+        if self._last is None:
+            return f"step {self._step}: N={self.n_stations_at(self._step)}, no interval run yet\n"
+        return ansi_frame(self._step, *self._last)
 
     def close(self) -> None:
         self._backend.close()
