@@ -33,7 +33,7 @@ from sim.timing import to_window
 LOG2_WINDOW_RANGE = (math.log2(DISCRETE_WINDOWS[0]), math.log2(DISCRETE_WINDOWS[-1]))
 """TD3's action [-1, 1] spans these octaves: those of DQN's windows (CCOD's 16..1024)."""
 REWARD_SCALE_MBPS = 30.0
-ALGORITHMS = {"dqn": DQN, "td3": TD3}
+ALGORITHMS: dict[str, type[DQN] | type[TD3]] = {"dqn": DQN, "td3": TD3}
 
 
 def window_of(action: Any, algorithm: str) -> int:
@@ -95,6 +95,8 @@ class CcodEnv(gym.Env):
         return self.state.copy(), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if self.env is None:
+            raise RuntimeError("CcodEnv.step() before reset(); call reset(seed=...)")
         window = window_of(action, self.algorithm)
         raw, reward, terminated, truncated, info = self.env.step(window)
         observation = Observation.of(raw)
@@ -157,7 +159,7 @@ class DrlAgent:
         self.model: DQN | TD3 | None = None
 
     def _build(self, env: CcodEnv) -> DQN | TD3:
-        common = {"learning_rate": 1e-3, "buffer_size": 10_000, "learning_starts": 100, "batch_size": 64,
+        common: dict[str, Any] = {"learning_rate": 1e-3, "buffer_size": 10_000, "learning_starts": 100, "batch_size": 64,
                   "gamma": self.gamma, "train_freq": 1, "policy_kwargs": {"net_arch": [64, 64]},
                   "seed": self.seed, "device": "cpu", "verbose": 0}  # fmt: skip
         if self.algorithm == "dqn":
@@ -186,8 +188,9 @@ class DrlAgent:
         """Read an agent written by ``save`` with the same algorithm and history."""
         with _own_random_state():
             model = ALGORITHMS[self.algorithm].load(path, device="cpu")
-        if model.observation_space.shape != (self.history,):
-            raise ValueError(f"{path}: agent has history {model.observation_space.shape[0]}, this one {self.history}")
+        shape = model.observation_space.shape
+        if shape != (self.history,):
+            raise ValueError(f"{path}: agent's observations have shape {shape}, this one's ({self.history},)")
         self.model = model
 
     def run(self, env: CsmaEnv, n_steps: int, seed: int = 0) -> Trace:

@@ -9,9 +9,11 @@ imports ``sim.gym_envs``); that is its only effect, and no other module imports 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim.gym_envs import register_ids
 
-IDS = {"Ccod-v0": ("control.drl:ccod_env", {})}
+IDS: dict[str, tuple[str, dict[str, Any]]] = {"Ccod-v0": ("control.drl:ccod_env", {})}
 """This module's ids (without the namespace): entry point and default arguments."""
 
 register_ids(IDS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -78,5 +79,8 @@ class WandB:
 
 def open_trackers(config: cfg.RunConfig, run_dir: Path, start_step: int) -> list[Tracker]:
     """The trackers ``config.train.loggers`` names, opened on ``run_dir`` (none by default)."""
-    makers = {"tensorboard": lambda: TensorBoard(run_dir, start_step), "wandb": lambda: WandB(run_dir, config)}
+    makers: dict[str, Callable[[], Tracker]] = {
+        "tensorboard": lambda: TensorBoard(run_dir, start_step),
+        "wandb": lambda: WandB(run_dir, config),
+    }
     return [makers[name]() for name in config.train.loggers]

@@ -18,7 +18,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -250,7 +250,7 @@ def _forward_module(model: nn.Module, device: torch.device, world_size: int, com
         forward = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
-    return torch.compile(forward) if compile_model else forward
+    return cast(nn.Module, torch.compile(forward)) if compile_model else forward
 
 
 def _check_finite(loss: Tensor, grad_norm: Tensor, step: int, lr: float, run_dir: Path, world_size: int) -> None:

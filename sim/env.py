@@ -202,13 +202,16 @@ class _EmbeddedRun:
 
     def run(self, window: int, n_stations: int) -> Interval:
         """One interval; the window and N are set only when they change (a step costs its slots)."""
+        simulator = self.simulator
+        if simulator is None:
+            raise RuntimeError("the embedded simulator runs after start(seed)")
         if window != self.settings[0]:
             beb = self.network.cw_max_beb
-            self.simulator.set_window(window, None if beb is None else max(window, beb))
+            simulator.set_window(window, None if beb is None else max(window, beb))
         if n_stations != self.settings[1]:
-            self.simulator.set_stations(n_stations)
+            simulator.set_stations(n_stations)
         self.settings = (window, n_stations)
-        stats = self.simulator.run(self.options.interval_slots)
+        stats = simulator.run(self.options.interval_slots)
         attempts, idle, busy = (
             int(stats.attempts[0]),
             int(stats.idle_slots[0]),
@@ -443,9 +446,9 @@ class CsmaEnv(gym.Env):
         )
         if observation == "scaled":
             high = high.scaled(self.peak_rate_mbps)
-        dtype = np.float32 if observation == "scaled" else np.float64
-        high_array = np.array(high[: self._n_observed], dtype=dtype)
-        self.observation_space = spaces.Box(low=np.zeros_like(high_array), high=high_array, dtype=dtype)
+        self._dtype: np.dtype[np.floating[Any]] = np.dtype(np.float32 if observation == "scaled" else np.float64)
+        high_array = np.array(high[: self._n_observed], dtype=self._dtype)
+        self.observation_space = spaces.Box(low=np.zeros_like(high_array), high=high_array, dtype=self._dtype)
         beb_max = cw_max_beb if backoff == "beb" else None
         self.backend = backend
         network = Network(self.schedule, max_stations, timing, beb_max, max_steps, self.world)
@@ -468,7 +471,7 @@ class CsmaEnv(gym.Env):
         self._started = True
         self._last = None
         info = {"n_stations": self.n_stations_at(0), "raw_observation": np.zeros(self._n_observed)}
-        return np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype), info
+        return np.zeros(self._n_observed, dtype=self._dtype), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._closed:

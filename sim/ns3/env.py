@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import gymnasium as gym
 import zmq
@@ -113,8 +113,8 @@ class Ns3Env(gym.Env):
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self._log: IO[bytes] | None = None
         self.timeout_s = timeout_s
-        self.action_space: gym.Space | None = None
-        self.observation_space: gym.Space | None = None
+        self.action_space = None  # type: ignore[assignment]  # the simulation describes its spaces on reset
+        self.observation_space = None  # type: ignore[assignment]
         self._context = zmq.Context()
         self._socket: zmq.Socket | None = None
         self._process: subprocess.Popen | None = None
@@ -138,8 +138,10 @@ class Ns3Env(gym.Env):
             self._launch(sim_seed)
         pb = messages()
         init = self._receive(pb.SimInitMsg(), "the init message")
-        self.observation_space = space_from_description(init.obsSpace)
-        self.action_space = space_from_description(init.actSpace)
+        observation_space, action_space = (space_from_description(s) for s in (init.obsSpace, init.actSpace))
+        if observation_space is None or action_space is None:
+            self._fail("the ns-3 simulation described no observation space or no action space")
+        self.observation_space, self.action_space = observation_space, action_space
         self._send(pb.SimInitAck(done=True, stopSimReq=False))
         observation, _, over, _, info = self._state()
         if over:
@@ -223,7 +225,8 @@ class Ns3Env(gym.Env):
     def _receive(self, message: Any, what: str) -> Any:
         """Wait for ``what`` from the simulation, watching for a crash and for the timeout."""
         deadline = time.monotonic() + self.timeout_s
-        while not self._socket.poll(timeout=100):
+        socket = self._connected()
+        while not socket.poll(timeout=100):
             if self._process is not None and self._process.poll() is not None:
                 code = self._process.returncode
                 self._fail(f"the ns-3 simulation exited (code {code}) while the agent waited for {what}")
@@ -231,15 +234,21 @@ class Ns3Env(gym.Env):
                 self._fail(
                     f"no answer from the ns-3 simulation within {self.timeout_s:g} s while waiting for {what}; killed it"
                 )
-        message.ParseFromString(self._socket.recv())
+        message.ParseFromString(socket.recv())
         self._awaiting_reply = True
         return message
 
+    def _connected(self) -> zmq.Socket:
+        """The socket to the simulation (opened by reset)."""
+        if self._socket is None:
+            raise RuntimeError("Ns3Env is not connected to a simulation; call reset(seed=...)")
+        return self._socket
+
     def _send(self, message: Any) -> None:
-        self._socket.send(message.SerializeToString())
+        self._connected().send(message.SerializeToString())
         self._awaiting_reply = False
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str) -> NoReturn:
         self._stop(polite=False)
         where = self.log_path or "(a temporary file; pass run_dir to keep it)"
         raise Ns3Error(f"{reason}.\nLog {where} ends with:\n{self._log_tail()}")

@@ -27,6 +27,13 @@ def _dtype_code(dtype: np.dtype) -> int:
     return 3 if dtype == np.float32 else 4
 
 
+def _present(space: spaces.Space | None) -> spaces.Space:
+    """An element of a Tuple or Dict space, which cannot be absent."""
+    if space is None:
+        raise ValueError("a Tuple or Dict space of the simulation has an element without a space")
+    return space
+
+
 def space_from_description(description: Any) -> spaces.Space | None:
     """The gymnasium space a SpaceDescription describes (None for an absent space)."""
     pb = messages()
@@ -41,7 +48,7 @@ def space_from_description(description: Any) -> spaces.Space | None:
     if description.type in (pb.Tuple, pb.Dict):
         container = pb.TupleSpace() if description.type == pb.Tuple else pb.DictSpace()
         description.space.Unpack(container)
-        elements = [(element.name, space_from_description(element)) for element in container.element]
+        elements = [(element.name, _present(space_from_description(element))) for element in container.element]
         if description.type == pb.Tuple:
             return spaces.Tuple([space for _, space in elements])
         return spaces.Dict(dict(elements))

@@ -63,6 +63,7 @@ def ns3_world_args(world: World, timing: Timing, max_stations: int, rng: np.rand
         args |= {"traffic": world.traffic, "load": world.load, "capacityFps": 1e6 / timing.success_us}
         args |= {"onMs": world.on_ms, "offMs": world.off_ms}
     if world.sensing_range is not None:
+        assert drawn.xy is not None, "a world with a sensing range places its stations"
         if world.sensing_range < world.radius:
             raise ValueError(
                 f"the ns3 backend has one range for every link, so the AP reaches every station only with "
