@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import Tensor, nn
@@ -186,9 +186,43 @@ def load_weights(model: nn.Module, weights: dict[str, Tensor], path: Path) -> No
     model.load_state_dict(weights)
 
 
+class _WriteErrors:
+    """A file that keeps the OSError of a failed write: ``torch.save`` reports one only as a RuntimeError
+    ("unexpected pos"), which would hide a full disk behind a traceback."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as error:
+            self.error = error
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
+    """Write the checkpoint of ``step`` to ``path`` atomically. A failed write (a full disk, a file-size
+    limit) leaves ``path`` as it was and no partial file, and raises an OSError naming ``path`` and why."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
+    try:
+        with atomic_path(path) as tmp, tmp.open("wb") as file:
+            writer = _WriteErrors(file)
+            try:
+                torch.save(state, writer)
+            except RuntimeError:
+                if writer.error is None:
+                    raise
+                raise writer.error from None
+    except OSError as error:
+        reason = (
+            f"{error.strerror or error} while writing the checkpoint of step {step}; {path.name} was left as it was"
+        )
+        raise OSError(error.errno, reason, str(path)) from error
 
 
 def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:

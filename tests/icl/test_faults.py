@@ -3,6 +3,7 @@ nothing is lost, nothing is left behind, and the user gets one line."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -204,6 +205,58 @@ def test_full_disk_during_a_metrics_write_then_resume(
         ]
         assert steps_of(resumed) == list(range(1, 81))
         assert_same_weights(resumed, train(config, tmp_path / "clean"))
+
+
+@needs_root
+def test_full_disk_during_a_checkpoint_keeps_the_previous_one(config: cfg.RunConfig, tmp_path: Path) -> None:
+    """The disk fills just before the checkpoint of step 14: the error is the OSError naming the checkpoint
+    (ENOSPC, not torch's RuntimeError), no partial file is left, the checkpoint of step 7 is kept, and once
+    there is room again the run resumes to the uninterrupted result."""
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        filler = disk / "filler"
+
+        def on_step(step: int, loss: float) -> None:
+            if step == 14:
+                fill(filler)
+
+        run_dir = disk / config.name
+        with pytest.raises(OSError, match="No space left on device while writing the checkpoint of step 14") as error:
+            train(config, disk, on_step=on_step)
+        assert error.value.errno == errno.ENOSPC and error.value.filename == str(run_dir / CHECKPOINT_FILE)
+        assert sorted(p.name for p in run_dir.iterdir()) == RUN_FILES
+        assert load_checkpoint(run_dir)["step"] == 7
+        filler.unlink()
+        assert_same_weights(train(config, disk), train(config, tmp_path / "clean"))
+
+
+RUN_FILES = sorted([CHECKPOINT_FILE, "config.toml", METRICS_FILE, "provenance.json"])
+FILE_SIZE_LIMIT = 128 * 1024
+"""Above the tiny run's metrics and config, below its checkpoint (350 kB)."""
+
+CLI_WITH_FILE_SIZE_LIMIT = """
+    import resource, sys
+    from icl.cli import main
+    limit = int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # Python ignores SIGXFSZ: a write raises EFBIG
+    sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_checkpoint_over_the_file_size_limit_is_one_line_and_keeps_the_previous_one(
+    config: cfg.RunConfig, tmp_path: Path
+) -> None:
+    """``icl train`` under a file-size limit that its checkpoints exceed (a full disk, for one file): one
+    line naming the checkpoint and the reason, exit 2, no partial file, the checkpoint of step 7 kept."""
+    run_dir = train(config, tmp_path, stop_at=7)
+    assert (run_dir / CHECKPOINT_FILE).stat().st_size > FILE_SIZE_LIMIT
+    config_path = str(tmp_path / "config.toml")
+    result = python(CLI_WITH_FILE_SIZE_LIMIT, str(FILE_SIZE_LIMIT), "train", config_path, "--runs-dir", str(tmp_path))
+    assert_one_line_error(
+        result,
+        f"{run_dir / CHECKPOINT_FILE}: File too large while writing the checkpoint of step 14; {CHECKPOINT_FILE}",
+    )
+    assert sorted(p.name for p in run_dir.iterdir()) == RUN_FILES
+    assert load_checkpoint(run_dir)["step"] == 7 and steps_of(run_dir) == list(range(1, 15))
 
 
 def test_damaged_metrics_line_is_named(config: cfg.RunConfig, tmp_path: Path) -> None:
