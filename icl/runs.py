@@ -1,9 +1,9 @@
 """The run directory: what a run keeps on disk and how it is opened, checked, locked and cut back.
 
 ``runs/<name>/`` holds ``config.toml`` (complete), ``provenance.json`` (written once), ``metrics.jsonl``
-(one record per logged step, never a step twice) and ``checkpoint.pt`` (atomic). A process claims a run
-(creates or checks it, locks it, clears killed writers' files); the training loop (``icl.train``) only
-reads and writes through this module.
+(one record per logged step, never a step twice), ``checkpoint.pt`` (atomic) and, while a run stopped by
+Ctrl-C waits to be resumed, ``interrupted.json``. A process claims a run (creates or checks it, locks it,
+clears killed writers' files); the training loop (``icl.train``) only reads and writes through this module.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ CONFIG_FILE = "config.toml"
 CHECKPOINT_FILE = "checkpoint.pt"
 PROVENANCE_FILE = "provenance.json"
 METRICS_FILE = "metrics.jsonl"
+INTERRUPTED_FILE = "interrupted.json"
+RESUMABLE_KEYS = ("train.loggers", "train.checkpoint_every", "train.checkpoint_minutes")
+"""Config keys that may change on an existing run besides eval.* and a larger train.steps: they say where
+the metrics are mirrored and when checkpoints are written, not what is trained."""
 
 
 class CheckpointError(UserError):
@@ -78,8 +82,8 @@ def _open_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
     blocking = _blocking_changes(read_run_config(run_dir), config)
     if blocking:
         raise cfg.ConfigError(
-            f"{run_dir} holds a run with a different config ({', '.join(blocking)}); only a larger train.steps "
-            "and eval.* may change on an existing run: choose another name or delete it"
+            f"{run_dir} holds a run with a different config ({', '.join(blocking)}); only a larger train.steps, "
+            f"eval.* and {', '.join(RESUMABLE_KEYS)} may change on an existing run: choose another name or delete it"
         )
     return False
 
@@ -89,7 +93,7 @@ def claimed(run_dir: Path, config: cfg.RunConfig) -> Iterator[None]:
     """Hold ``run_dir`` for this process: created or checked, locked, cleaned of killed writers' files.
 
     A start that fails before its first checkpoint removes the directory it created, so a failed
-    start never blocks the name.
+    start never blocks the name; one interrupted while training (``mark_interrupted``) keeps it.
     """
     created = _open_run_dir(run_dir, config)
     with exclusive_lock(run_dir, f"run {config.name!r} ({run_dir})"):
@@ -99,7 +103,7 @@ def claimed(run_dir: Path, config: cfg.RunConfig) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            if created and not checkpoint_path(run_dir).exists():
+            if created and not checkpoint_path(run_dir).exists() and not (run_dir / INTERRUPTED_FILE).exists():
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
 
@@ -112,22 +116,24 @@ def read_run_config(run_dir: Path) -> cfg.RunConfig:
     return cfg.load(path, complete=True)
 
 
+def _may_change(key: str) -> bool:
+    """Whether a config key may change on an existing run (train.steps only to a larger value)."""
+    return key.startswith("eval.") or key in RESUMABLE_KEYS or key == "train.steps"
+
+
 def _blocking_changes(saved: cfg.RunConfig, wanted: cfg.RunConfig) -> list[str]:
     """The keys in which ``wanted`` differs from a run's saved config that forbid resuming it: all but
-    a larger train.steps (the run is extended), eval.* (evaluation only) and train.loggers (where the
-    metrics are mirrored)."""
+    a larger train.steps (the run is extended), eval.* (evaluation only) and ``RESUMABLE_KEYS``."""
     return [
         key
         for key in _config_diff(saved, wanted)
-        if not key.startswith("eval.")
-        and key != "train.loggers"
-        and not (key == "train.steps" and wanted.train.steps > saved.train.steps)
+        if not _may_change(key) or (key == "train.steps" and wanted.train.steps < saved.train.steps)
     ]
 
 
 def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
     """Write ``config`` over a run's saved one when they differ (by ``_blocking_changes``, only in a
-    larger train.steps, eval.* or train.loggers): the run then resumes to its new length, the learning-rate schedule
+    larger train.steps, eval.* or ``RESUMABLE_KEYS``): the run then resumes to its new length, the learning-rate schedule
     stretched to it from the resumed step."""
     saved = read_run_config(run_dir)
     changed = _config_diff(saved, config)
@@ -223,6 +229,26 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
             f"{error.strerror or error} while writing the checkpoint of step {step}; {path.name} was left as it was"
         )
         raise OSError(error.errno, reason, str(path)) from error
+
+
+def mark_interrupted(run_dir: Path, step: int, checkpoint_step: int) -> None:
+    """Record that training stopped on an interrupt (Ctrl-C) after ``step``, its latest checkpoint at
+    ``checkpoint_step`` (0: none): the run directory is kept, metrics included, and the same command
+    resumes it from that checkpoint."""
+    write_text(run_dir / INTERRUPTED_FILE, json.dumps({"step": step, "checkpoint_step": checkpoint_step}) + "\n")
+
+
+def read_interrupted(run_dir: Path) -> dict[str, int] | None:
+    """``mark_interrupted``'s record of a run (``step``, ``checkpoint_step``), or None if it was not interrupted."""
+    path = Path(run_dir) / INTERRUPTED_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def clear_interrupted(run_dir: Path) -> None:
+    """Drop the interrupted mark of a run that trained to the end it was asked for (writes nothing without one)."""
+    path = run_dir / INTERRUPTED_FILE
+    if path.exists():  # unlink alone would fail on a read-only file system, even with nothing to remove
+        path.unlink()
 
 
 def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:

@@ -7,10 +7,12 @@ import errno
 import json
 import logging
 import os
+import signal
 import stat
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -22,7 +24,7 @@ import torch
 from icl import config as cfg
 from icl.cli import main
 from icl.io import exclusive_lock
-from icl.runs import CHECKPOINT_FILE, METRICS_FILE, MetricsError, load_checkpoint, read_metrics
+from icl.runs import CHECKPOINT_FILE, METRICS_FILE, MetricsError, load_checkpoint, read_interrupted, read_metrics
 from icl.train import DivergedError, train
 
 ROOT = os.geteuid() == 0
@@ -175,6 +177,42 @@ def test_kill_during_a_checkpoint_save_leaves_no_stray_file(config: cfg.RunConfi
     resumed = train_in_child(tmp_path, tmp_path / "killed")
     assert not [p for p in run_dir.iterdir() if ".tmp" in p.name]
     assert_same_weights(resumed, train_in_child(tmp_path, tmp_path / "clean"))
+
+
+@pytest.mark.pipeline
+def test_ctrl_c_on_icl_train_keeps_the_run_and_the_same_command_resumes_it(
+    config: cfg.RunConfig, tmp_path: Path
+) -> None:
+    """SIGINT to ``icl train`` once a wall-time checkpoint exists (train.checkpoint_every is past the end):
+    exit 130 with a line saying what is kept, the metrics stay, the run is marked interrupted, and the same
+    command resumes from that checkpoint to the uninterrupted result."""
+    config = replace(
+        config, train=replace(config.train, steps=300, log_every=10, checkpoint_every=1000, checkpoint_minutes=0.002)
+    )
+    (tmp_path / "config.toml").write_text(cfg.to_toml(config))
+    command = ["train", str(tmp_path / "config.toml"), "--runs-dir", str(tmp_path / "runs")]
+    process = subprocess.Popen([sys.executable, "-m", "icl.cli", *command], stderr=subprocess.PIPE, text=True, env=ENV)
+    run_dir = tmp_path / "runs" / config.name
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        if (run_dir / CHECKPOINT_FILE).exists() and (run_dir / METRICS_FILE).exists() and steps_of(run_dir):
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr[-2000:]
+    interrupted = read_interrupted(run_dir)
+    assert interrupted is not None, "the run was not marked interrupted"
+    kept = load_checkpoint(run_dir)["step"]
+    assert 0 < kept == interrupted["checkpoint_step"] <= interrupted["step"] < 300
+    logged = steps_of(run_dir)
+    assert logged and logged == list(range(10, logged[-1] + 1, 10)) and logged[-1] <= interrupted["step"]
+    assert f"interrupted after step {interrupted['step']}: {run_dir} is kept" in " ".join(stderr.split())
+    resumed = icl(*command)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming {run_dir} from step {kept}" in resumed.stderr
+    assert read_interrupted(run_dir) is None and steps_of(run_dir) == list(range(10, 301, 10))
+    assert_same_weights(run_dir, train_in_child(tmp_path, tmp_path / "clean"))
 
 
 @needs_root
