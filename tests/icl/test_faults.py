@@ -29,7 +29,13 @@ from icl.train import DivergedError, train
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="mounting a tmpfs needs root")
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+ENV = {
+    **os.environ,
+    **dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"),
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
+"""Children on one thread in torch and in BLAS: with MKL_NUM_THREADS=2 (conftest's, for 2 cores) a tiny
+run's small matrix products train 5x slower on 2 busy cores."""
 
 
 def steps_of(run_dir: Path) -> list[int]:
