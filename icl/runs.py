@@ -9,6 +9,7 @@ clears killed writers' files); the training loop (``icl.train``) only reads and 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -147,12 +148,27 @@ def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
         )
 
 
+def _flat(config: cfg.RunConfig) -> dict[str, Any]:
+    """The config's values by dotted key (``train.lr``), the run's ``name`` included."""
+    flat: dict[str, Any] = {}
+    for key, value in cfg.to_dict(config).items():
+        if isinstance(value, dict):
+            flat |= {f"{key}.{inner}": inner_value for inner, inner_value in value.items()}
+        else:
+            flat[key] = value
+    return flat
+
+
 def _config_diff(a: cfg.RunConfig, b: cfg.RunConfig) -> list[str]:
-    flat_a, flat_b = (
-        {f"{s}.{k}": v for s, sec in cfg.to_dict(c).items() if isinstance(sec, dict) for k, v in sec.items()}
-        for c in (a, b)
-    )
-    return sorted(k for k in flat_a if flat_a[k] != flat_b.get(k)) + (["name"] if a.name != b.name else [])
+    flat_a, flat_b = _flat(a), _flat(b)
+    return sorted(key for key in flat_a if flat_a[key] != flat_b[key])
+
+
+def config_digest(config: cfg.RunConfig) -> str:
+    """12 hex digits of the SHA-256 of what fixes a run: its config but the keys that may change on it
+    (``_may_change``), so a run keeps its digest when it is resumed or extended."""
+    fixed = {key: value for key, value in _flat(config).items() if not _may_change(key)}
+    return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def checkpoint_path(run_dir: Path, step: int | None = None) -> Path:
