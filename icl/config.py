@@ -155,8 +155,9 @@ class TrainConfig:
     The latest checkpoint is written every ``checkpoint_every`` steps, when ``checkpoint_minutes`` of
     wall time have passed since the last one (0: never by time), and at the last step, so that an
     interrupted run resumes from at most a few minutes back. ``keep_checkpoints`` lists steps whose
-    checkpoint is kept as ``checkpoint-<step>.pt`` besides the latest one, for learning curves. ``loggers`` mirror the metrics to TensorBoard and/or W&B
-    (``icl.tracking``); metrics.jsonl is written whatever they are.
+    checkpoint is kept as ``checkpoint-<step>.pt`` besides the latest one, for learning curves.
+    ``loggers`` mirror the metrics to TensorBoard and/or W&B (``icl.tracking``); metrics.jsonl is
+    written whatever they are.
     """
 
     SECTION: typing.ClassVar[str] = "train"
