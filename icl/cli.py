@@ -46,7 +46,7 @@ def _progress() -> Progress:
 def cmd_train(args: argparse.Namespace) -> None:
     from icl import config as cfg
     from icl.models import count_parameters
-    from icl.runs import read_metrics
+    from icl.runs import read_interrupted, read_metrics
     from icl.train import setup, train
 
     overrides = list(args.set)
@@ -71,7 +71,17 @@ def cmd_train(args: argparse.Namespace) -> None:
         def on_step(step: int, loss: float) -> None:
             progress.update(bar, completed=step, status=f"loss {loss:.4f}")
 
-        run_dir = train(config, args.runs_dir, on_step=on_step)
+        try:
+            run_dir = train(config, args.runs_dir, on_step=on_step)
+        except KeyboardInterrupt:
+            stopped = read_interrupted(Path(args.runs_dir) / config.name)
+            if stopped is not None:
+                since = f"step {stopped['checkpoint_step']}" if stopped["checkpoint_step"] else "the start"
+                console.print(
+                    f"interrupted after step {stopped['step']}: {Path(args.runs_dir) / config.name} is kept, "
+                    f"metrics included; the same command resumes it from {since}"
+                )
+            raise
     metrics = read_metrics(run_dir)
     final = metrics[-1] if metrics else {}
     console.print(

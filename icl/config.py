@@ -152,9 +152,12 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation (AdamW), logging, checkpointing and the device.
 
-    ``keep_checkpoints`` lists steps whose checkpoint is kept as ``checkpoint-<step>.pt`` besides
-    the latest one, for learning curves. ``loggers`` mirror the metrics to TensorBoard and/or W&B
-    (``icl.tracking``); metrics.jsonl is written whatever they are.
+    The latest checkpoint is written every ``checkpoint_every`` steps, when ``checkpoint_minutes`` of
+    wall time have passed since the last one (0: never by time), and at the last step, so that an
+    interrupted run resumes from at most a few minutes back. ``keep_checkpoints`` lists steps whose
+    checkpoint is kept as ``checkpoint-<step>.pt`` besides the latest one, for learning curves.
+    ``loggers`` mirror the metrics to TensorBoard and/or W&B (``icl.tracking``); metrics.jsonl is
+    written whatever they are.
     """
 
     SECTION: typing.ClassVar[str] = "train"
@@ -167,6 +170,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     log_every: int = 50
     checkpoint_every: int = 1000
+    checkpoint_minutes: float = 5.0
     keep_checkpoints: list[int] = field(default_factory=list)
     seed: int = 0
     device: str = "cpu"
@@ -178,6 +182,11 @@ class TrainConfig:
         _positive(self, "steps", "batch_size", "lr", "grad_clip", "log_every", "checkpoint_every")
         _require(self.weight_decay >= 0, f"train.weight_decay must be >= 0, got {self.weight_decay}")
         _require(self.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {self.warmup_steps}")
+        _require(
+            0 <= self.checkpoint_minutes < math.inf,
+            f"train.checkpoint_minutes must be a number of minutes >= 0 (0: checkpoint by steps only), "
+            f"got {self.checkpoint_minutes}",
+        )
         bad = [s for s in self.keep_checkpoints if not 1 <= s <= self.steps]
         _require(not bad, f"train.keep_checkpoints must be steps in [1, train.steps={self.steps}], got {bad}")
         _one_of("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
@@ -360,15 +369,19 @@ def read_toml(source: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
 
 
+KEYS_ADDED_LATER = ("train.checkpoint_minutes",)
+"""Keys that runs saved by earlier versions lack; such a run's config.toml is read with their defaults."""
+
+
 def load(source: str | Path | None = None, overrides: Iterable[str] = (), *, complete: bool = False) -> RunConfig:
     """The config from a TOML file or preset (defaults when None) with ``--set`` overrides.
 
     ``complete`` refuses a file that lacks any key (a run's saved config.toml holds every key, so
-    one cut short must not be read with defaults for the rest).
+    one cut short must not be read with defaults for the rest) but those of ``KEYS_ADDED_LATER``.
     """
     data = read_toml(source) if source is not None else {}
     if complete:
-        missing = _missing_keys(data, to_dict(RunConfig()))
+        missing = [key for key in _missing_keys(data, to_dict(RunConfig())) if key not in KEYS_ADDED_LATER]
         _require(
             not missing,
             f"{source} lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}: it was cut short or "

@@ -1,14 +1,15 @@
 """The run directory: what a run keeps on disk and how it is opened, checked, locked and cut back.
 
 ``runs/<name>/`` holds ``config.toml`` (complete), ``provenance.json`` (written once), ``metrics.jsonl``
-(one record per logged step, never a step twice) and ``checkpoint.pt`` (atomic). A process claims a run
-(creates or checks it, locks it, clears killed writers' files); the training loop (``icl.train``) only
-reads and writes through this module.
+(one record per logged step, never a step twice), ``checkpoint.pt`` (atomic) and, while a run stopped by
+Ctrl-C waits to be resumed, ``interrupted.json``. A process claims a run (creates or checks it, locks it,
+clears killed writers' files); the training loop (``icl.train``) only reads and writes through this module.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +33,10 @@ CONFIG_FILE = "config.toml"
 CHECKPOINT_FILE = "checkpoint.pt"
 PROVENANCE_FILE = "provenance.json"
 METRICS_FILE = "metrics.jsonl"
+INTERRUPTED_FILE = "interrupted.json"
+RESUMABLE_KEYS = ("train.loggers", "train.checkpoint_every", "train.checkpoint_minutes")
+"""Config keys that may change on an existing run besides eval.* and a larger train.steps: they say where
+the metrics are mirrored and when checkpoints are written, not what is trained."""
 
 
 class CheckpointError(UserError):
@@ -78,8 +83,8 @@ def _open_run_dir(run_dir: Path, config: cfg.RunConfig) -> bool:
     blocking = _blocking_changes(read_run_config(run_dir), config)
     if blocking:
         raise cfg.ConfigError(
-            f"{run_dir} holds a run with a different config ({', '.join(blocking)}); only a larger train.steps "
-            "and eval.* may change on an existing run: choose another name or delete it"
+            f"{run_dir} holds a run with a different config ({', '.join(blocking)}); only a larger train.steps, "
+            f"eval.* and {', '.join(RESUMABLE_KEYS)} may change on an existing run: choose another name or delete it"
         )
     return False
 
@@ -89,7 +94,7 @@ def claimed(run_dir: Path, config: cfg.RunConfig) -> Iterator[None]:
     """Hold ``run_dir`` for this process: created or checked, locked, cleaned of killed writers' files.
 
     A start that fails before its first checkpoint removes the directory it created, so a failed
-    start never blocks the name.
+    start never blocks the name; one interrupted while training (``mark_interrupted``) keeps it.
     """
     created = _open_run_dir(run_dir, config)
     with exclusive_lock(run_dir, f"run {config.name!r} ({run_dir})"):
@@ -99,7 +104,7 @@ def claimed(run_dir: Path, config: cfg.RunConfig) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            if created and not checkpoint_path(run_dir).exists():
+            if created and not checkpoint_path(run_dir).exists() and not (run_dir / INTERRUPTED_FILE).exists():
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
 
@@ -112,22 +117,24 @@ def read_run_config(run_dir: Path) -> cfg.RunConfig:
     return cfg.load(path, complete=True)
 
 
+def _may_change(key: str) -> bool:
+    """Whether a config key may change on an existing run (train.steps only to a larger value)."""
+    return key.startswith("eval.") or key in RESUMABLE_KEYS or key == "train.steps"
+
+
 def _blocking_changes(saved: cfg.RunConfig, wanted: cfg.RunConfig) -> list[str]:
     """The keys in which ``wanted`` differs from a run's saved config that forbid resuming it: all but
-    a larger train.steps (the run is extended), eval.* (evaluation only) and train.loggers (where the
-    metrics are mirrored)."""
+    a larger train.steps (the run is extended), eval.* (evaluation only) and ``RESUMABLE_KEYS``."""
     return [
         key
         for key in _config_diff(saved, wanted)
-        if not key.startswith("eval.")
-        and key != "train.loggers"
-        and not (key == "train.steps" and wanted.train.steps > saved.train.steps)
+        if not _may_change(key) or (key == "train.steps" and wanted.train.steps < saved.train.steps)
     ]
 
 
 def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
     """Write ``config`` over a run's saved one when they differ (by ``_blocking_changes``, only in a
-    larger train.steps, eval.* or train.loggers): the run then resumes to its new length, the learning-rate schedule
+    larger train.steps, eval.* or ``RESUMABLE_KEYS``): the run then resumes to its new length, the learning-rate schedule
     stretched to it from the resumed step."""
     saved = read_run_config(run_dir)
     changed = _config_diff(saved, config)
@@ -141,12 +148,27 @@ def _extend(run_dir: Path, config: cfg.RunConfig) -> None:
         )
 
 
+def _flat(config: cfg.RunConfig) -> dict[str, Any]:
+    """The config's values by dotted key (``train.lr``), the run's ``name`` included."""
+    flat: dict[str, Any] = {}
+    for key, value in cfg.to_dict(config).items():
+        if isinstance(value, dict):
+            flat |= {f"{key}.{inner}": inner_value for inner, inner_value in value.items()}
+        else:
+            flat[key] = value
+    return flat
+
+
 def _config_diff(a: cfg.RunConfig, b: cfg.RunConfig) -> list[str]:
-    flat_a, flat_b = (
-        {f"{s}.{k}": v for s, sec in cfg.to_dict(c).items() if isinstance(sec, dict) for k, v in sec.items()}
-        for c in (a, b)
-    )
-    return sorted(k for k in flat_a if flat_a[k] != flat_b.get(k)) + (["name"] if a.name != b.name else [])
+    flat_a, flat_b = _flat(a), _flat(b)
+    return sorted(key for key in flat_a if flat_a[key] != flat_b[key])
+
+
+def config_digest(config: cfg.RunConfig) -> str:
+    """12 hex digits of the SHA-256 of what fixes a run: its config but the keys that may change on it
+    (``_may_change``), so a run keeps its digest when it is resumed or extended."""
+    fixed = {key: value for key, value in _flat(config).items() if not _may_change(key)}
+    return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def checkpoint_path(run_dir: Path, step: int | None = None) -> Path:
@@ -186,9 +208,63 @@ def load_weights(model: nn.Module, weights: dict[str, Tensor], path: Path) -> No
     model.load_state_dict(weights)
 
 
+class _WriteErrors:
+    """A file that keeps the OSError of a failed write: ``torch.save`` reports one only as a RuntimeError
+    ("unexpected pos"), which would hide a full disk behind a traceback."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as error:
+            self.error = error
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
+    """Write the checkpoint of ``step`` to ``path`` atomically. A failed write (a full disk, a file-size
+    limit) leaves ``path`` as it was and no partial file, and raises an OSError naming ``path`` and why."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
+    try:
+        with atomic_path(path) as tmp, tmp.open("wb") as file:
+            writer = _WriteErrors(file)
+            try:
+                torch.save(state, writer)
+            except RuntimeError:
+                if writer.error is None:
+                    raise
+                raise writer.error from None
+    except OSError as error:
+        reason = (
+            f"{error.strerror or error} while writing the checkpoint of step {step}; {path.name} was left as it was"
+        )
+        raise OSError(error.errno, reason, str(path)) from error
+
+
+def mark_interrupted(run_dir: Path, step: int, checkpoint_step: int) -> None:
+    """Record that training stopped on an interrupt (Ctrl-C) after ``step``, its latest checkpoint at
+    ``checkpoint_step`` (0: none): the run directory is kept, metrics included, and the same command
+    resumes it from that checkpoint."""
+    write_text(run_dir / INTERRUPTED_FILE, json.dumps({"step": step, "checkpoint_step": checkpoint_step}) + "\n")
+
+
+def read_interrupted(run_dir: Path) -> dict[str, int] | None:
+    """``mark_interrupted``'s record of a run (``step``, ``checkpoint_step``), or None if it was not interrupted."""
+    path = Path(run_dir) / INTERRUPTED_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def clear_interrupted(run_dir: Path) -> None:
+    """Drop the interrupted mark of a run that trained to the end it was asked for (writes nothing without one)."""
+    path = run_dir / INTERRUPTED_FILE
+    if path.exists():  # unlink alone would fail on a read-only file system, even with nothing to remove
+        path.unlink()
 
 
 def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:

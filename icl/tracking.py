@@ -3,7 +3,8 @@
 They mirror the records training writes to metrics.jsonl, which stays the source of truth; neither
 is a dependency of the package (``pip install 'icl-testbed[track]'``). TensorBoard writes event
 files under ``<run>/tensorboard/``; W&B logs under ``<run>/wandb/``, offline unless ``WANDB_MODE``
-says otherwise (no account needed), as one W&B run per run directory that a resumed run continues.
+says otherwise (no account needed), as one W&B run per run directory that a resumed run continues
+(its id: ``wandb_run_id``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from icl import config as cfg
 from icl.errors import UserError
+from icl.runs import config_digest
 
 TRACKERS = cfg.LOGGERS
 
@@ -58,11 +60,10 @@ class WandB:
             import wandb
         except ImportError:
             raise _missing("wandb", "wandb") from None
-        identity = re.sub(r"[^a-z0-9]", "-", config.name.lower())[:64]
         self.run = wandb.init(
             project=os.environ.get("WANDB_PROJECT", "icl-testbed"),
             name=config.name,
-            id=identity,
+            id=wandb_run_id(run_dir, config),
             resume="allow",
             dir=str(run_dir),
             config=cfg.to_dict(config),
@@ -75,6 +76,24 @@ class WandB:
 
     def close(self) -> None:
         self.run.finish()
+
+
+WANDB_ID_CHARACTERS = 64
+"""The longest W&B run id we make (W&B refuses ``:;,#?/'`` in one; ours hold only [a-z0-9-])."""
+
+
+def wandb_run_id(run_dir: Path, config: cfg.RunConfig) -> str:
+    """The W&B run id of a run directory: the folder holding it (the sweep, for a sweep's point), its name
+    and ``icl.runs.config_digest``, as lowercase letters, digits and '-', at most 64 characters.
+
+    Runs whose names differ only in case or punctuation (``Run.1``, ``run_1``), or points of the same name
+    in two sweeps, get different ids; the same run, resumed or extended, keeps its id.
+    """
+    digest = config_digest(config)
+    folder = Path(run_dir).resolve().parent.name
+    words = "-".join(re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-") for part in (folder, config.name))
+    head = words.strip("-")[: WANDB_ID_CHARACTERS - len(digest) - 1].rstrip("-")
+    return f"{head}-{digest}" if head else digest
 
 
 def open_trackers(config: cfg.RunConfig, run_dir: Path, start_step: int) -> list[Tracker]:

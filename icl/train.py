@@ -33,8 +33,10 @@ from icl.runs import (
     METRICS_FILE,
     checkpoint_path,
     claimed,
+    clear_interrupted,
     load_checkpoint,
     load_weights,
+    mark_interrupted,
     metrics_line,
     read_metrics,
     read_run_config,
@@ -161,7 +163,9 @@ def train(
     """Train (or resume) the run ``runs_dir/config.name``; returns the run directory.
 
     An existing run directory with the same config resumes from its checkpoint; with a different
-    config it is an error. ``stop_at`` ends early at that step (after checkpointing), as if killed.
+    config it is an error. Ctrl-C (KeyboardInterrupt) keeps the run directory, marked interrupted
+    (``icl.runs.mark_interrupted``), for the same call to resume. ``stop_at`` ends early at that step
+    (after checkpointing), as if killed.
     ``on_step(step, loss)`` is called after every step with the last logged loss (progress bars).
     """
     run = setup(config)
@@ -291,7 +295,8 @@ def _train_loop(
     stop_at: int | None,
     on_step: Callable[[int, float], None] | None,
 ) -> Path:
-    """Resume, then train to ``stop_at`` or the end: a step, its log line, its checkpoints."""
+    """Resume, then train to ``stop_at`` or the end: a step, its log line, its checkpoints (by steps, by
+    wall time, at the end). An interrupt marks the run interrupted at the last step trained."""
     config, train_cfg = run.config, run.config.train
     model = run.model.to(device)
     optimizer = make_optimizer(model, train_cfg)
@@ -300,6 +305,7 @@ def _train_loop(
     if start >= end:
         if rank == 0:
             log.info("reusing %s, trained to step %d", run_dir, start)
+            clear_interrupted(run_dir)
         return run_dir
     if rank == 0 and start:
         log.info("resuming %s from step %d", run_dir, start)
@@ -311,6 +317,9 @@ def _train_loop(
     loss_value = math.nan
     metrics = (run_dir / METRICS_FILE).open("a") if rank == 0 else None
     trackers = open_trackers(config, run_dir, start) if rank == 0 else []
+    checkpoint_s = 60 * train_cfg.checkpoint_minutes if train_cfg.checkpoint_minutes else math.inf
+    trained = saved = start
+    saved_at = time.perf_counter()
     try:
         for step in range(start, end):
             n_dims_active, n_points = curriculum.at(step)
@@ -329,6 +338,7 @@ def _train_loop(
             done = step + 1
             _check_finite(loss, grad_norm, done, lr, run_dir, world_size)
             optimizer.step()
+            trained = done
             if done % train_cfg.log_every == 0 or done == end:
                 loss_value = _mean_over_ranks(loss.detach(), world_size)
                 if metrics is not None:
@@ -346,15 +356,23 @@ def _train_loop(
                         tracker.log(record, done)
             if on_step is not None:
                 on_step(done, loss_value)
-            if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end):
+            overdue = time.perf_counter() - saved_at >= checkpoint_s
+            if rank == 0 and (done % train_cfg.checkpoint_every == 0 or done == end or overdue):
                 save_checkpoint(checkpoint_path(run_dir), model, optimizer, done)
+                saved, saved_at = done, time.perf_counter()
             if rank == 0 and done in train_cfg.keep_checkpoints:
                 save_checkpoint(checkpoint_path(run_dir, done), model, optimizer, done)
+    except KeyboardInterrupt:
+        if rank == 0:
+            mark_interrupted(run_dir, trained, saved)
+        raise
     finally:
         if metrics is not None:
             metrics.close()
         for tracker in trackers:
             tracker.close()
+    if rank == 0:
+        clear_interrupted(run_dir)
     return run_dir
 
 

@@ -49,6 +49,8 @@ def test_preset_loads() -> None:
         (["model.family=rnn"], "model.family = 'rnn' is not allowed; choose one of: gpt, lstm, lsa"),
         (['eval.baselines=["svm"]'], "eval.baselines: 'svm': unknown baseline 'svm'; allowed: averaging,"),
         (['eval.baselines=["knn:n_neighbors=0"]'], "eval.baselines: 'knn:n_neighbors=0': n_neighbors must be"),
+        (["train.checkpoint_minutes=-1"], "train.checkpoint_minutes must be a number of minutes >= 0 (0: checkpoint"),
+        (["train.checkpoint_minutes=inf"], "train.checkpoint_minutes must be finite, got inf"),
     ],
 )
 def test_bad_config_names_the_key(overrides: list[str], message: str) -> None:
@@ -74,3 +76,18 @@ def test_the_csma_preset_is_the_controllers_recipe() -> None:
         "median_offset" in config.eval.baselines
         and f"mle_offset:measurement_slots={INTERVAL_SLOTS}" in config.eval.baselines
     )
+
+
+def test_checkpoints_by_wall_time_every_five_minutes_by_default() -> None:
+    assert cfg.TrainConfig().checkpoint_minutes == 5.0
+    assert cfg.load(None, ["train.checkpoint_minutes=0"]).train.checkpoint_minutes == 0.0
+
+
+def test_a_run_saved_before_checkpoint_minutes_existed_reads_with_its_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A config.toml saved by an earlier version lacks the key; it is not taken for one cut short."""
+    path = tmp_path / "config.toml"
+    path.write_text(cfg.to_toml(cfg.RunConfig()).replace("checkpoint_minutes = 5.0\n", ""))
+    assert cfg.load(path, complete=True) == cfg.RunConfig()
+    path.write_text(cfg.to_toml(cfg.RunConfig()).replace("checkpoint_every = 1000\n", ""))
+    with pytest.raises(cfg.ConfigError, match="lacks train.checkpoint_every"):
+        cfg.load(path, complete=True)

@@ -3,13 +3,16 @@ nothing is lost, nothing is left behind, and the user gets one line."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import signal
 import stat
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,12 +24,18 @@ import torch
 from icl import config as cfg
 from icl.cli import main
 from icl.io import exclusive_lock
-from icl.runs import CHECKPOINT_FILE, METRICS_FILE, MetricsError, load_checkpoint, read_metrics
+from icl.runs import CHECKPOINT_FILE, METRICS_FILE, MetricsError, load_checkpoint, read_interrupted, read_metrics
 from icl.train import DivergedError, train
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="mounting a tmpfs needs root")
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+ENV = {
+    **os.environ,
+    **dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"),
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
+"""Children on one thread in torch and in BLAS: with MKL_NUM_THREADS=2 (conftest's, for 2 cores) a tiny
+run's small matrix products train 5x slower on 2 busy cores."""
 
 
 def steps_of(run_dir: Path) -> list[int]:
@@ -176,6 +185,42 @@ def test_kill_during_a_checkpoint_save_leaves_no_stray_file(config: cfg.RunConfi
     assert_same_weights(resumed, train_in_child(tmp_path, tmp_path / "clean"))
 
 
+@pytest.mark.pipeline
+def test_ctrl_c_on_icl_train_keeps_the_run_and_the_same_command_resumes_it(
+    config: cfg.RunConfig, tmp_path: Path
+) -> None:
+    """SIGINT to ``icl train`` once a wall-time checkpoint exists (train.checkpoint_every is past the end):
+    exit 130 with a line saying what is kept, the metrics stay, the run is marked interrupted, and the same
+    command resumes from that checkpoint to the uninterrupted result."""
+    config = replace(
+        config, train=replace(config.train, steps=300, log_every=10, checkpoint_every=1000, checkpoint_minutes=0.002)
+    )
+    (tmp_path / "config.toml").write_text(cfg.to_toml(config))
+    command = ["train", str(tmp_path / "config.toml"), "--runs-dir", str(tmp_path / "runs")]
+    process = subprocess.Popen([sys.executable, "-m", "icl.cli", *command], stderr=subprocess.PIPE, text=True, env=ENV)
+    run_dir = tmp_path / "runs" / config.name
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        if (run_dir / CHECKPOINT_FILE).exists() and (run_dir / METRICS_FILE).exists() and steps_of(run_dir):
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr[-2000:]
+    interrupted = read_interrupted(run_dir)
+    assert interrupted is not None, "the run was not marked interrupted"
+    kept = load_checkpoint(run_dir)["step"]
+    assert 0 < kept == interrupted["checkpoint_step"] <= interrupted["step"] < 300
+    logged = steps_of(run_dir)
+    assert logged and logged == list(range(10, logged[-1] + 1, 10)) and logged[-1] <= interrupted["step"]
+    assert f"interrupted after step {interrupted['step']}: {run_dir} is kept" in " ".join(stderr.split())
+    resumed = icl(*command)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming {run_dir} from step {kept}" in resumed.stderr
+    assert read_interrupted(run_dir) is None and steps_of(run_dir) == list(range(10, 301, 10))
+    assert_same_weights(run_dir, train_in_child(tmp_path, tmp_path / "clean"))
+
+
 @needs_root
 def test_full_disk_during_a_metrics_write_then_resume(
     config: cfg.RunConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -204,6 +249,58 @@ def test_full_disk_during_a_metrics_write_then_resume(
         ]
         assert steps_of(resumed) == list(range(1, 81))
         assert_same_weights(resumed, train(config, tmp_path / "clean"))
+
+
+@needs_root
+def test_full_disk_during_a_checkpoint_keeps_the_previous_one(config: cfg.RunConfig, tmp_path: Path) -> None:
+    """The disk fills just before the checkpoint of step 14: the error is the OSError naming the checkpoint
+    (ENOSPC, not torch's RuntimeError), no partial file is left, the checkpoint of step 7 is kept, and once
+    there is room again the run resumes to the uninterrupted result."""
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        filler = disk / "filler"
+
+        def on_step(step: int, loss: float) -> None:
+            if step == 14:
+                fill(filler)
+
+        run_dir = disk / config.name
+        with pytest.raises(OSError, match="No space left on device while writing the checkpoint of step 14") as error:
+            train(config, disk, on_step=on_step)
+        assert error.value.errno == errno.ENOSPC and error.value.filename == str(run_dir / CHECKPOINT_FILE)
+        assert sorted(p.name for p in run_dir.iterdir()) == RUN_FILES
+        assert load_checkpoint(run_dir)["step"] == 7
+        filler.unlink()
+        assert_same_weights(train(config, disk), train(config, tmp_path / "clean"))
+
+
+RUN_FILES = sorted([CHECKPOINT_FILE, "config.toml", METRICS_FILE, "provenance.json"])
+FILE_SIZE_LIMIT = 128 * 1024
+"""Above the tiny run's metrics and config, below its checkpoint (350 kB)."""
+
+CLI_WITH_FILE_SIZE_LIMIT = """
+    import resource, sys
+    from icl.cli import main
+    limit = int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # Python ignores SIGXFSZ: a write raises EFBIG
+    sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_checkpoint_over_the_file_size_limit_is_one_line_and_keeps_the_previous_one(
+    config: cfg.RunConfig, tmp_path: Path
+) -> None:
+    """``icl train`` under a file-size limit that its checkpoints exceed (a full disk, for one file): one
+    line naming the checkpoint and the reason, exit 2, no partial file, the checkpoint of step 7 kept."""
+    run_dir = train(config, tmp_path, stop_at=7)
+    assert (run_dir / CHECKPOINT_FILE).stat().st_size > FILE_SIZE_LIMIT
+    config_path = str(tmp_path / "config.toml")
+    result = python(CLI_WITH_FILE_SIZE_LIMIT, str(FILE_SIZE_LIMIT), "train", config_path, "--runs-dir", str(tmp_path))
+    assert_one_line_error(
+        result,
+        f"{run_dir / CHECKPOINT_FILE}: File too large while writing the checkpoint of step 14; {CHECKPOINT_FILE}",
+    )
+    assert sorted(p.name for p in run_dir.iterdir()) == RUN_FILES
+    assert load_checkpoint(run_dir)["step"] == 7 and steps_of(run_dir) == list(range(1, 15))
 
 
 def test_damaged_metrics_line_is_named(config: cfg.RunConfig, tmp_path: Path) -> None:

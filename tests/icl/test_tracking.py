@@ -3,6 +3,7 @@ losses, a resumed run continues them, and a tracker that is not installed is a o
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 from dataclasses import replace
@@ -12,7 +13,8 @@ import pytest
 
 from icl import config as cfg
 from icl.errors import UserError
-from icl.runs import read_metrics
+from icl.runs import config_digest, read_metrics
+from icl.tracking import wandb_run_id
 from icl.train import train
 
 
@@ -70,7 +72,7 @@ def test_wandb_gets_every_record_under_one_run_id_offline_by_default(
         r["step"]: r["loss"] for r in metrics
     }
     assert [(i["id"], i["mode"], i["resume"], i["dir"]) for i in fake.inits] == [
-        ("tiny", "offline", "allow", str(run_dir))
+        (wandb_run_id(run_dir, tiny_config), "offline", "allow", str(run_dir))
     ] * 2
     assert fake.inits[0]["config"]["model"]["n_layer"] == 2 and fake.finished == 2
 
@@ -83,8 +85,34 @@ def test_the_real_wandb_writes_an_offline_run_without_an_account(
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("WANDB_SILENT", "true")
     run_dir = resumed_run(tiny_config, tmp_path, ["wandb"])
-    logs = sorted((run_dir / "wandb").glob("offline-run-*-tiny/run-tiny.wandb"))  # one a second: 1 or 2
+    identity = wandb_run_id(run_dir, tiny_config)
+    logs = sorted((run_dir / "wandb").glob(f"offline-run-*-{identity}/run-{identity}.wandb"))  # one a second: 1 or 2
     assert logs and all(log.stat().st_size > 1000 for log in logs)
+
+
+def test_wandb_ids_tell_apart_names_and_sweeps_and_stay_with_a_run(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
+    """Names alike but for case and punctuation, and points of one name in two sweeps, get different ids; a
+    resumed or extended run keeps its id, a changed one does not; every id is [a-z0-9-], at most 64 long."""
+    runs = tmp_path / "runs"
+    dotted, underscored = (replace(tiny_config, name=name) for name in ("Run.1", "run_1"))
+    assert wandb_run_id(runs / "Run.1", dotted) != wandb_run_id(runs / "run_1", underscored)
+    assert wandb_run_id(tmp_path / "depth" / "tiny", tiny_config) != wandb_run_id(
+        tmp_path / "width" / "tiny", tiny_config
+    )
+    extended = replace(
+        tiny_config,
+        train=replace(tiny_config.train, steps=80, loggers=["wandb"], checkpoint_every=7, checkpoint_minutes=1.0),
+        eval=replace(tiny_config.eval, n_prompts=128),
+    )
+    identity = wandb_run_id(runs / "tiny", tiny_config)
+    assert identity == f"runs-tiny-{config_digest(tiny_config)}" == wandb_run_id(runs / "tiny", extended)
+    assert identity != wandb_run_id(runs / "tiny", replace(tiny_config, train=replace(tiny_config.train, lr=0.5)))
+    long = replace(tiny_config, name="A" * 200)
+    assert re.fullmatch(f"[a-z0-9-]{{1,64}}-{config_digest(long)}", wandb_run_id(runs / long.name, long))
+    assert len(wandb_run_id(runs / long.name, long)) == 64
+    assert wandb_run_id(tmp_path / "__" / "__", replace(tiny_config, name="__")) == config_digest(
+        replace(tiny_config, name="__")
+    )
 
 
 def test_loggers_are_checked_and_may_change_on_resume(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:

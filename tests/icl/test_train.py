@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +14,14 @@ import pytest
 import torch
 
 from icl import config as cfg
-from icl.runs import CHECKPOINT_FILE, CheckpointError, load_checkpoint, read_metrics, read_run_config
+from icl.runs import (
+    CHECKPOINT_FILE,
+    CheckpointError,
+    load_checkpoint,
+    read_interrupted,
+    read_metrics,
+    read_run_config,
+)
 from icl.train import load_model, train, train_many
 
 
@@ -83,6 +92,55 @@ def test_resume_equals_uninterrupted(tiny_config: cfg.RunConfig, tmp_path: Path)
     assert losses_a == pytest.approx(losses_b, abs=1e-6)
 
 
+def interrupt_at(stop: int) -> Callable[[int, float], None]:
+    """An ``on_step`` that stops training with Ctrl-C's KeyboardInterrupt after step ``stop``."""
+
+    def on_step(step: int, loss: float) -> None:
+        if step == stop:
+            raise KeyboardInterrupt
+
+    return on_step
+
+
+def test_ctrl_c_before_the_first_checkpoint_keeps_the_metrics_and_marks_the_run(
+    tiny_config: cfg.RunConfig, tmp_path: Path
+) -> None:
+    """Interrupted at step 15 of 40, with no checkpoint yet: the run directory and its metrics stay, marked
+    interrupted; the same call trains it again from the start to the uninterrupted result and drops the mark."""
+    config = replace(tiny_config, train=replace(tiny_config.train, checkpoint_every=1000))
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "b", on_step=interrupt_at(15))
+    run_dir = tmp_path / "b" / "tiny"
+    assert [m["step"] for m in read_metrics(run_dir)] == [5, 10, 15]
+    assert read_interrupted(run_dir) == {"step": 15, "checkpoint_step": 0}
+    assert not (run_dir / CHECKPOINT_FILE).exists()
+    resumed = train(config, tmp_path / "b")
+    assert read_interrupted(resumed) is None and [m["step"] for m in read_metrics(resumed)] == list(range(5, 41, 5))
+    assert_same_weights(train(config, tmp_path / "a"), resumed)
+
+
+def test_wall_time_checkpoints_let_an_interrupted_run_resume_where_it_was(
+    tiny_config: cfg.RunConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With train.checkpoint_minutes tiny every step is checkpointed, though checkpoint_every is past the end:
+    Ctrl-C after step 15 leaves the checkpoint of step 14, which the same call resumes from, ending exactly
+    where an uninterrupted run does (checkpoints take no randomness)."""
+    config = replace(tiny_config, train=replace(tiny_config.train, checkpoint_every=1000, checkpoint_minutes=1e-9))
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "b", on_step=interrupt_at(15))
+    run_dir = tmp_path / "b" / "tiny"
+    assert load_checkpoint(run_dir)["step"] == 14
+    assert read_interrupted(run_dir) == {"step": 15, "checkpoint_step": 14}
+    with caplog.at_level(logging.INFO):
+        resumed = train(config, tmp_path / "b")
+    assert f"resuming {run_dir} from step 14" in caplog.messages
+    uninterrupted = train(replace(config, train=replace(config.train, checkpoint_minutes=0.0)), tmp_path / "a")
+    assert_same_weights(uninterrupted, resumed)
+    assert read_metrics(resumed) == [
+        {**m, "elapsed_s": r["elapsed_s"]} for m, r in zip(read_metrics(uninterrupted), read_metrics(resumed))
+    ]
+
+
 @pytest.mark.pipeline
 def test_killed_run_resumes_to_the_same_result(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
     """Kill -9 a training process after its first checkpoint; resuming gives the same weights."""
@@ -124,7 +182,7 @@ def test_a_run_is_extended_by_a_larger_train_steps_and_eval_keys_do_not_block(
     tiny_config: cfg.RunConfig, tmp_path: Path
 ) -> None:
     """Raising train.steps resumes the run to the new length (its config records it); changing eval.*
-    keys resumes as before."""
+    keys or when checkpoints are written resumes as before."""
     run_dir = train(tiny_config, tmp_path)
     steps = tiny_config.train.steps
     longer = replace(tiny_config, train=replace(tiny_config.train, steps=2 * steps))
@@ -134,6 +192,9 @@ def test_a_run_is_extended_by_a_larger_train_steps_and_eval_keys_do_not_block(
     evaluated = replace(longer, eval=replace(longer.eval, n_prompts=longer.eval.n_prompts + 1))
     train(evaluated, tmp_path)
     assert read_run_config(run_dir).eval.n_prompts == longer.eval.n_prompts + 1
+    checkpointed = replace(evaluated, train=replace(evaluated.train, checkpoint_every=7, checkpoint_minutes=1.0))
+    train(checkpointed, tmp_path)
+    assert read_run_config(run_dir) == checkpointed
 
 
 def test_failed_start_leaves_no_run_directory(tiny_config: cfg.RunConfig, tmp_path: Path) -> None:
