@@ -1,7 +1,8 @@
 """Execute notebooks in place, keeping their outputs: what `make notebooks` runs before they are committed.
 
 Each notebook runs top to bottom at its committed size (``ICL_NOTEBOOK_SIZE`` unset) in a scratch working
-directory, so that it imports the installed packages and writes nothing into the checkout. Timings and the
+directory, so that it imports the installed packages and writes nothing into the checkout, on one thread, so
+that its numbers do not depend on the machine's core count (as in the tests). Timings and the
 kernel's version details are left out of the file, so that a rerun's diff shows what changed. A notebook
 with a failing cell (a claim's assertion included) is left as it was, and the script exits 1.
 
@@ -39,6 +40,8 @@ def execute(path: Path, timeout_s: int = 3600) -> nbformat.NotebookNode:
 
 def main(paths: list[str]) -> int:
     os.environ.pop(SIZE_VARIABLE, None)
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"  # read by the kernels, which inherit this environment
     failed = []
     for path in map(Path, paths):
         start = time.monotonic()
