@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 LOCK := lock/dev.txt
 
-.PHONY: setup setup-bench lock ns3 demo lint test test-fast test-all clean
+.PHONY: setup setup-bench lock ns3 demo lint test test-fast test-all clean notebooks
 
 setup: $(STAMP)
 
@@ -68,6 +68,11 @@ test-fast: $(STAMP)
 
 test-all: $(STAMP) ns3
 	$(PY) -m pytest $(XDIST)
+
+# The notebooks executed in place, one after another, at their committed sizes: their outputs are committed
+# so that they read on GitHub, and every claim of their text is asserted as they run (notebook 05 runs ns-3).
+notebooks: $(STAMP) ns3
+	$(PY) notebooks/execute.py notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) runs figures .pytest_cache
