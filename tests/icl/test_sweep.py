@@ -1,6 +1,7 @@
 """``icl sweep``: the sweep file's points and errors, and a small local sweep on Ray killed mid-way
 (SIGKILL), which leaves no process behind and whose rerun reuses what finished and ends equal to an
-uninterrupted sweep; a failing point is reported and the others finish."""
+uninterrupted sweep (its points trained one by one, without Ray); a failing point is reported and the
+others finish."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from icl import config as cfg
 from icl.errors import UserError
-from icl.sweep import load_sweep, point_name
+from icl.sweep import load_sweep, point_name, run_point, sweep_table
 
 TINY = """
 base = "linear_regression"
@@ -117,8 +119,11 @@ def test_killed_sweep_leaves_nothing_and_its_rerun_equals_an_uninterrupted_one(t
     output = rerun.communicate(timeout=300)[0]
     assert rerun.returncode == 0, output
     assert f"{finished_before} reused" in output
-    fresh = icl_sweep(path, tmp_path / "fresh")
-    assert fresh.communicate(timeout=300)[0] and fresh.returncode == 0
+    sweep = load_sweep(path)  # the uninterrupted reference: every point trained here, one after the other
+    points, fresh = sweep.points(), tmp_path / "fresh" / "tiny"
+    for config in points.values():
+        run_point(cfg.to_dict(config), str(fresh))
+    sweep_table(sweep, points, fresh, {}).to_csv(fresh / "sweep.csv", index=False)
     killed, uninterrupted = (pd.read_csv(d / "tiny" / "sweep.csv") for d in (runs, tmp_path / "fresh"))
     assert len(killed) == len(uninterrupted) == 4 * 2 * 9  # points x learners x k
     assert (killed.status == "done").all()
