@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 LOCK := lock/dev.txt
 
-.PHONY: setup setup-bench lock ns3 demo lint test test-fast test-all clean notebooks
+.PHONY: setup setup-bench lock ns3 demo lint test test-fast test-all results clean notebooks
 
 setup: $(STAMP)
 
@@ -71,6 +71,13 @@ test-all: $(STAMP) ns3
 
 # The notebooks executed in place, one after another, at their committed sizes: their outputs are committed
 # so that they read on GitHub, and every claim of their text is asserted as they run (notebook 05 runs ns-3).
+# The quick figures whose numbers the README quotes, reproduced into figures/ and copied to results/ with
+# their provenance; then the README's marked numbers are rewritten from them (tests/test_readme.py checks).
+RESULT_FIGURES := csma_fair_test csma_worlds csma_worlds_ns3
+results: $(STAMP) ns3
+	for figure in $(RESULT_FIGURES); do $(VENV)/bin/icl reproduce $$figure --size quick || exit 1; done
+	$(PY) -m paper_figs.readme_numbers --collect figures
+
 notebooks: $(STAMP) ns3
 	$(PY) notebooks/execute.py notebooks/*.ipynb
 

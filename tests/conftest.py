@@ -9,6 +9,9 @@ than cores even when other work shares the machine.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1))
 THREADS = int(os.environ.get("ICL_TEST_THREADS", max(1, min(2, len(os.sched_getaffinity(0)) // WORKERS))))
@@ -67,3 +70,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )
     for item in marked:
         item.add_marker(skip)
+
+
+@pytest.fixture
+def pass_env_checkers() -> Callable[[Any], None]:
+    """Gymnasium's and Stable-Baselines3's env checkers, warnings as errors, on a made env (SB3's on its
+    wrappers too, as a training run sees it)."""
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    def check(env: Any) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            check_env(env.unwrapped)
+            sb3_check_env(env.unwrapped)
+            sb3_check_env(env)
+
+    return check

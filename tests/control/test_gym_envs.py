@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import warnings
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium
 import numpy as np
 import pytest
 from gymnasium import spaces
-from gymnasium.utils.env_checker import check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from sim.env import Embedded
 from sim.gym_envs import EPISODE_STEPS
@@ -33,13 +32,10 @@ def test_episodes_truncate_at_the_time_limit_and_the_spaces_are_float32_or_discr
 
 
 @pytest.mark.parametrize("options", [{}, {"algorithm": "td3"}, {"render_mode": "ansi"}])
-def test_both_env_checkers_pass_with_warnings_as_errors(options: dict) -> None:
-    env = gymnasium.make(ID, n_stations=5, backend=Embedded(200), **options)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        check_env(env.unwrapped)
-        sb3_check_env(env.unwrapped)
-        sb3_check_env(env)
+def test_both_env_checkers_pass_with_warnings_as_errors(
+    options: dict, pass_env_checkers: Callable[[Any], None]
+) -> None:
+    pass_env_checkers(gymnasium.make(ID, n_stations=5, backend=Embedded(200), **options))
 
 
 def test_render_mode_ansi_and_bad_arguments_are_named() -> None:
