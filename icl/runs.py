@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import torch
 from torch import Tensor, nn
@@ -235,7 +235,7 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
         with atomic_path(path) as tmp, tmp.open("wb") as file:
             writer = _WriteErrors(file)
             try:
-                torch.save(state, writer)
+                torch.save(state, cast(BinaryIO, writer))  # it needs write and flush only
             except RuntimeError:
                 if writer.error is None:
                     raise
