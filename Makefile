@@ -11,12 +11,12 @@ LOCK := lock/dev.txt
 setup: $(STAMP)
 
 # torch is installed on its own first, by its pin, so that a machine with the CPU build at hand takes it
-# rather than GBs of CUDA wheels; then every other distribution at the exact version and hash the lock
+# rather than GBs of CUDA wheels (TORCH_INDEX=https://download.pytorch.org/whl/cpu asks for it); then every other distribution at the exact version and hash the lock
 # names (pip itself and the build backend included), then this package itself, which adds nothing.
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update && apt-get install -y python3-venv)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
 	$(PY) -m pip check
@@ -62,7 +62,7 @@ test: lint ns3
 	$(PY) -m pytest $(XDIST) -m "not slow and not gpu"
 
 # The unit tests: without ns-3 and the `pipeline` tests (subprocess training, figures, notebooks, long
-# simulations); about 45 seconds on 2 cores.
+# simulations); under a minute on 2 cores.
 test-fast: $(STAMP)
 	$(PY) -m pytest $(XDIST) -m "not slow and not gpu and not ns3 and not pipeline" tests
 

@@ -147,7 +147,7 @@ def _description(figure: EntryPoint) -> str:
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    table = Table(title="reproducible figures (icl reproduce NAME [--size smoke|quick|full])")
+    table = Table(title="reproducible figures (icl reproduce NAME [--size smoke|quick|medium|full])")
     table.add_column("name")
     table.add_column("what it shows")
     for name, figure in figures().items():
