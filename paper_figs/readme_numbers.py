@@ -26,7 +26,7 @@ from paper_figs.names import name_of
 FIGURES = ("csma_fair_test", "csma_worlds", "csma_worlds_ns3")
 """The figures whose quick CSVs the README quotes."""
 SIZE = "quick"
-MARKER = re.compile(r"<!-- n:(?P<name>[\w.-]+) -->(?P<text>.*?)<!-- /n -->", re.DOTALL)
+MARKER = re.compile(r"<!-- n:(?P<name>[\w.-]+) -->(?P<text>(?:(?!<!--).)*?)<!-- /n -->", re.DOTALL)
 
 
 def percent_range(fractions: Iterable[float]) -> str:
