@@ -43,9 +43,9 @@ def test_model_based_policies_that_know_n_are_near_the_oracle(quick_figure: tupl
     oracle in closed loop; assuming the wrong N costs more at the extremes of N."""
     _, data = quick_figure
     oracle = throughput(data, "oracle")
-    for policy in ("p-persistent model, knows N", "non-persistent model, knows N"):
+    for policy in ("p_persistent_window", "non_persistent_window"):
         assert (throughput(data, policy) / oracle).min() >= 0.98, policy
-    assert (throughput(data, "model-based, assumes N=20") / oracle).min() < 0.98
+    assert (throughput(data, "assumed_n_window:n=20") / oracle).min() < 0.98
 
 
 def test_training_curve_reaches_the_oracle(quick_figure: tuple[list[Path], pd.DataFrame]) -> None:
