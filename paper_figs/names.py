@@ -89,11 +89,17 @@ def _parts(key: str) -> tuple[str, str, str, bool]:
     return controller, name, params, theory
 
 
+def is_named(key: str) -> bool:
+    """Whether ``key`` has a human name here (every key a shipped figure draws has: a test checks)."""
+    return _parts(key)[1] in NAMES
+
+
 def name_of(key: str) -> str:
-    """The human name of a learner or policy key; a KeyError names the keys that have names."""
+    """The human name of a learner or policy key; a key with none (a learner of the user's own, in a
+    notebook) stands for itself."""
     controller, name, params, theory = _parts(key)
     if name not in NAMES:
-        raise KeyError(f"no name for learner or policy {key!r}; named: {', '.join(sorted(NAMES))}")
+        return key
     values = [item.partition("=")[2] for item in params.split(",") if item]
     if name == "knn" and len(values) == 1:
         text = f"{values[0]}-NN"
@@ -117,10 +123,14 @@ def colour_of(key: str) -> tuple[float, float, float]:
 
 def palette_of(keys: list[str]) -> dict[str, tuple[float, float, float]]:
     """The colours of ``keys``: a closed-form curve has its learner's colour; where two learners of one
-    figure would share a colour (two controllers reading with the same learner), the second gets a free one."""
+    figure would share a colour (two controllers reading with the same learner), the second gets a free
+    one, as does a learner of the user's own."""
+    learners = list(dict.fromkeys(key.removesuffix(THEORY) for key in keys))
     by_learner: dict[str, tuple[float, float, float]] = {}
-    for learner in dict.fromkeys(key.removesuffix(THEORY) for key in keys):
+    for learner in sorted(learners, key=lambda learner: not is_named(learner)):  # the user's own learners last
         colour = colour_of(learner)
         taken = set(by_learner.values())
-        by_learner[learner] = colour if colour not in taken else next(c for c in PALETTE if c not in taken)
+        if colour in taken or colour not in PALETTE:  # a second learner of one colour, or one of the user's own
+            colour = next((c for c in PALETTE if c not in taken), colour)
+        by_learner[learner] = colour
     return {key: by_learner[key.removesuffix(THEORY)] for key in keys}

@@ -7,7 +7,7 @@ import pytest
 from icl.baselines import BASELINES
 from icl.models import MODELS
 from paper_figs import names
-from paper_figs.names import colour_of, name_of, palette_of
+from paper_figs.names import colour_of, is_named, name_of, palette_of
 
 
 @pytest.mark.parametrize(
@@ -30,13 +30,15 @@ def test_keys_have_human_names(key: str, name: str) -> None:
 def test_every_baseline_and_model_family_has_a_name_and_a_colour() -> None:
     labels = [family.label for family in MODELS.values()]  # each family's class says its label
     for key in [*BASELINES, *labels]:
-        assert name_of(key)
+        assert is_named(key), key
         assert colour_of(key) in names.PALETTE, key
 
 
-def test_an_unnamed_key_is_refused_naming_the_named() -> None:
-    with pytest.raises(KeyError, match="no name for learner or policy 'ICL, transformer'; named: .*beb"):
-        name_of("ICL, transformer")
+def test_a_key_without_a_name_stands_for_itself() -> None:
+    """A learner of the user's own (a notebook's "my learner") is drawn under its key."""
+    assert not is_named("my learner") and name_of("my learner") == "my learner"
+    assert palette_of(["my learner", "transformer"])["my learner"] != colour_of("transformer")
+    assert is_named("knn:n_neighbors=3") and is_named("icl:median_offset") and is_named("oracle (theory)")
 
 
 def test_a_learner_keeps_its_colour_across_figures() -> None:

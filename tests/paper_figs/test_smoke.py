@@ -13,7 +13,7 @@ import pytest
 from control.experiments import ESTIMATORS
 from icl.cli import figures
 from icl.errors import UserError
-from paper_figs.names import name_of
+from paper_figs.names import is_named
 from sim.worlds import WORLDS
 
 BOOLEAN = ["task", "learner", "k", "metric", "mean", "ci_low", "ci_high", "n_prompts"]
@@ -131,7 +131,7 @@ def test_figure_pipeline_runs_at_smoke_size(name: str, tmp_path: Path) -> None:
     for column, expected in values.items():
         assert set(data[column].fillna("").astype(str)) == expected, column  # "": the row has none
     for column in {"learner", "policy"} & set(data.columns):
-        assert all(name_of(key) for key in data[column].dropna()), column  # one name per key, in paper_figs.names
+        assert all(is_named(key) for key in data[column].dropna()), column  # one name per key, in paper_figs.names
     assert data["mean"].notna().all() if "mean" in data else data.select_dtypes("number").notna().any(axis=1).all()
 
 
