@@ -159,7 +159,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     import matplotlib
 
     from icl.errors import UserError
-    from paper_figs import check_size
+    from paper_figs import FIGURE_SIZES, check_size
 
     available = figures()
     names = [args.name] if args.name else list(available)
@@ -168,9 +168,10 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     if args.size is None:
         import torch
 
-        args.size = "full" if args.name and torch.cuda.is_available() else "quick"
-        found = "a GPU" if torch.cuda.is_available() else "no GPU"
-        console.print(f"size: {args.size} (found {found}; --size smoke|quick|medium|full to choose)")
+        gpu = torch.cuda.is_available()
+        args.size = "full" if args.name and gpu else "quick"
+        sizes = "|".join(FIGURE_SIZES)
+        console.print(f"size: {args.size} (found {'a GPU' if gpu else 'no GPU'}; --size {sizes} to choose)")
     if not args.name and args.size == "full":
         raise UserError("reproducing every figure at full size is a GPU job; name one, or add --quick")
     check_size(args.size)

@@ -29,18 +29,21 @@ SIZE = "quick"
 MARKER = re.compile(r"<!-- n:(?P<name>[\w.-]+) -->(?P<text>(?:(?!<!--).)*?)<!-- /n -->", re.DOTALL)
 
 
+def _span(values: Iterable[float], unit: str) -> str:
+    """``low-high`` and the unit, both rounded to integers (one value where they round alike)."""
+    numbers = [float(v) for v in values]
+    low, high = f"{min(numbers):.0f}", f"{max(numbers):.0f}"
+    return f"{low}{unit}" if low == high else f"{low}-{high}{unit}"
+
+
 def percent_range(fractions: Iterable[float]) -> str:
     """``52-77%`` for fractions 0.52..0.77 (one value: ``77%``)."""
-    values = [100 * float(f) for f in fractions]
-    low, high = f"{min(values):.0f}", f"{max(values):.0f}"
-    return f"{low}%" if low == high else f"{low}-{high}%"
+    return _span((100 * float(f) for f in fractions), "%")
 
 
 def ratio_range(ratios: Iterable[float]) -> str:
     """``5-16x`` for ratios 5.2..15.8."""
-    values = [float(r) for r in ratios]
-    low, high = f"{min(values):.0f}", f"{max(values):.0f}"
-    return f"{low}x" if low == high else f"{low}-{high}x"
+    return _span(ratios, "x")
 
 
 def _closed_loop(data: pd.DataFrame, world: str | None = None) -> pd.DataFrame:
